@@ -1,0 +1,35 @@
+//! `sluice`: the command line. Each subcommand lives in its own module; this file only parses arguments.
+
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "CodePipeline-compatible CI/CD, serverless on AWS or on one machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check pipeline files as CodePipeline's CreatePipeline would.
+    ///
+    /// Prints `valid` for a valid file (exit 0). For an invalid one, prints one problem per line, each
+    /// starting with CodePipeline's exception name, then `: `, then the message (exit 1). Exits 2 when a
+    /// file cannot be read or is not JSON. With several files, each line starts with `FILE: `.
+    Validate(validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+    }
+}

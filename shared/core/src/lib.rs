@@ -1,0 +1,14 @@
+//! Sluice's domain, shared by the Lambda functions and the local runtime: CodePipeline's pipeline model and
+//! its validation, the action-type catalog, and the API model everything is checked against.
+//!
+//! Modules are named for what a CodePipeline user would name: [`pipeline`] (declaration, loading,
+//! validation), [`action`] (action types), [`condition`] (stage-condition rule types), [`variable`]
+//! (`#{namespace.name}` references). [`model`] is the botocore API model; [`problem`] the findings.
+
+pub mod action;
+pub mod condition;
+pub mod model;
+pub mod pipeline;
+pub mod problem;
+pub mod time;
+pub mod variable;

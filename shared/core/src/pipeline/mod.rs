@@ -1,0 +1,10 @@
+//! A pipeline as CodePipeline declares it: the typed declaration, reading it from a file, and validating
+//! it in CodePipeline's two layers (the model's shapes, then the structural rules).
+
+pub mod declaration;
+pub mod file;
+pub mod validate;
+
+pub use declaration::*;
+pub use file::{LoadError, PipelineFile};
+pub use validate::{ValidationContext, validate};

@@ -1,0 +1,255 @@
+//! What is wrong with a pipeline, in CodePipeline's own exception names.
+//!
+//! A [`Problem`] is one finding. Validation collects every finding of a layer instead of stopping at the
+//! first, so a user fixes a file in one pass. Each problem carries the [`Rule`] it enforces, so the corpus
+//! of invalid pipelines can prove that every rule is covered.
+
+use std::fmt;
+
+/// The exception CodePipeline answers with (the `__type` of its error body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Exception {
+    /// A member breaks a constraint of the API model (required, length, pattern, enum, range, list size).
+    ValidationException,
+    /// A member has the wrong JSON type, so the request cannot be read at all.
+    SerializationException,
+    /// The pipeline as a whole is malformed: stage count, artifact flow, stores, triggers, pipeline type.
+    InvalidStructureException,
+    /// One stage is malformed: its actions, names, conditions.
+    InvalidStageDeclarationException,
+    /// One action is malformed: its type, configuration, artifacts, variables.
+    InvalidActionDeclarationException,
+    /// A stage declares a blocker (reserved by CodePipeline for future use).
+    InvalidBlockerDeclarationException,
+    /// A tag uses the reserved `aws:` prefix.
+    InvalidTagsException,
+    /// More tags than a resource may carry.
+    TooManyTagsException,
+}
+
+impl Exception {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ValidationException => "ValidationException",
+            Self::SerializationException => "SerializationException",
+            Self::InvalidStructureException => "InvalidStructureException",
+            Self::InvalidStageDeclarationException => "InvalidStageDeclarationException",
+            Self::InvalidActionDeclarationException => "InvalidActionDeclarationException",
+            Self::InvalidBlockerDeclarationException => "InvalidBlockerDeclarationException",
+            Self::InvalidTagsException => "InvalidTagsException",
+            Self::TooManyTagsException => "TooManyTagsException",
+        }
+    }
+}
+
+impl fmt::Display for Exception {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The rule a problem enforces: the model's shape constraints, or a structural rule of
+/// codepipeline-api.md §3.1 (S1–S22) and §3.3 (artifact counts, which is S9), and two
+/// the list leaves out (blockers, approval-only timeouts).
+/// docs/validation.md lists what each rule checks and which exception it raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rule {
+    /// A constraint of the API model: required, length, pattern, enum, range, list size.
+    Shape,
+    /// A JSON type that does not match the model.
+    Type,
+    /// A member the model does not have (a typo such as `runorder`).
+    UnknownMember,
+    S1,
+    S2,
+    S3,
+    S4,
+    S5,
+    S6,
+    S7,
+    S8,
+    S9,
+    S10,
+    S11,
+    S12,
+    S13,
+    S14,
+    S15,
+    S16,
+    S17,
+    S18,
+    S19,
+    S20,
+    S21,
+    S22,
+    /// A stage declares a blocker, which CodePipeline reserves for future use.
+    Blocker,
+    /// `timeoutInMinutes` on an action that is not a manual approval.
+    Timeout,
+}
+
+impl Rule {
+    /// Every rule, in order.
+    pub const ALL: [Rule; 27] = [
+        Rule::Shape,
+        Rule::Type,
+        Rule::UnknownMember,
+        Rule::S1,
+        Rule::S2,
+        Rule::S3,
+        Rule::S4,
+        Rule::S5,
+        Rule::S6,
+        Rule::S7,
+        Rule::S8,
+        Rule::S9,
+        Rule::S10,
+        Rule::S11,
+        Rule::S12,
+        Rule::S13,
+        Rule::S14,
+        Rule::S15,
+        Rule::S16,
+        Rule::S17,
+        Rule::S18,
+        Rule::S19,
+        Rule::S20,
+        Rule::S21,
+        Rule::S22,
+        Rule::Blocker,
+        Rule::Timeout,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::Shape => "shape",
+            Rule::Type => "type",
+            Rule::UnknownMember => "unknown-member",
+            Rule::S1 => "S1",
+            Rule::S2 => "S2",
+            Rule::S3 => "S3",
+            Rule::S4 => "S4",
+            Rule::S5 => "S5",
+            Rule::S6 => "S6",
+            Rule::S7 => "S7",
+            Rule::S8 => "S8",
+            Rule::S9 => "S9",
+            Rule::S10 => "S10",
+            Rule::S11 => "S11",
+            Rule::S12 => "S12",
+            Rule::S13 => "S13",
+            Rule::S14 => "S14",
+            Rule::S15 => "S15",
+            Rule::S16 => "S16",
+            Rule::S17 => "S17",
+            Rule::S18 => "S18",
+            Rule::S19 => "S19",
+            Rule::S20 => "S20",
+            Rule::S21 => "S21",
+            Rule::S22 => "S22",
+            Rule::Blocker => "blocker",
+            Rule::Timeout => "timeout",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|rule| rule.id() == id)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// One finding: the exception CodePipeline raises for it, the rule, and a message naming the culprit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{exception}: {}", self.message())]
+pub struct Problem {
+    pub exception: Exception,
+    pub rule: Rule,
+    /// For a `ValidationException`, one constraint violation in AWS's wording
+    /// ("Value 'x' at 'pipeline.name' failed to satisfy constraint: ..."); otherwise the whole message.
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(exception: Exception, rule: Rule, detail: impl Into<String>) -> Self {
+        Self {
+            exception,
+            rule,
+            detail: detail.into(),
+        }
+    }
+
+    /// The message CodePipeline would answer with if this were the only problem.
+    pub fn message(&self) -> String {
+        match self.exception {
+            Exception::ValidationException => {
+                format!("1 validation error detected: {}", self.detail)
+            }
+            _ => self.detail.clone(),
+        }
+    }
+}
+
+/// The message of one `ValidationException` carrying several violations, as AWS words it:
+/// "2 validation errors detected: Value ... ; Value ...". Problems of other exceptions are ignored.
+pub fn validation_message(problems: &[Problem]) -> Option<String> {
+    let details: Vec<&str> = problems
+        .iter()
+        .filter(|p| p.exception == Exception::ValidationException)
+        .map(|p| p.detail.as_str())
+        .collect();
+    match details.len() {
+        0 => None,
+        1 => Some(format!("1 validation error detected: {}", details[0])),
+        n => Some(format!(
+            "{n} validation errors detected: {}",
+            details.join("; ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_validation_problem_reads_as_aws_words_a_single_violation() {
+        let p = Problem::new(
+            Exception::ValidationException,
+            Rule::Shape,
+            "Value null at 'pipeline.roleArn' failed to satisfy constraint: Member must not be null",
+        );
+        assert_eq!(
+            p.to_string(),
+            "ValidationException: 1 validation error detected: Value null at 'pipeline.roleArn' failed to satisfy constraint: Member must not be null"
+        );
+    }
+
+    #[test]
+    fn several_violations_merge_into_one_message_with_a_count() {
+        let a = Problem::new(Exception::ValidationException, Rule::Shape, "A");
+        let b = Problem::new(Exception::ValidationException, Rule::Shape, "B");
+        let c = Problem::new(Exception::InvalidStructureException, Rule::S1, "C");
+        assert_eq!(
+            validation_message(&[a.clone(), c.clone(), b]).as_deref(),
+            Some("2 validation errors detected: A; B")
+        );
+        assert_eq!(validation_message(&[c]), None);
+        assert_eq!(
+            validation_message(&[a]).as_deref(),
+            Some("1 validation error detected: A")
+        );
+    }
+
+    #[test]
+    fn rule_ids_round_trip() {
+        for rule in Rule::ALL {
+            assert_eq!(Rule::from_id(rule.id()), Some(rule));
+        }
+        assert_eq!(Rule::from_id("S23"), None);
+    }
+}
