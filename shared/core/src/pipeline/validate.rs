@@ -1473,3 +1473,176 @@ fn duplicates<'n>(names: impl Iterator<Item = &'n str>) -> Vec<&'n str> {
     }
     order
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::action::{ArtifactDetails, CustomActionType, CustomProperty};
+
+    fn base() -> Value {
+        json!({"pipeline": {
+        "name": "p", "roleArn": "arn:aws:iam::111111111111:role/r",
+        "artifactStore": {"type": "S3", "location": "bucket"},
+        "stages": [
+            {"name": "Source", "actions": [{"name": "S", "namespace": "SV",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "b", "S3ObjectKey": "k"}, "outputArtifacts": [{"name": "Src"}]}]},
+            {"name": "Build", "actions": [
+                {"name": "Compile", "namespace": "BV",
+                 "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                 "configuration": {"ProjectName": "p"}, "inputArtifacts": [{"name": "Src"}],
+                 "outputArtifacts": [{"name": "Bin"}]},
+                {"name": "Package", "runOrder": 2,
+                 "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                 "configuration": {"ProjectName": "#{BV.Name}-#{SV.ETag}"}, "inputArtifacts": [{"name": "Bin"}]}
+            ]}
+        ]}})
+    }
+
+    fn problems_of(document: Value, context: &ValidationContext) -> Vec<String> {
+        let file = PipelineFile::from_value(document).expect("shapes are valid");
+        validate(&file, context)
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_later_run_order_may_consume_what_an_earlier_one_in_the_same_stage_produced() {
+        assert_eq!(
+            problems_of(base(), &ValidationContext::default()),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn the_same_run_order_may_not() {
+        let mut document = base();
+        document["pipeline"]["stages"][1]["actions"][1]["runOrder"] = json!(1);
+        let problems = problems_of(document, &ValidationContext::default());
+        assert!(
+            problems.iter().any(|p| p.starts_with("InvalidStructureException: Input artifact 'Bin' of action 'Package' in stage 'Build' is produced by action 'Compile' in stage 'Build', which does not run before it")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("references '#{BV.Name}'")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn without_a_pipeline_type_v2_features_make_a_v2_pipeline_but_an_explicit_v1_refuses_them() {
+        let mut document = base();
+        document["pipeline"]["executionMode"] = json!("QUEUED");
+        assert!(problems_of(document.clone(), &ValidationContext::default()).is_empty());
+        document["pipeline"]["pipelineType"] = json!("V1");
+        assert_eq!(
+            problems_of(document, &ValidationContext::default()),
+            vec![
+                "InvalidStructureException: Pipeline 'p' is a V1 pipeline but uses executionMode QUEUED, which needs pipelineType V2"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cross_region_action_is_fine_with_a_store_for_its_region() {
+        let mut document = base();
+        let pipeline = &mut document["pipeline"];
+        pipeline.as_object_mut().unwrap().remove("artifactStore");
+        pipeline["artifactStores"] = json!({
+            "us-east-1": {"type": "S3", "location": "east-bucket"},
+            "eu-west-1": {"type": "S3", "location": "west-bucket"}
+        });
+        pipeline["stages"][1]["actions"][0]["region"] = json!("eu-west-1");
+        assert!(problems_of(document.clone(), &ValidationContext::default()).is_empty());
+        let elsewhere = ValidationContext {
+            region: "ap-south-1".to_string(),
+            ..ValidationContext::default()
+        };
+        assert_eq!(
+            problems_of(document, &elsewhere),
+            vec![
+                "InvalidStructureException: artifactStores of pipeline 'p' has no entry for the pipeline's Region 'ap-south-1'"
+            ]
+        );
+    }
+
+    #[test]
+    fn custom_actions_are_taken_on_trust_offline_and_checked_against_registered_types() {
+        let mut document = base();
+        document["pipeline"]["stages"][1]["actions"][1] = json!({"name": "Jenkins",
+            "runOrder": 2, "actionTypeId": {"category": "Build", "owner": "Custom", "provider": "Jenkins", "version": "1"},
+            "configuration": {"Job": "build"}, "inputArtifacts": [{"name": "Bin"}]});
+        assert!(problems_of(document.clone(), &ValidationContext::default()).is_empty());
+
+        let registered = |required: &str| ValidationContext {
+            action_types: ActionTypes {
+                custom: Some(vec![CustomActionType {
+                    category: ActionCategory::Build,
+                    provider: "Jenkins".to_string(),
+                    version: "1".to_string(),
+                    configuration_properties: vec![CustomProperty {
+                        name: required.to_string(),
+                        required: true,
+                        key: true,
+                        secret: false,
+                        queryable: true,
+                    }],
+                    input_artifact_details: ArtifactDetails {
+                        minimum_count: 1,
+                        maximum_count: 1,
+                    },
+                    output_artifact_details: ArtifactDetails {
+                        minimum_count: 0,
+                        maximum_count: 0,
+                    },
+                }]),
+            },
+            ..ValidationContext::default()
+        };
+        assert!(problems_of(document.clone(), &registered("Job")).is_empty());
+        assert_eq!(
+            problems_of(document.clone(), &registered("ProjectName")),
+            vec![
+                "InvalidActionDeclarationException: Action configuration for action 'Jenkins' is missing required configuration 'ProjectName'",
+                "InvalidActionDeclarationException: Action configuration for action 'Jenkins' contains unknown configuration 'Job'; Jenkins actions accept: ProjectName",
+            ]
+        );
+        document["pipeline"]["stages"][1]["actions"][1]["actionTypeId"]["version"] = json!("2");
+        let problems = problems_of(document, &registered("Job"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains(
+            "no custom action type with that category, provider and version is registered"
+        ));
+    }
+
+    #[test]
+    fn variable_values_are_not_held_to_fixed_value_sets() {
+        let mut document = base();
+        document["pipeline"]["stages"][1]["actions"][0]["configuration"]["BatchEnabled"] =
+            json!("#{SV.VersionId}");
+        assert!(problems_of(document, &ValidationContext::default()).is_empty());
+    }
+
+    #[test]
+    fn default_timeouts_come_from_the_catalog() {
+        let id = |owner, category, provider: &str| ActionTypeId {
+            category,
+            owner,
+            provider: provider.to_string(),
+            version: "1".to_string(),
+        };
+        assert_eq!(
+            default_timeout_minutes(&id(ActionOwner::Aws, ActionCategory::Approval, "Manual")),
+            10_080
+        );
+        assert_eq!(
+            default_timeout_minutes(&id(ActionOwner::Custom, ActionCategory::Build, "Jenkins")),
+            1_440
+        );
+    }
+}

@@ -1,0 +1,31 @@
+# Sluice: the targets a newcomer needs. `make test` is what CI runs (.ci/run).
+CARGO ?= cargo
+
+.PHONY: help run test lint package deploy
+
+help:
+	@echo "make run      validate the example pipelines with sluice (runs Sluice locally)"
+	@echo "make test     formatting, clippy with warnings denied, and every test"
+	@echo "make lint     formatting and clippy only"
+	@echo "make package  build the Lambda zips (not yet: arrives with the serverless runtime)"
+	@echo "make deploy   deploy with SAM (not yet: arrives with the serverless runtime)"
+
+run:
+	$(CARGO) run -q -p sluice-cli -- validate examples/*/pipeline.json
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test: lint
+	$(CARGO) test --workspace --locked
+
+package:
+	@echo "make package: there is nothing to package yet. The Lambda functions (functions/) and their" >&2
+	@echo "arm64 bootstrap zips arrive with the serverless runtime; see functions/README.md." >&2
+	@exit 1
+
+deploy:
+	@echo "make deploy: there is nothing to deploy yet. The SAM template (infra/template.yaml) and" >&2
+	@echo "'sam deploy --guided' arrive with the serverless runtime; see infra/README.md." >&2
+	@exit 1
