@@ -557,20 +557,17 @@ fn check_s3_source(action: &ActionDeclaration) -> Vec<String> {
 const ARTIFACT_FORMATS: &[&str] = &["CODE_ZIP", "CODEBUILD_CLONE_REF"];
 
 fn check_codecommit(action: &ActionDeclaration) -> Vec<String> {
-    let mut problems = Vec::new();
-    boolean(action, "PollForSourceChanges", &mut problems);
-    one_of(
-        action,
-        "OutputArtifactFormat",
-        ARTIFACT_FORMATS,
-        &mut problems,
-    );
-    problems
+    repository_source(action, "PollForSourceChanges")
 }
 
 fn check_connection_source(action: &ActionDeclaration) -> Vec<String> {
+    repository_source(action, "DetectChanges")
+}
+
+/// CodeCommit and connection sources: a change-detection switch and an artifact format.
+fn repository_source(action: &ActionDeclaration, detection_key: &str) -> Vec<String> {
     let mut problems = Vec::new();
-    boolean(action, "DetectChanges", &mut problems);
+    boolean(action, detection_key, &mut problems);
     one_of(
         action,
         "OutputArtifactFormat",

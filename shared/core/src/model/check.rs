@@ -309,6 +309,16 @@ impl<'m> Checker<'m> {
 
     /// The constraints of a string shape that `s` breaks, in AWS's words and order.
     fn string_violations(&self, shape: &str, s: &str) -> Vec<String> {
+        self.string_constraints(shape, Some(s))
+    }
+
+    /// Every constraint of a string shape, as AWS lists them for map keys and values.
+    fn constraints_of(&self, shape: &str) -> String {
+        self.string_constraints(shape, None).join(", ")
+    }
+
+    /// The constraints of a string shape: all of them, or only those `value` breaks.
+    fn string_constraints(&self, shape: &str, value: Option<&str>) -> Vec<String> {
         let Some(Shape::String {
             min,
             max,
@@ -320,78 +330,42 @@ impl<'m> Checker<'m> {
             return Vec::new();
         };
         // AWS measures strings as Java does: in UTF-16 code units.
-        let len = i64::try_from(s.encode_utf16().count()).unwrap_or(i64::MAX);
-        let mut broken = Vec::new();
+        let len = value.map(|s| i64::try_from(s.encode_utf16().count()).unwrap_or(i64::MAX));
+        let mut found = Vec::new();
         if let Some(max) = max
-            && len > *max
+            && len.is_none_or(|len| len > *max)
         {
-            broken.push(format!(
+            found.push(format!(
                 "Member must have length less than or equal to {max}"
             ));
         }
         if let Some(min) = min
-            && len < *min
+            && len.is_none_or(|len| len < *min)
         {
-            broken.push(format!(
+            found.push(format!(
                 "Member must have length greater than or equal to {min}"
             ));
         }
         if let Some(pattern) = pattern
-            && self
-                .model
-                .pattern(pattern)
-                .is_some_and(|re| !re.is_match(s))
+            && value.is_none_or(|s| {
+                self.model
+                    .pattern(pattern)
+                    .is_some_and(|re| !re.is_match(s))
+            })
         {
-            broken.push(format!(
+            found.push(format!(
                 "Member must satisfy regular expression pattern: {pattern}"
             ));
         }
         if let Some(values) = values
-            && !values.iter().any(|v| v == s)
+            && value.is_none_or(|s| !values.iter().any(|v| v == s))
         {
-            broken.push(format!(
+            found.push(format!(
                 "Member must satisfy enum value set: [{}]",
                 values.join(", ")
             ));
         }
-        broken
-    }
-
-    /// Every constraint of a string shape, as AWS lists them for map keys and values.
-    fn constraints_of(&self, shape: &str) -> String {
-        let Some(Shape::String {
-            min,
-            max,
-            pattern,
-            values,
-            ..
-        }) = self.model.shape(shape)
-        else {
-            return String::new();
-        };
-        let mut all = Vec::new();
-        if let Some(max) = max {
-            all.push(format!(
-                "Member must have length less than or equal to {max}"
-            ));
-        }
-        if let Some(min) = min {
-            all.push(format!(
-                "Member must have length greater than or equal to {min}"
-            ));
-        }
-        if let Some(pattern) = pattern {
-            all.push(format!(
-                "Member must satisfy regular expression pattern: {pattern}"
-            ));
-        }
-        if let Some(values) = values {
-            all.push(format!(
-                "Member must satisfy enum value set: [{}]",
-                values.join(", ")
-            ));
-        }
-        all.join(", ")
+        found
     }
 
     fn push(&mut self, exception: Exception, rule: Rule, detail: String) {

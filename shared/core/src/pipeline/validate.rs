@@ -567,35 +567,33 @@ impl<'a> Validator<'a> {
             }
             return;
         }
-        let mut misplaced = Vec::new();
-        if !action.commands.is_empty() {
-            misplaced.push("a commands field");
-        }
-        if !action.output_variables.is_empty() {
-            misplaced.push("an outputVariables field");
-        }
-        if !action.environment_variables.is_empty() {
-            misplaced.push("an environmentVariables field");
-        }
-        if action.output_artifacts.iter().any(|a| !a.files.is_empty()) {
-            misplaced.push("output artifact files");
-        }
-        for field in misplaced {
-            let name = field
-                .trim_start_matches("a ")
-                .trim_start_matches("an ")
-                .trim_end_matches(" field");
+        let misplaced = [
+            ("commands", !action.commands.is_empty()),
+            ("outputVariables", !action.output_variables.is_empty()),
+            (
+                "environmentVariables",
+                !action.environment_variables.is_empty(),
+            ),
+            (
+                "files",
+                action.output_artifacts.iter().any(|a| !a.files.is_empty()),
+            ),
+        ];
+        for (field, present) in misplaced {
+            if !present {
+                continue;
+            }
+            let article = if field.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
             self.push(
                 Exception::InvalidActionDeclarationException,
                 Rule::S21,
                 format!(
-                    "The following action cannot contain {field}: {}. To use {}, use a compute action.",
-                    action.name,
-                    if name == "output artifact files" {
-                        "output artifact files".to_string()
-                    } else {
-                        format!("the {name} field")
-                    }
+                    "The following action cannot contain {article} {field} field: {}. To use the {field} field, use a compute action.",
+                    action.name
                 ),
             );
         }
@@ -988,17 +986,24 @@ impl<'a> Validator<'a> {
     /// S19: which results each kind of condition may have, and well-formed rules.
     fn conditions(&mut self, stage: &StageDeclaration) {
         let name = &stage.name;
-        if let Some(entry) = &stage.before_entry {
-            for condition in &entry.conditions {
+        for (kind, conditions) in stage_conditions(stage) {
+            let allowed: &[ConditionResult] = if kind == "beforeEntry" {
+                &[ConditionResult::Fail, ConditionResult::Skip]
+            } else {
+                &[ConditionResult::Rollback, ConditionResult::Fail]
+            };
+            for condition in conditions {
                 if let Some(result) = condition.result
-                    && !matches!(result, ConditionResult::Fail | ConditionResult::Skip)
+                    && !allowed.contains(&result)
                 {
+                    let names: Vec<&str> = allowed.iter().map(|r| r.name()).collect();
                     self.push(
                         Exception::InvalidStageDeclarationException,
                         Rule::S19,
                         format!(
-                            "The beforeEntry condition of stage '{name}' has result {}; entry conditions may only FAIL or SKIP",
-                            result.name()
+                            "The {kind} condition of stage '{name}' has result {}; {kind} conditions may only {}",
+                            result.name(),
+                            names.join(" or ")
                         ),
                     );
                 }
@@ -1011,83 +1016,13 @@ impl<'a> Validator<'a> {
                                 Exception::InvalidStageDeclarationException,
                                 Rule::S19,
                                 format!(
-                                    "The beforeEntry condition of stage '{name}' has result SKIP, which only LambdaInvoke and VariableCheck rules may decide, but rule '{}' is a {} rule",
+                                    "The {kind} condition of stage '{name}' has result SKIP, which only LambdaInvoke and VariableCheck rules may decide, but rule '{}' is a {} rule",
                                     rule.name, rule.rule_type_id.provider
                                 ),
                             );
                         }
                     }
                 }
-            }
-        }
-        if let Some(success) = &stage.on_success {
-            for condition in &success.conditions {
-                if let Some(result) = condition.result
-                    && !matches!(result, ConditionResult::Rollback | ConditionResult::Fail)
-                {
-                    self.push(
-                        Exception::InvalidStageDeclarationException,
-                        Rule::S19,
-                        format!(
-                            "The onSuccess condition of stage '{name}' has result {}; success conditions may only ROLLBACK or FAIL",
-                            result.name()
-                        ),
-                    );
-                }
-            }
-        }
-        if let Some(failure) = &stage.on_failure {
-            if failure.result == Some(ConditionResult::Skip) {
-                self.push(
-                    Exception::InvalidStageDeclarationException,
-                    Rule::S19,
-                    format!(
-                        "The onFailure of stage '{name}' has result SKIP; on failure a stage may ROLLBACK, FAIL or RETRY"
-                    ),
-                );
-            }
-            if failure.retry_configuration.is_some()
-                && failure.result != Some(ConditionResult::Retry)
-            {
-                self.push(
-                    Exception::InvalidStageDeclarationException,
-                    Rule::S19,
-                    format!(
-                        "The onFailure of stage '{name}' has a retryConfiguration but its result is not RETRY"
-                    ),
-                );
-            }
-            let retries_with_conditions = !failure.conditions.is_empty()
-                && (failure.result == Some(ConditionResult::Retry)
-                    || failure
-                        .conditions
-                        .iter()
-                        .any(|c| c.result == Some(ConditionResult::Retry)));
-            if retries_with_conditions {
-                self.push(
-                    Exception::InvalidStageDeclarationException,
-                    Rule::S19,
-                    format!(
-                        "The onFailure of stage '{name}' combines RETRY with conditions; automatic stage retry cannot be used in onFailure conditions"
-                    ),
-                );
-            }
-            for condition in &failure.conditions {
-                if let Some(result) = condition.result
-                    && matches!(result, ConditionResult::Skip)
-                {
-                    self.push(
-                        Exception::InvalidStageDeclarationException,
-                        Rule::S19,
-                        format!(
-                            "The onFailure condition of stage '{name}' has result SKIP; failure conditions may only ROLLBACK or FAIL"
-                        ),
-                    );
-                }
-            }
-        }
-        for (kind, conditions) in stage_conditions(stage) {
-            for condition in conditions {
                 if condition.rules.is_empty() {
                     self.push(
                         Exception::InvalidStageDeclarationException,
@@ -1099,6 +1034,36 @@ impl<'a> Validator<'a> {
                     self.rule(stage, kind, rule);
                 }
             }
+        }
+        let Some(failure) = &stage.on_failure else {
+            return;
+        };
+        if failure.result == Some(ConditionResult::Skip) {
+            self.push(
+                Exception::InvalidStageDeclarationException,
+                Rule::S19,
+                format!(
+                    "The onFailure of stage '{name}' has result SKIP; on failure a stage may ROLLBACK, FAIL or RETRY"
+                ),
+            );
+        }
+        if failure.retry_configuration.is_some() && failure.result != Some(ConditionResult::Retry) {
+            self.push(
+                Exception::InvalidStageDeclarationException,
+                Rule::S19,
+                format!(
+                    "The onFailure of stage '{name}' has a retryConfiguration but its result is not RETRY"
+                ),
+            );
+        }
+        if failure.result == Some(ConditionResult::Retry) && !failure.conditions.is_empty() {
+            self.push(
+                Exception::InvalidStageDeclarationException,
+                Rule::S19,
+                format!(
+                    "The onFailure of stage '{name}' combines RETRY with conditions; automatic stage retry cannot be used in onFailure conditions"
+                ),
+            );
         }
     }
 
