@@ -1007,7 +1007,8 @@ impl<'a> Validator<'a> {
                         ),
                     );
                 }
-                if condition.result == Some(ConditionResult::Skip) {
+                // Only entry conditions may SKIP; elsewhere the result itself is the fault.
+                if kind == "beforeEntry" && condition.result == Some(ConditionResult::Skip) {
                     for rule in &condition.rules {
                         if condition::rule_type(&rule.rule_type_id.provider)
                             .is_some_and(|t| !t.allows_skip)
