@@ -17,7 +17,11 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-test: lint
+# npm tools the suites run against (asl-validator, aws-local-stepfunctions), pinned by package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+test: lint node_modules/.package-lock.json
 	$(CARGO) test --workspace --locked
 
 package:

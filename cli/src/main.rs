@@ -1,5 +1,6 @@
 //! `sluice`: the command line. Each subcommand lives in its own module; this file only parses arguments.
 
+mod asl;
 mod validate;
 
 use std::process::ExitCode;
@@ -25,11 +26,15 @@ enum Command {
     /// starting with CodePipeline's exception name, then `: `, then the message (exit 1). Exits 2 when a
     /// file cannot be read or is not JSON. With several files, each line starts with `FILE: `.
     Validate(validate::Args),
+    /// Amazon States Language definitions: `sluice asl validate FILE`.
+    #[command(subcommand)]
+    Asl(asl::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Asl(command) => asl::run(&command),
     }
 }
