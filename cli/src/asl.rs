@@ -2,9 +2,26 @@
 //!
 //! `sluice asl validate FILE` prints `valid` and exits 0, or prints every problem, one per line as
 //! `CODE: message at /json/pointer`, and exits 1. A file that cannot be read exits 2.
+//!
+//! `sluice asl run FILE [--input JSON | --input @FILE] [--task STATE='SHELL COMMAND']...` runs the
+//! definition in the embedded engine. A `--task` runs its command in bash with the task's effective input
+//! on stdin and takes its stdout (JSON) as the result; a non-zero exit fails the task with
+//! `States.TaskFailed` and stderr as the Cause. It prints the execution's output and exits 0, or prints
+//! `{"Error": …, "Cause": …}` and exits 1; exit 2 means the definition was refused or the command misused.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{Value, json};
+use sluice_statemachine::clock::SystemClock;
+use sluice_statemachine::engine::{Engine, Location, TaskHandler, TaskOutcome, TaskRequest};
+use sluice_statemachine::entropy::OsEntropy;
+use sluice_statemachine::store::MemoryStore;
+use tokio::io::AsyncWriteExt;
 
 #[derive(clap::Subcommand)]
 pub(crate) enum Command {
@@ -15,11 +32,24 @@ pub(crate) enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Run a definition in the embedded engine, with shell commands as its tasks.
+    Run {
+        /// The definition (JSON).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The execution input: JSON text, or @FILE to read it from a file.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// STATE='SHELL COMMAND': the command that performs Task state STATE.
+        #[arg(long = "task", value_name = "STATE=COMMAND")]
+        tasks: Vec<String>,
+    },
 }
 
 pub(crate) fn run(command: &Command) -> ExitCode {
     match command {
         Command::Validate { file } => validate(file),
+        Command::Run { file, input, tasks } => run_definition(file, input, tasks),
     }
 }
 
@@ -45,5 +75,197 @@ fn validate(file: &PathBuf) -> ExitCode {
             }
             ExitCode::from(1)
         }
+    }
+}
+
+fn misuse(message: String) -> ExitCode {
+    eprintln!("sluice asl run: {message}");
+    ExitCode::from(2)
+}
+
+fn run_definition(file: &PathBuf, input: &str, tasks: &[String]) -> ExitCode {
+    let definition = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => return misuse(format!("{}: cannot read the file: {e}", file.display())),
+    };
+    let input_text = match input.strip_prefix('@') {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => return misuse(format!("--input @{path}: cannot read the file: {e}")),
+        },
+        None => input.to_string(),
+    };
+    let input: Value = match serde_json::from_str(&input_text) {
+        Ok(value) => value,
+        Err(e) => return misuse(format!("--input is not valid JSON: {e}")),
+    };
+    let mut commands = HashMap::new();
+    for task in tasks {
+        match task.split_once('=') {
+            Some((state, command)) if !state.is_empty() => {
+                commands.insert(state.to_string(), command.to_string());
+            }
+            _ => return misuse(format!("--task {task:?} must read STATE='SHELL COMMAND'")),
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return misuse(format!("cannot start the runtime: {e}")),
+    };
+    runtime.block_on(execute(&definition, input, commands))
+}
+
+async fn execute(definition: &str, input: Value, commands: HashMap<String, String>) -> ExitCode {
+    let engine = match Engine::start(
+        Arc::new(MemoryStore::new()),
+        Arc::new(SystemClock),
+        Box::new(OsEntropy),
+        Location::default(),
+    )
+    .await
+    {
+        Ok(engine) => engine,
+        Err(e) => return misuse(e.to_string()),
+    };
+    let shell = Arc::new(ShellTasks {
+        commands,
+        engine: OnceLock::new(),
+    });
+    let _ = shell.engine.set(engine.clone());
+    engine.register("*", shell);
+    let machine = match engine.create_state_machine("sluice-asl-run", definition) {
+        Ok(arn) => arn,
+        Err(e) => {
+            if let sluice_statemachine::engine::EngineError::InvalidDefinition(invalid) = &e {
+                for problem in &invalid.0 {
+                    eprintln!("{problem}");
+                }
+                return ExitCode::from(2);
+            }
+            return misuse(e.to_string());
+        }
+    };
+    let started = match engine.start_execution(&machine, None, input).await {
+        Ok(started) => started,
+        Err(e) => return misuse(e.to_string()),
+    };
+    match engine.wait(&started.execution_arn).await {
+        Ok(done) if done.status == sluice_statemachine::execution::ExecutionStatus::Succeeded => {
+            println!("{}", done.output.unwrap_or(Value::Null));
+            ExitCode::SUCCESS
+        }
+        Ok(done) => {
+            let (error, cause) = done
+                .error
+                .map(|e| (e.error, e.cause))
+                .unwrap_or_else(|| (done.status.name().to_string(), String::new()));
+            println!("{}", json!({ "Error": error, "Cause": cause }));
+            ExitCode::from(1)
+        }
+        Err(e) => misuse(e.to_string()),
+    }
+}
+
+/// Runs `--task` commands for Task states, by state name.
+struct ShellTasks {
+    commands: HashMap<String, String>,
+    /// Callback tasks (`.waitForTaskToken`) answer through the engine with their token.
+    engine: OnceLock<Engine>,
+}
+
+impl TaskHandler for ShellTasks {
+    fn invoke(&self, task: TaskRequest) -> Pin<Box<dyn Future<Output = TaskOutcome> + Send + '_>> {
+        Box::pin(async move {
+            let outcome = match self.commands.get(&task.state_name) {
+                None => TaskOutcome::Failed {
+                    error: "States.TaskFailed".to_string(),
+                    cause: format!(
+                        "No --task was given for Task state '{}' (resource {})",
+                        task.state_name, task.resource
+                    ),
+                },
+                Some(command) => run_command(command, &task.input).await,
+            };
+            match (&outcome, task.wait_for_token, self.engine.get()) {
+                (TaskOutcome::Succeeded(output), true, Some(engine)) => {
+                    let _ = engine
+                        .send_task_success(&task.token, &output.to_string())
+                        .await;
+                    TaskOutcome::Accepted
+                }
+                _ => outcome,
+            }
+        })
+    }
+}
+
+/// Kills a command's whole process group when the task is dropped (the execution ended first).
+struct ProcessGroup(Option<u32>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+}
+
+async fn run_command(command: &str, input: &Value) -> TaskOutcome {
+    let failed = |cause: String| TaskOutcome::Failed {
+        error: "States.TaskFailed".to_string(),
+        cause,
+    };
+    let mut child = match tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return failed(format!("cannot start bash: {e}")),
+    };
+    let mut group = ProcessGroup(child.id());
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.to_string().as_bytes()).await;
+    }
+    let output = match child.wait_with_output().await {
+        Ok(output) => output,
+        Err(e) => return failed(format!("the command failed to run: {e}")),
+    };
+    group.0 = None;
+    let stderr = String::from_utf8_lossy(&output.stderr)
+        .trim_end()
+        .to_string();
+    if !output.status.success() {
+        let code = output
+            .status
+            .code()
+            .map_or_else(|| "a signal".to_string(), |c| c.to_string());
+        return failed(if stderr.is_empty() {
+            format!("the command exited with {code}")
+        } else {
+            stderr
+        });
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if stdout.trim().is_empty() {
+        return TaskOutcome::Succeeded(Value::Null);
+    }
+    match serde_json::from_str(stdout.trim()) {
+        Ok(value) => TaskOutcome::Succeeded(value),
+        Err(e) => failed(format!(
+            "the command's stdout is not JSON ({e}): {}",
+            stdout.trim()
+        )),
     }
 }

@@ -41,6 +41,9 @@ pub struct ExecutionState {
     pub execution_arn: String,
     pub name: String,
     pub state_machine_arn: String,
+    /// Which revision of the machine's definition the execution runs: an update does not change it.
+    #[serde(default)]
+    pub machine_revision: u64,
     pub status: ExecutionStatus,
     pub input: Value,
     pub output: Option<Value>,

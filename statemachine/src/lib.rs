@@ -9,8 +9,10 @@
 //!   engine persists every transition before acting on it and tests run in virtual time.
 
 pub mod choice;
+pub mod clock;
 pub mod dataflow;
 pub mod definition;
+pub mod engine;
 pub mod entropy;
 pub mod error;
 pub mod execution;
@@ -19,6 +21,8 @@ pub mod path;
 pub mod program;
 pub mod read;
 pub mod run;
+pub mod sqlite;
+pub mod store;
 
 pub use definition::StateMachine;
 pub use read::{InvalidDefinition, Problem, read, read_str};

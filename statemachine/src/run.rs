@@ -103,6 +103,7 @@ pub fn start(
         execution_arn: execution_arn.to_string(),
         name: name.to_string(),
         state_machine_arn: state_machine_arn.to_string(),
+        machine_revision: 0,
         status: ExecutionStatus::Running,
         input: input.clone(),
         output: None,
