@@ -574,9 +574,12 @@ impl Engine {
         }
         let program = self.program(&execution.state_machine_arn, execution.machine_revision)?;
         let now = self.now();
-        let before = execution.clone();
+        // A heartbeat moves a deadline without an event; everything else that changes the execution
+        // leaves events, tasks or closed tokens behind.
+        let mut changed = false;
         let mut effects = Effects::default();
         for event in events {
+            changed |= matches!(event, Event::TaskHeartbeat { .. });
             let step = {
                 let mut entropy = lock(&self.inner.entropy);
                 run::apply(&program, &mut execution, event, now, entropy.as_mut())
@@ -587,8 +590,8 @@ impl Engine {
                     effects.dispatch.extend(step.dispatch);
                     effects.closed_tokens.extend(step.closed_tokens);
                 }
-                Err(refusal) => {
-                    *execution = before;
+                // A refused event changed nothing; what came before it in this batch still counts.
+                Err(refusal) if effects.events.is_empty() && !changed => {
                     return Err(match refusal {
                         Refusal::TaskClosed => EngineError::TaskTimedOut(
                             "the task for this token is no longer waiting".to_string(),
@@ -599,13 +602,13 @@ impl Engine {
                         Refusal::InvalidOutput(why) => EngineError::InvalidOutput(why),
                     });
                 }
+                Err(_) => break,
             }
         }
-        if effects.events.is_empty()
-            && effects.dispatch.is_empty()
-            && effects.closed_tokens.is_empty()
-            && *execution == before
-        {
+        changed |= !effects.events.is_empty()
+            || !effects.dispatch.is_empty()
+            || !effects.closed_tokens.is_empty();
+        if !changed {
             return Ok(());
         }
         execution.version += 1;
@@ -614,8 +617,13 @@ impl Engine {
             .store
             .update_execution(&execution, &effects.events)
         {
-            // Nothing was written: forget the change, as if the event had not come.
-            *execution = before;
+            // Nothing was written: go back to what the store holds, as if the events had not come.
+            match self.inner.store.execution(arn) {
+                Ok(Some(stored)) => *execution = stored,
+                _ => {
+                    lock(&self.inner.open).remove(arn);
+                }
+            }
             return Err(e.into());
         }
         let deadline = run::next_deadline(&execution);

@@ -140,6 +140,9 @@ pub struct Children {
     pub next_item: usize,
     /// Map only: at most this many iterations at once (0: no limit).
     pub limit: usize,
+    /// How many branches or iterations run now, and how many have finished.
+    pub active: usize,
+    pub done: usize,
 }
 
 /// One event of an execution's history, shaped as Step Functions' GetExecutionHistory shows it.

@@ -622,6 +622,8 @@ impl<'a> Step<'a> {
                     items: Vec::new(),
                     next_item: 0,
                     limit: 0,
+                    active: branches,
+                    done: 0,
                 });
                 Ok(())
             }
@@ -671,6 +673,8 @@ impl<'a> Step<'a> {
                     items,
                     next_item: 0,
                     limit,
+                    active: 0,
+                    done: 0,
                 });
                 self.launch_iterations(thread)
             }
@@ -829,25 +833,33 @@ impl<'a> Step<'a> {
         let StateKind::Map(map) = &code.state.kind else {
             return Ok(());
         };
+        // ItemSelector reads the Map's input: select it once for every iteration started now.
+        let mut selected: Option<Value> = None;
         loop {
-            let Phase::Children(children) = &self.exec.threads[thread].phase else {
+            let Phase::Children(children) = &mut self.exec.threads[thread].phase else {
                 return Ok(());
             };
-            let active = children.running.iter().filter(|r| r.is_some()).count();
             let index = children.next_item;
-            if index >= children.items.len() || (children.limit > 0 && active >= children.limit) {
+            if index >= children.items.len()
+                || (children.limit > 0 && children.active >= children.limit)
+            {
                 return Ok(());
             }
-            let item = children.items[index].clone();
-            let raw = self.exec.threads[thread].input.clone();
-            let selected = dataflow::select(&map.io.input_path, &raw, "InputPath")?;
+            let item = std::mem::take(&mut children.items[index]);
+            children.next_item = index + 1;
+            children.active += 1;
             let index_u64 = u64::try_from(index).unwrap_or(u64::MAX);
             let input = match &map.item_selector {
                 None => item.clone(),
                 Some(selector) => {
+                    if selected.is_none() {
+                        let raw = &self.exec.threads[thread].input;
+                        selected = Some(dataflow::select(&map.io.input_path, raw, "InputPath")?);
+                    }
                     let mut context = self.context(thread, None);
                     context["Map"] = json!({ "Item": { "Index": index_u64, "Value": item } });
-                    self.template(thread, Some(selector), &selected, &context)?
+                    let over = selected.as_ref().unwrap_or(&Value::Null);
+                    self.template(thread, Some(selector), over, &context)?
                 }
             };
             self.event(
@@ -864,14 +876,23 @@ impl<'a> Step<'a> {
             );
             if let Phase::Children(children) = &mut self.exec.threads[thread].phase {
                 children.running[index] = Some(child);
-                children.next_item = index + 1;
             }
         }
     }
 
+    /// Ends a thread's slot, dropping what it no longer needs (finished threads stay as `Gone`).
+    fn retire(&mut self, thread: usize) {
+        let t = &mut self.exec.threads[thread];
+        t.phase = Phase::Gone;
+        t.input = Value::Null;
+        t.variables = Map::new();
+        t.map_item = None;
+        t.attempts = Vec::new();
+    }
+
     fn thread_succeeded(&mut self, thread: usize, output: Value) {
         let parent = self.exec.threads[thread].parent;
-        self.exec.threads[thread].phase = Phase::Gone;
+        self.retire(thread);
         let Some((parent, slot)) = parent else {
             self.exec.status = ExecutionStatus::Succeeded;
             self.exec.stop_date = Some(self.now);
@@ -898,7 +919,9 @@ impl<'a> Step<'a> {
         };
         children.running[slot] = None;
         children.results[slot] = Some(output);
-        let finished = children.results.iter().all(Option::is_some);
+        children.active = children.active.saturating_sub(1);
+        children.done += 1;
+        let finished = children.done == children.results.len();
         if finished {
             let results: Vec<Value> = children
                 .results
@@ -1108,7 +1131,7 @@ impl<'a> Step<'a> {
                 self.cancel(child);
             }
         }
-        self.exec.threads[thread].phase = Phase::Gone;
+        self.retire(thread);
     }
 
     fn close_tasks_of(&mut self, thread: usize) {
@@ -1120,7 +1143,7 @@ impl<'a> Step<'a> {
     fn close_all(&mut self) {
         for thread in 0..self.exec.threads.len() {
             self.close_tasks_of(thread);
-            self.exec.threads[thread].phase = Phase::Gone;
+            self.retire(thread);
         }
         self.ready.clear();
     }
