@@ -94,6 +94,9 @@ pub struct Thread {
     pub variables: Map<String, Value>,
     /// When the current state was entered, epoch milliseconds.
     pub entered_at: i64,
+    /// The id of the history event that entered the current state.
+    #[serde(default)]
+    pub entered_event: u64,
     /// For a Map iteration: the item's index and value (`$$.Map.Item`).
     pub map_item: Option<(u64, Value)>,
 }

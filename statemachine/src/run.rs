@@ -13,6 +13,9 @@ use crate::execution::*;
 use crate::intrinsic::Randomness;
 use crate::program::{Program, StateCode};
 
+/// How a Cause raised while running a state begins, as on AWS.
+const STATE_ERROR_PREFIX: &str = "An error occurred while executing the state";
+
 /// The largest input or output of a state, task or execution: 256 KiB of UTF-8.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
 
@@ -123,6 +126,7 @@ pub fn start(
             attempts: Vec::new(),
             variables: Map::new(),
             entered_at: now,
+            entered_event: 0,
             map_item: None,
         }],
         event_count: 0,
@@ -378,6 +382,7 @@ impl<'a> Step<'a> {
             "stateEnteredEventDetails",
             json!({ "name": code.name, "input": input, "inputDetails": { "truncated": false } }),
         );
+        self.exec.threads[thread].entered_event = self.exec.event_count;
     }
 
     fn exited(&mut self, thread: usize, output: &Value) {
@@ -820,6 +825,7 @@ impl<'a> Step<'a> {
             attempts: Vec::new(),
             variables,
             entered_at: self.now,
+            entered_event: 0,
             map_item,
         });
         self.entered(id);
@@ -1027,9 +1033,23 @@ impl<'a> Step<'a> {
     }
 
     /// A state failed: retry it, catch the error, or fail the thread.
-    fn failed(&mut self, thread: usize, error: StateError) {
+    fn failed(&mut self, thread: usize, mut error: StateError) {
         self.close_tasks_of(thread);
         let code = self.code(thread);
+        // Errors the engine raises while running a state say which state, as AWS's causes do.
+        let raised_here = [
+            errors::RUNTIME,
+            errors::INTRINSIC_FAILURE,
+            errors::RESULT_PATH_MATCH_FAILURE,
+        ];
+        if raised_here.contains(&error.error.as_str())
+            && !error.cause.starts_with(STATE_ERROR_PREFIX)
+        {
+            error.cause = format!(
+                "{STATE_ERROR_PREFIX} '{}' (entered at the event id #{}). {}",
+                code.name, self.exec.threads[thread].entered_event, error.cause
+            );
+        }
         let (retry, catch): (&[Retrier], &[Catcher]) = match &code.state.kind {
             StateKind::Task(t) => (&t.retry, &t.catch),
             StateKind::Parallel(p) => (&p.retry, &p.catch),

@@ -245,7 +245,7 @@ fn a_missing_path_is_a_runtime_error_that_states_all_does_not_catch() {
     assert_eq!(error, "States.Runtime");
     assert_eq!(
         cause,
-        "The JSONPath '$.missing' specified for the field 'v.$' could not be found in the input '{}'"
+        "An error occurred while executing the state 'A' (entered at the event id #2). The JSONPath '$.missing' specified for the field 'v.$' could not be found in the input '{}'"
     );
 }
 
