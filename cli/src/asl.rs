@@ -18,9 +18,11 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
 use sluice_statemachine::clock::SystemClock;
-use sluice_statemachine::engine::{Engine, Location, TaskHandler, TaskOutcome, TaskRequest};
+use sluice_statemachine::engine::{
+    Engine, EngineError, Location, TaskHandler, TaskOutcome, TaskRequest,
+};
 use sluice_statemachine::entropy::OsEntropy;
-use sluice_statemachine::store::MemoryStore;
+use sluice_statemachine::store::{MemoryStore, SqliteStore, Store};
 use tokio::io::AsyncWriteExt;
 
 #[derive(clap::Subcommand)]
@@ -43,13 +45,26 @@ pub(crate) enum Command {
         /// STATE='SHELL COMMAND': the command that performs Task state STATE.
         #[arg(long = "task", value_name = "STATE=COMMAND")]
         tasks: Vec<String>,
+        /// Keep the execution in this SQLite file: run the same command again after the process was
+        /// stopped, and the execution carries on where it was.
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// The execution's name (unique per definition; with --db, the name to carry on).
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
 pub(crate) fn run(command: &Command) -> ExitCode {
     match command {
         Command::Validate { file } => validate(file),
-        Command::Run { file, input, tasks } => run_definition(file, input, tasks),
+        Command::Run {
+            file,
+            input,
+            tasks,
+            db,
+            name,
+        } => run_definition(file, input, tasks, db.as_deref(), name.as_deref()),
     }
 }
 
@@ -83,7 +98,13 @@ fn misuse(message: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run_definition(file: &PathBuf, input: &str, tasks: &[String]) -> ExitCode {
+fn run_definition(
+    file: &PathBuf,
+    input: &str,
+    tasks: &[String],
+    db: Option<&std::path::Path>,
+    name: Option<&str>,
+) -> ExitCode {
     let definition = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(e) => return misuse(format!("{}: cannot read the file: {e}", file.display())),
@@ -115,12 +136,25 @@ fn run_definition(file: &PathBuf, input: &str, tasks: &[String]) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return misuse(format!("cannot start the runtime: {e}")),
     };
-    runtime.block_on(execute(&definition, input, commands))
+    let store: Arc<dyn Store> = match db {
+        None => Arc::new(MemoryStore::new()),
+        Some(path) => match SqliteStore::open(path) {
+            Ok(store) => Arc::new(store),
+            Err(e) => return misuse(format!("--db {}: {e}", path.display())),
+        },
+    };
+    runtime.block_on(execute(store, &definition, input, commands, name))
 }
 
-async fn execute(definition: &str, input: Value, commands: HashMap<String, String>) -> ExitCode {
+async fn execute(
+    store: Arc<dyn Store>,
+    definition: &str,
+    input: Value,
+    commands: HashMap<String, String>,
+    name: Option<&str>,
+) -> ExitCode {
     let engine = match Engine::start(
-        Arc::new(MemoryStore::new()),
+        store,
         Arc::new(SystemClock),
         Box::new(OsEntropy),
         Location::default(),
@@ -136,10 +170,22 @@ async fn execute(definition: &str, input: Value, commands: HashMap<String, Strin
     });
     let _ = shell.engine.set(engine.clone());
     engine.register("*", shell);
-    let machine = match engine.create_state_machine("sluice-asl-run", definition) {
+    let created = match engine.create_state_machine("sluice-asl-run", definition) {
+        // Kept from an earlier run with another definition: new executions run this one.
+        Err(EngineError::StateMachineAlreadyExists(_)) => {
+            let arn = format!(
+                "arn:aws:states:{}:{}:stateMachine:sluice-asl-run",
+                Location::default().region,
+                Location::default().account
+            );
+            engine.update_state_machine(&arn, definition).map(|_| arn)
+        }
+        other => other,
+    };
+    let machine = match created {
         Ok(arn) => arn,
         Err(e) => {
-            if let sluice_statemachine::engine::EngineError::InvalidDefinition(invalid) = &e {
+            if let EngineError::InvalidDefinition(invalid) = &e {
                 for problem in &invalid.0 {
                     eprintln!("{problem}");
                 }
@@ -148,11 +194,17 @@ async fn execute(definition: &str, input: Value, commands: HashMap<String, Strin
             return misuse(e.to_string());
         }
     };
-    let started = match engine.start_execution(&machine, None, input).await {
-        Ok(started) => started,
-        Err(e) => return misuse(e.to_string()),
+    if let Err(e) = engine.recover().await {
+        return misuse(e.to_string());
+    }
+    let execution_arn = match existing(&engine, &machine, name) {
+        Some(arn) => arn,
+        None => match engine.start_execution(&machine, name, input).await {
+            Ok(started) => started.execution_arn,
+            Err(e) => return misuse(e.to_string()),
+        },
     };
-    match engine.wait(&started.execution_arn).await {
+    match engine.wait(&execution_arn).await {
         Ok(done) if done.status == sluice_statemachine::execution::ExecutionStatus::Succeeded => {
             println!("{}", done.output.unwrap_or(Value::Null));
             ExitCode::SUCCESS
@@ -167,6 +219,17 @@ async fn execute(definition: &str, input: Value, commands: HashMap<String, Strin
         }
         Err(e) => misuse(e.to_string()),
     }
+}
+
+/// The execution of that name kept in the store from an earlier run, if any.
+fn existing(engine: &Engine, machine: &str, name: Option<&str>) -> Option<String> {
+    let name = name?;
+    engine
+        .list_executions(machine, None)
+        .ok()?
+        .into_iter()
+        .find(|e| e.name == name)
+        .map(|e| e.execution_arn)
 }
 
 /// Runs `--task` commands for Task states, by state name.
