@@ -73,7 +73,11 @@ fn test(
                 Operand::Path(p) => operand(p)?,
             };
             match (value.as_str(), right.as_str()) {
-                (Some(left), Some(right)) => compare(ordering, left.cmp(right)),
+                // Step Functions runs on Java, whose String.compareTo orders UTF-16 code units; that
+                // differs from code point order for characters above U+FFFF.
+                (Some(left), Some(right)) => {
+                    compare(ordering, left.encode_utf16().cmp(right.encode_utf16()))
+                }
                 _ => false,
             }
         }
