@@ -6,6 +6,8 @@
 //! words them ("The JSONPath '$.missing' specified for the field 'v.$' could not be found in the input
 //! '{}'").
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::definition::{ResultPlacement, Selection, Template};
@@ -114,45 +116,79 @@ fn evaluate_at(
     }
 }
 
-/// InputPath: what part of the raw input the state works on.
-pub fn select(selection: &Selection, input: &Value, field: &str) -> Result<Value, StateError> {
+/// InputPath or OutputPath: the part of `input` a state works on or passes on, borrowed when it is
+/// all of it.
+pub fn select<'v>(
+    selection: &Selection,
+    input: &'v Value,
+    field: &str,
+) -> Result<Cow<'v, Value>, StateError> {
     match selection {
-        Selection::All => Ok(input.clone()),
-        Selection::Nothing => Ok(Value::Object(Map::new())),
-        Selection::Select(path) => path.select(input).map_err(|e| match e {
-            PathError::NotFound { .. } => StateError::new(
-                errors::RUNTIME,
-                format!(
-                    "Invalid path '{path}' : The {field} could not be found in the input '{}'",
-                    compact(input)
-                ),
-            ),
-            other => StateError::new(
-                errors::RUNTIME,
-                format!("Invalid path '{path}' for the {field}: {other}"),
-            ),
-        }),
+        Selection::All => Ok(Cow::Borrowed(input)),
+        Selection::Nothing => Ok(Cow::Owned(Value::Object(Map::new()))),
+        Selection::Select(path) => path
+            .select(input)
+            .map(Cow::Owned)
+            .map_err(|e| selection_error(path, field, input, e)),
     }
 }
 
-/// ResultPath: combines the raw input with the effective result.
-pub fn place(
+/// [`select`] on a value the caller gives up: all of it moves. On an error the value comes back.
+pub fn select_owned(
+    selection: &Selection,
+    input: Value,
+    field: &str,
+) -> Result<Value, (StateError, Value)> {
+    match selection {
+        Selection::All => Ok(input),
+        Selection::Nothing => Ok(Value::Object(Map::new())),
+        Selection::Select(path) => match path.select(&input) {
+            Ok(selected) => Ok(selected),
+            Err(e) => Err((selection_error(path, field, &input, e), input)),
+        },
+    }
+}
+
+fn selection_error(
+    path: &crate::path::Path,
+    field: &str,
+    input: &Value,
+    error: PathError,
+) -> StateError {
+    match error {
+        PathError::NotFound { .. } => StateError::new(
+            errors::RUNTIME,
+            format!(
+                "Invalid path '{path}' : The {field} could not be found in the input '{}'",
+                compact(input)
+            ),
+        ),
+        other => StateError::new(
+            errors::RUNTIME,
+            format!("Invalid path '{path}' for the {field}: {other}"),
+        ),
+    }
+}
+
+/// ResultPath: writes the effective result into the raw input, in place. On an error the input is
+/// unchanged, so a catcher still sees it.
+pub fn place_in(
     placement: &ResultPlacement,
-    raw_input: Value,
+    raw_input: &mut Value,
     result: Value,
-) -> Result<Value, StateError> {
+) -> Result<(), StateError> {
     match placement {
-        ResultPlacement::Replace => Ok(result),
-        ResultPlacement::Discard => Ok(raw_input),
-        ResultPlacement::At(path) => {
-            let shown = compact(&raw_input);
-            path.set(raw_input, result).map_err(|e| {
-                StateError::new(
-                    errors::RESULT_PATH_MATCH_FAILURE,
-                    format!("Unable to apply ResultPath '{path}' to input '{shown}': {e}"),
-                )
-            })
+        ResultPlacement::Replace => {
+            *raw_input = result;
+            Ok(())
         }
+        ResultPlacement::Discard => Ok(()),
+        ResultPlacement::At(path) => path.set_in_place(raw_input, result).map_err(|e| {
+            StateError::new(
+                errors::RESULT_PATH_MATCH_FAILURE,
+                format!("Unable to apply ResultPath '{path}' to the state's input: {e}"),
+            )
+        }),
     }
 }
 

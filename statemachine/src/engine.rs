@@ -374,7 +374,7 @@ impl Engine {
             return same_start(existing, &input);
         }
         let now = self.now();
-        let (mut execution, effects) = {
+        let (mut execution, mut effects) = {
             let mut entropy = lock(&self.inner.entropy);
             run::start(
                 &program,
@@ -388,11 +388,8 @@ impl Engine {
         };
         execution.machine_revision = revision;
         execution.version = 1;
-        match self
-            .inner
-            .store
-            .insert_execution(&execution, &effects.events)
-        {
+        let events = std::mem::take(&mut effects.events);
+        match self.inner.store.insert_execution(&execution, events) {
             Ok(()) => {}
             Err(StoreError::AlreadyExists(_)) => {
                 let existing = self
@@ -612,11 +609,8 @@ impl Engine {
             return Ok(());
         }
         execution.version += 1;
-        if let Err(e) = self
-            .inner
-            .store
-            .update_execution(&execution, &effects.events)
-        {
+        let events = std::mem::take(&mut effects.events);
+        if let Err(e) = self.inner.store.update_execution(&execution, events) {
             // Nothing was written: go back to what the store holds, as if the events had not come.
             match self.inner.store.execution(arn) {
                 Ok(Some(stored)) => *execution = stored,

@@ -158,11 +158,19 @@ impl ReferencePath {
     ///
     /// `ResultPath: null` (discard the result) is the caller's business.
     pub fn set(&self, target: Value, value: Value) -> Result<Value, PathError> {
-        let Some((last, parents)) = self.steps.split_last() else {
-            return Ok(value);
-        };
         let mut root = target;
-        let mut node = &mut root;
+        self.set_in_place(&mut root, value)?;
+        Ok(root)
+    }
+
+    /// [`ReferencePath::set`] on a value in place. On an error `target` is unchanged: every step that
+    /// can fail is checked before anything is created.
+    pub fn set_in_place(&self, target: &mut Value, value: Value) -> Result<(), PathError> {
+        let Some((last, parents)) = self.steps.split_last() else {
+            *target = value;
+            return Ok(());
+        };
+        let mut node = target;
         for depth in 0..parents.len() {
             node = self.descend_for_write(node, depth)?;
         }
@@ -173,7 +181,7 @@ impl ReferencePath {
             }
             Step::Index(index) => *self.element_at(node, *index, parents.len())? = value,
         }
-        Ok(root)
+        Ok(())
     }
 
     /// Moves from the node reached after `depth` steps to the next one,

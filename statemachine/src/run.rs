@@ -3,6 +3,8 @@
 //! I/O and reads no clock, so the engine can persist each result before acting on it, a restart can carry
 //! on from the last persisted state, and tests run in virtual time.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value, json};
 
 use crate::choice;
@@ -376,9 +378,8 @@ impl<'a> Step<'a> {
     fn entered(&mut self, thread: usize) {
         let code = self.code(thread);
         let input = self.exec.threads[thread].input.to_string();
-        let event_type = format!("{}StateEntered", code.state.kind.type_name());
         self.event(
-            &event_type,
+            entered_event(&code.state.kind),
             "stateEnteredEventDetails",
             json!({ "name": code.name, "input": input, "inputDetails": { "truncated": false } }),
         );
@@ -386,12 +387,16 @@ impl<'a> Step<'a> {
     }
 
     fn exited(&mut self, thread: usize, output: &Value) {
+        self.exited_as(thread, output.to_string());
+    }
+
+    /// The state-exited event, from the output already written as JSON text.
+    fn exited_as(&mut self, thread: usize, output: String) {
         let code = self.code(thread);
-        let event_type = format!("{}StateExited", code.state.kind.type_name());
         self.event(
-            &event_type,
+            exited_event(&code.state.kind),
             "stateExitedEventDetails",
-            json!({ "name": code.name, "output": output.to_string(), "outputDetails": { "truncated": false } }),
+            json!({ "name": code.name, "output": output, "outputDetails": { "truncated": false } }),
         );
     }
 
@@ -403,7 +408,9 @@ impl<'a> Step<'a> {
 
     fn try_execute(&mut self, thread: usize) -> Result<(), StateError> {
         let code = self.code(thread);
-        let raw = self.exec.threads[thread].input.clone();
+        // The raw input leaves the thread while the state runs, so nothing copies it: it comes back
+        // when the state stays (waits, fails) and moves on as the output otherwise.
+        let raw = std::mem::take(&mut self.exec.threads[thread].input);
         let context = if code.reads_context {
             self.context(thread, None)
         } else {
@@ -411,204 +418,139 @@ impl<'a> Step<'a> {
         };
         match &code.state.kind {
             StateKind::Pass(pass) => {
-                let selected = dataflow::select(&pass.io.input_path, &raw, "InputPath")?;
-                let effective =
-                    self.template(thread, pass.parameters.as_ref(), &selected, &context)?;
-                let result = pass.result.clone().unwrap_or(effective);
-                self.complete(
-                    thread,
-                    raw,
-                    result,
-                    None,
-                    &pass.result_path,
-                    &pass.io.output_path,
-                    pass.assign.as_ref(),
-                    &context,
-                )
+                let passes_input_on = pass.result.is_none()
+                    && pass.parameters.is_none()
+                    && pass.io.input_path == Selection::All;
+                if passes_input_on && pass.result_path == ResultPlacement::Replace {
+                    return self.complete(
+                        thread,
+                        Value::Null,
+                        raw,
+                        None,
+                        &pass.result_path,
+                        &pass.io.output_path,
+                        pass.assign.as_ref(),
+                        &context,
+                    );
+                }
+                let result = match &pass.result {
+                    Some(result) => Ok(result.clone()),
+                    None => dataflow::select(&pass.io.input_path, &raw, "InputPath").and_then(
+                        |selected| {
+                            self.template(thread, pass.parameters.as_ref(), &selected, &context)
+                        },
+                    ),
+                };
+                match result {
+                    Ok(result) => self.complete(
+                        thread,
+                        raw,
+                        result,
+                        None,
+                        &pass.result_path,
+                        &pass.io.output_path,
+                        pass.assign.as_ref(),
+                        &context,
+                    ),
+                    Err(error) => self.restore(thread, raw, error),
+                }
             }
             StateKind::Task(task) => {
-                let selected = dataflow::select(&task.io.input_path, &raw, "InputPath")?;
-                let wait_for_token = task.resource.ends_with(".waitForTaskToken");
-                let token = self.entropy.token();
-                let context = if code.reads_context || wait_for_token {
-                    self.context(thread, Some(&token))
-                } else {
-                    context
-                };
-                let effective =
-                    self.template(thread, task.parameters.as_ref(), &selected, &context)?;
-                if payload_too_large(&effective) {
-                    return Err(StateError::new(
-                        errors::DATA_LIMIT_EXCEEDED,
-                        format!(
-                            "The input of Task state '{}' is larger than {MAX_PAYLOAD_BYTES} bytes",
-                            code.name
-                        ),
-                    ));
-                }
-                let timeout = self.seconds(
-                    thread,
-                    task.timeout.as_ref(),
-                    &selected,
-                    &context,
-                    "TimeoutSecondsPath",
-                )?;
-                let heartbeat = self.seconds(
-                    thread,
-                    task.heartbeat.as_ref(),
-                    &selected,
-                    &context,
-                    "HeartbeatSecondsPath",
-                )?;
-                let (resource_type, resource) = split_resource(&task.resource);
-                let mut scheduled = json!({
-                    "resourceType": resource_type,
-                    "resource": resource,
-                    "region": "local",
-                    "parameters": effective.to_string(),
-                });
-                if let Some(timeout) = timeout {
-                    scheduled["timeoutInSeconds"] = json!(timeout);
-                }
-                if let Some(heartbeat) = heartbeat {
-                    scheduled["heartbeatInSeconds"] = json!(heartbeat);
-                }
-                self.event("TaskScheduled", "taskScheduledEventDetails", scheduled);
-                self.effects.dispatch.push(Dispatch {
-                    token: token.clone(),
-                    resource: task.resource.clone(),
-                    input: effective.clone(),
-                    state_name: code.name.clone(),
-                    wait_for_token,
-                });
-                self.exec.threads[thread].phase = Phase::Task(TaskWait {
-                    token,
-                    resource: task.resource.clone(),
-                    effective_input: effective,
-                    timeout_at: timeout.map(|s| self.now + seconds_to_millis(s)),
-                    heartbeat_seconds: heartbeat,
-                    heartbeat_at: heartbeat.map(|s| self.now + seconds_to_millis(s)),
-                    dispatched: false,
-                });
-                Ok(())
+                let scheduled = self.schedule(thread, code, task, &raw, context);
+                self.exec.threads[thread].input = raw;
+                scheduled
             }
             StateKind::Choice(choice) => {
-                let selected = dataflow::select(&choice.io.input_path, &raw, "InputPath")?;
-                let variables = self.exec.threads[thread].variables.clone();
-                let scope = Scope {
-                    context: &context,
-                    variables: &variables,
+                let chosen = self.choose(thread, code, choice, &raw, &context);
+                let (next, assigned) = match chosen {
+                    Ok(chosen) => chosen,
+                    Err(error) => return self.restore(thread, raw, error),
                 };
-                let mut target = None;
-                for (index, branch) in choice.choices.iter().enumerate() {
-                    if choice::holds(&branch.rule, &selected, &scope)? {
-                        target = Some((code.choice_targets[index], branch.assign.as_ref()));
-                        break;
-                    }
+                let output = if choice.io.input_path == Selection::All {
+                    dataflow::select_owned(&choice.io.output_path, raw, "OutputPath")
+                } else {
+                    dataflow::select(&choice.io.input_path, &raw, "InputPath")
+                        .and_then(|selected| {
+                            dataflow::select(&choice.io.output_path, &selected, "OutputPath")
+                                .map(Cow::into_owned)
+                        })
+                        .map_err(|error| (error, raw))
+                };
+                let output = match output {
+                    Ok(output) => output,
+                    Err((error, raw)) => return self.restore(thread, raw, error),
+                };
+                if let Some(values) = assigned {
+                    self.exec.threads[thread].variables.extend(values);
                 }
-                let (next, assign) = match target {
-                    Some(found) => found,
-                    None => match code.default_target {
-                        Some(default) => (default, choice.assign.as_ref()),
-                        None => {
-                            return Err(StateError::new(
-                                errors::NO_CHOICE_MATCHED,
-                                format!(
-                                    "No Choice Rule of state '{}' matched, and it has no Default",
-                                    code.name
-                                ),
-                            ));
-                        }
-                    },
-                };
-                let output = dataflow::select(&choice.io.output_path, &selected, "OutputPath")?;
-                self.assign(thread, assign, &selected, &context)?;
                 self.exited(thread, &output);
                 self.move_to(thread, next, output);
                 Ok(())
             }
             StateKind::Wait(wait) => {
-                let selected = dataflow::select(&wait.io.input_path, &raw, "InputPath")?;
-                let variables = self.exec.threads[thread].variables.clone();
-                let scope = Scope {
-                    context: &context,
-                    variables: &variables,
-                };
-                let until = match &wait.until {
-                    WaitFor::Seconds(s) => self.now + seconds_to_millis(*s),
-                    WaitFor::Timestamp(stamp) => parse_millis(stamp).unwrap_or(self.now),
-                    WaitFor::SecondsPath(path) => {
-                        let value = read_path(path, &selected, &scope, "SecondsPath")?;
-                        let seconds = value.as_u64().ok_or_else(|| {
-                            StateError::new(
-                                errors::RUNTIME,
-                                format!("The SecondsPath '{path}' of state '{}' must name a non-negative integer, not {}", code.name, compact(&value)),
-                            )
-                        })?;
-                        self.now + seconds_to_millis(seconds)
+                let until = self.wait_until(thread, code, wait, &raw, &context);
+                self.exec.threads[thread].input = raw;
+                match until? {
+                    until if until <= self.now => self.wake(thread, false),
+                    until => {
+                        self.exec.threads[thread].phase = Phase::Sleeping {
+                            until,
+                            retry: false,
+                        }
                     }
-                    WaitFor::TimestampPath(path) => {
-                        let value = read_path(path, &selected, &scope, "TimestampPath")?;
-                        value.as_str().and_then(parse_millis).ok_or_else(|| {
-                            StateError::new(
-                                errors::RUNTIME,
-                                format!("The TimestampPath '{path}' of state '{}' must name an RFC 3339 timestamp, not {}", code.name, compact(&value)),
-                            )
-                        })?
-                    }
-                };
-                if until <= self.now {
-                    self.wake(thread, false);
-                } else {
-                    self.exec.threads[thread].phase = Phase::Sleeping {
-                        until,
-                        retry: false,
-                    };
                 }
                 Ok(())
             }
             StateKind::Succeed(succeed) => {
-                let selected = dataflow::select(&succeed.io.input_path, &raw, "InputPath")?;
-                let output = dataflow::select(&succeed.io.output_path, &selected, "OutputPath")?;
-                self.exited(thread, &output);
-                self.thread_succeeded(thread, output);
-                Ok(())
+                let output = dataflow::select(&succeed.io.input_path, &raw, "InputPath").and_then(
+                    |selected| {
+                        dataflow::select(&succeed.io.output_path, &selected, "OutputPath")
+                            .map(Cow::into_owned)
+                    },
+                );
+                match output {
+                    Ok(output) => {
+                        self.exited(thread, &output);
+                        self.thread_succeeded(thread, output);
+                        Ok(())
+                    }
+                    Err(error) => self.restore(thread, raw, error),
+                }
             }
             StateKind::Fail(fail) => {
-                let variables = self.exec.threads[thread].variables.clone();
-                let scope = Scope {
-                    context: &context,
-                    variables: &variables,
-                };
-                let mut text =
-                    |text: &Option<Text>, field: &str| -> Result<Option<String>, StateError> {
-                        Ok(match text {
-                            None => None,
-                            Some(Text::Literal(s)) => Some(s.clone()),
-                            Some(Text::Path(path)) => {
-                                Some(as_text(read_path(path, &raw, &scope, field)?))
-                            }
-                            Some(Text::Intrinsic(call)) => {
-                                let template = Template::Intrinsic(call.clone());
-                                Some(as_text(dataflow::evaluate(
-                                    &template,
-                                    &raw,
-                                    &scope,
-                                    self.entropy.as_randomness(),
-                                )?))
-                            }
-                        })
+                let texts = {
+                    let t = &self.exec.threads[thread];
+                    let scope = Scope {
+                        context: &context,
+                        variables: &t.variables,
                     };
-                let error = text(&fail.error, "ErrorPath")?.unwrap_or_default();
-                let cause = text(&fail.cause, "CausePath")?.unwrap_or_default();
-                // A Fail state's error goes straight to the end of the execution (or of its branch).
-                self.propagate(thread, StateError::new(error, cause));
-                Ok(())
+                    let random = self.entropy.as_randomness();
+                    fail_text(&fail.error, "ErrorPath", &raw, &scope, random).and_then(|error| {
+                        Ok((
+                            error,
+                            fail_text(&fail.cause, "CausePath", &raw, &scope, random)?,
+                        ))
+                    })
+                };
+                match texts {
+                    // A Fail state's error goes straight to the end of the execution (or of its branch).
+                    Ok((error, cause)) => {
+                        self.propagate(
+                            thread,
+                            StateError::new(error.unwrap_or_default(), cause.unwrap_or_default()),
+                        );
+                        Ok(())
+                    }
+                    Err(error) => self.restore(thread, raw, error),
+                }
             }
             StateKind::Parallel(parallel) => {
-                let selected = dataflow::select(&parallel.io.input_path, &raw, "InputPath")?;
-                let effective =
-                    self.template(thread, parallel.parameters.as_ref(), &selected, &context)?;
+                let effective = dataflow::select(&parallel.io.input_path, &raw, "InputPath")
+                    .and_then(|selected| {
+                        self.template(thread, parallel.parameters.as_ref(), &selected, &context)
+                    });
+                self.exec.threads[thread].input = raw;
+                let effective = effective?;
                 self.event("ParallelStateStarted", "", Value::Null);
                 let branches = code.children.len();
                 let mut running = Vec::with_capacity(branches);
@@ -633,35 +575,9 @@ impl<'a> Step<'a> {
                 Ok(())
             }
             StateKind::Map(map) => {
-                let selected = dataflow::select(&map.io.input_path, &raw, "InputPath")?;
-                let variables = self.exec.threads[thread].variables.clone();
-                let scope = Scope {
-                    context: &context,
-                    variables: &variables,
-                };
-                let items_value = match &map.items_path {
-                    None => selected.clone(),
-                    Some(path) => read_path(path, &selected, &scope, "ItemsPath")?,
-                };
-                let Value::Array(items) = items_value else {
-                    return Err(StateError::new(
-                        errors::RUNTIME,
-                        format!(
-                            "The ItemsPath of Map state '{}' must name an array, not {}",
-                            code.name,
-                            compact(&items_value)
-                        ),
-                    ));
-                };
-                let limit = match &map.max_concurrency {
-                    Concurrency::Fixed(n) => usize::try_from(*n).unwrap_or(usize::MAX),
-                    Concurrency::Path(path) => {
-                        let value = read_path(path, &selected, &scope, "MaxConcurrencyPath")?;
-                        value.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
-                            StateError::new(errors::RUNTIME, format!("The MaxConcurrencyPath of Map state '{}' must name a non-negative integer", code.name))
-                        })?
-                    }
-                };
+                let prepared = self.map_items(thread, code, map, &raw, &context);
+                self.exec.threads[thread].input = raw;
+                let (items, limit) = prepared?;
                 self.event(
                     "MapStateStarted",
                     "mapStateStartedEventDetails",
@@ -684,6 +600,217 @@ impl<'a> Step<'a> {
                 self.launch_iterations(thread)
             }
         }
+    }
+
+    /// Puts the raw input back in its thread and fails with `error`.
+    fn restore(&mut self, thread: usize, raw: Value, error: StateError) -> Result<(), StateError> {
+        self.exec.threads[thread].input = raw;
+        Err(error)
+    }
+
+    /// A Task state: its effective input goes to its handler with a new token.
+    fn schedule(
+        &mut self,
+        thread: usize,
+        code: &StateCode,
+        task: &Task,
+        raw: &Value,
+        context: Value,
+    ) -> Result<(), StateError> {
+        let selected = dataflow::select(&task.io.input_path, raw, "InputPath")?;
+        let wait_for_token = task.resource.ends_with(".waitForTaskToken");
+        let token = self.entropy.token();
+        let context = if code.reads_context || wait_for_token {
+            self.context(thread, Some(&token))
+        } else {
+            context
+        };
+        let effective = self.template(thread, task.parameters.as_ref(), &selected, &context)?;
+        let parameters = effective.to_string();
+        if parameters.len() > MAX_PAYLOAD_BYTES {
+            return Err(StateError::new(
+                errors::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The input of Task state '{}' is larger than {MAX_PAYLOAD_BYTES} bytes",
+                    code.name
+                ),
+            ));
+        }
+        let timeout = self.seconds(
+            thread,
+            task.timeout.as_ref(),
+            &selected,
+            &context,
+            "TimeoutSecondsPath",
+        )?;
+        let heartbeat = self.seconds(
+            thread,
+            task.heartbeat.as_ref(),
+            &selected,
+            &context,
+            "HeartbeatSecondsPath",
+        )?;
+        let (resource_type, resource) = split_resource(&task.resource);
+        let mut scheduled = json!({
+            "resourceType": resource_type,
+            "resource": resource,
+            "region": "local",
+            "parameters": parameters,
+        });
+        if let Some(timeout) = timeout {
+            scheduled["timeoutInSeconds"] = json!(timeout);
+        }
+        if let Some(heartbeat) = heartbeat {
+            scheduled["heartbeatInSeconds"] = json!(heartbeat);
+        }
+        self.event("TaskScheduled", "taskScheduledEventDetails", scheduled);
+        self.effects.dispatch.push(Dispatch {
+            token: token.clone(),
+            resource: task.resource.clone(),
+            input: effective.clone(),
+            state_name: code.name.clone(),
+            wait_for_token,
+        });
+        self.exec.threads[thread].phase = Phase::Task(TaskWait {
+            token,
+            resource: task.resource.clone(),
+            effective_input: effective,
+            timeout_at: timeout.map(|s| self.now + seconds_to_millis(s)),
+            heartbeat_seconds: heartbeat,
+            heartbeat_at: heartbeat.map(|s| self.now + seconds_to_millis(s)),
+            dispatched: false,
+        });
+        Ok(())
+    }
+
+    /// A Choice state: where it goes, and the variables its matching rule assigns.
+    fn choose(
+        &mut self,
+        thread: usize,
+        code: &StateCode,
+        choice: &Choice,
+        raw: &Value,
+        context: &Value,
+    ) -> Result<(usize, Option<Map<String, Value>>), StateError> {
+        let selected = dataflow::select(&choice.io.input_path, raw, "InputPath")?;
+        let t = &self.exec.threads[thread];
+        let scope = Scope {
+            context,
+            variables: &t.variables,
+        };
+        let mut target = None;
+        for (index, branch) in choice.choices.iter().enumerate() {
+            if choice::holds(&branch.rule, &selected, &scope)? {
+                target = Some((code.choice_targets[index], branch.assign.as_ref()));
+                break;
+            }
+        }
+        let (next, assign) = match target {
+            Some(found) => found,
+            None => match code.default_target {
+                Some(default) => (default, choice.assign.as_ref()),
+                None => {
+                    return Err(StateError::new(
+                        errors::NO_CHOICE_MATCHED,
+                        format!(
+                            "No Choice Rule of state '{}' matched, and it has no Default",
+                            code.name
+                        ),
+                    ));
+                }
+            },
+        };
+        let assigned = match assign {
+            None => None,
+            Some(template) => {
+                match dataflow::evaluate(template, &selected, &scope, self.entropy.as_randomness())?
+                {
+                    Value::Object(values) => Some(values),
+                    _ => None,
+                }
+            }
+        };
+        Ok((next, assigned))
+    }
+
+    /// A Wait state: until when.
+    fn wait_until(
+        &self,
+        thread: usize,
+        code: &StateCode,
+        wait: &Wait,
+        raw: &Value,
+        context: &Value,
+    ) -> Result<i64, StateError> {
+        let selected = dataflow::select(&wait.io.input_path, raw, "InputPath")?;
+        let scope = Scope {
+            context,
+            variables: &self.exec.threads[thread].variables,
+        };
+        Ok(match &wait.until {
+            WaitFor::Seconds(s) => self.now + seconds_to_millis(*s),
+            WaitFor::Timestamp(stamp) => parse_millis(stamp).unwrap_or(self.now),
+            WaitFor::SecondsPath(path) => {
+                let value = read_path(path, &selected, &scope, "SecondsPath")?;
+                let seconds = value.as_u64().ok_or_else(|| {
+                    StateError::new(
+                        errors::RUNTIME,
+                        format!("The SecondsPath '{path}' of state '{}' must name a non-negative integer, not {}", code.name, compact(&value)),
+                    )
+                })?;
+                self.now + seconds_to_millis(seconds)
+            }
+            WaitFor::TimestampPath(path) => {
+                let value = read_path(path, &selected, &scope, "TimestampPath")?;
+                value.as_str().and_then(parse_millis).ok_or_else(|| {
+                    StateError::new(
+                        errors::RUNTIME,
+                        format!("The TimestampPath '{path}' of state '{}' must name an RFC 3339 timestamp, not {}", code.name, compact(&value)),
+                    )
+                })?
+            }
+        })
+    }
+
+    /// A Map state: its items and how many may run at once.
+    fn map_items(
+        &self,
+        thread: usize,
+        code: &StateCode,
+        map: &MapState,
+        raw: &Value,
+        context: &Value,
+    ) -> Result<(Vec<Value>, usize), StateError> {
+        let selected = dataflow::select(&map.io.input_path, raw, "InputPath")?;
+        let scope = Scope {
+            context,
+            variables: &self.exec.threads[thread].variables,
+        };
+        let items_value = match &map.items_path {
+            None => selected.into_owned(),
+            Some(path) => read_path(path, &selected, &scope, "ItemsPath")?,
+        };
+        let Value::Array(items) = items_value else {
+            return Err(StateError::new(
+                errors::RUNTIME,
+                format!(
+                    "The ItemsPath of Map state '{}' must name an array, not {}",
+                    code.name,
+                    compact(&items_value)
+                ),
+            ));
+        };
+        let limit = match &map.max_concurrency {
+            Concurrency::Fixed(n) => usize::try_from(*n).unwrap_or(usize::MAX),
+            Concurrency::Path(path) => {
+                let selected = dataflow::select(&map.io.input_path, raw, "InputPath")?;
+                let value = read_path(path, &selected, &scope, "MaxConcurrencyPath")?;
+                value.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| {
+                    StateError::new(errors::RUNTIME, format!("The MaxConcurrencyPath of Map state '{}' must name a non-negative integer", code.name))
+                })?
+            }
+        };
+        Ok((items, limit))
     }
 
     /// Evaluates a state's payload template, or passes its input on when it has none.
@@ -757,12 +884,12 @@ impl<'a> Step<'a> {
     }
 
     /// Ends a state with its result: ResultSelector → ResultPath → OutputPath, then Assign and the
-    /// transition.
+    /// transition. `raw` is the state's raw input, which the thread gave up; on an error it goes back.
     #[allow(clippy::too_many_arguments)]
     fn complete(
         &mut self,
         thread: usize,
-        raw: Value,
+        mut raw: Value,
         result: Value,
         result_selector: Option<&Template>,
         result_path: &ResultPlacement,
@@ -771,14 +898,25 @@ impl<'a> Step<'a> {
         context: &Value,
     ) -> Result<(), StateError> {
         let result = match result_selector {
-            Some(selector) => self.template(thread, Some(selector), &result, context)?,
+            Some(selector) => match self.template(thread, Some(selector), &result, context) {
+                Ok(selected) => selected,
+                Err(error) => return self.restore(thread, raw, error),
+            },
             None => result,
         };
-        self.assign(thread, assign, &result, context)?;
-        let placed = dataflow::place(result_path, raw, result)?;
-        let output = dataflow::select(output_path, &placed, "OutputPath")?;
+        if let Err(error) = self.assign(thread, assign, &result, context) {
+            return self.restore(thread, raw, error);
+        }
+        if let Err(error) = dataflow::place_in(result_path, &mut raw, result) {
+            return self.restore(thread, raw, error);
+        }
+        let output = match dataflow::select_owned(output_path, raw, "OutputPath") {
+            Ok(output) => output,
+            Err((error, raw)) => return self.restore(thread, raw, error),
+        };
         let code = self.code(thread);
-        if payload_too_large(&output) {
+        let text = output.to_string();
+        if text.len() > MAX_PAYLOAD_BYTES {
             return Err(StateError::new(
                 errors::DATA_LIMIT_EXCEEDED,
                 format!(
@@ -787,7 +925,7 @@ impl<'a> Step<'a> {
                 ),
             ));
         }
-        self.exited(thread, &output);
+        self.exited_as(thread, text);
         match code.next {
             Some(next) => self.move_to(thread, next, output),
             None => self.thread_succeeded(thread, output),
@@ -839,8 +977,9 @@ impl<'a> Step<'a> {
         let StateKind::Map(map) = &code.state.kind else {
             return Ok(());
         };
-        // ItemSelector reads the Map's input: select it once for every iteration started now.
-        let mut selected: Option<Value> = None;
+        // ItemSelector reads the Map's input and the context: build both once for every iteration
+        // started now (the context holds the execution's input, which may be large).
+        let mut prepared: Option<(Value, Value)> = None;
         loop {
             let Phase::Children(children) = &mut self.exec.threads[thread].phase else {
                 return Ok(());
@@ -858,14 +997,18 @@ impl<'a> Step<'a> {
             let input = match &map.item_selector {
                 None => item.clone(),
                 Some(selector) => {
-                    if selected.is_none() {
+                    if prepared.is_none() {
                         let raw = &self.exec.threads[thread].input;
-                        selected = Some(dataflow::select(&map.io.input_path, raw, "InputPath")?);
+                        let selected =
+                            dataflow::select(&map.io.input_path, raw, "InputPath")?.into_owned();
+                        prepared = Some((selected, self.context(thread, None)));
                     }
-                    let mut context = self.context(thread, None);
+                    let Some((selected, context)) = prepared.as_mut() else {
+                        return Ok(());
+                    };
                     context["Map"] = json!({ "Item": { "Index": index_u64, "Value": item } });
-                    let over = selected.as_ref().unwrap_or(&Value::Null);
-                    self.template(thread, Some(selector), over, &context)?
+                    let (selected, context) = (&*selected, &*context);
+                    self.template(thread, Some(selector), selected, context)?
                 }
             };
             self.event(
@@ -951,7 +1094,7 @@ impl<'a> Step<'a> {
     /// A Parallel's branches or a Map's iterations have all finished.
     fn children_done(&mut self, thread: usize, results: Vec<Value>) -> Result<(), StateError> {
         let code = self.code(thread);
-        let raw = self.exec.threads[thread].input.clone();
+        let raw = std::mem::take(&mut self.exec.threads[thread].input);
         let context = if code.reads_context {
             self.context(thread, None)
         } else {
@@ -998,7 +1141,7 @@ impl<'a> Step<'a> {
         let StateKind::Task(state) = &code.state.kind else {
             return;
         };
-        let raw = self.exec.threads[thread].input.clone();
+        let raw = std::mem::take(&mut self.exec.threads[thread].input);
         let context = if code.reads_context {
             self.context(thread, Some(&task.token))
         } else {
@@ -1080,7 +1223,7 @@ impl<'a> Step<'a> {
             }
             if let Some(index) = catch.iter().position(|c| error.matches(&c.error_equals)) {
                 let catcher = &catch[index];
-                let raw = self.exec.threads[thread].input.clone();
+                let mut raw = std::mem::take(&mut self.exec.threads[thread].input);
                 let error_output = error.output();
                 let caught = (|| -> Result<Value, StateError> {
                     let context = if code.reads_context {
@@ -1089,7 +1232,8 @@ impl<'a> Step<'a> {
                         Value::Null
                     };
                     self.assign(thread, catcher.assign.as_ref(), &error_output, &context)?;
-                    dataflow::place(&catcher.result_path, raw, error_output.clone())
+                    dataflow::place_in(&catcher.result_path, &mut raw, error_output.clone())?;
+                    Ok(raw)
                 })();
                 match caught {
                     Ok(output) => {
@@ -1275,7 +1419,7 @@ impl<'a> Step<'a> {
         let StateKind::Wait(wait) = &code.state.kind else {
             return;
         };
-        let raw = self.exec.threads[thread].input.clone();
+        let raw = std::mem::take(&mut self.exec.threads[thread].input);
         let context = if code.reads_context {
             self.context(thread, None)
         } else {
@@ -1283,7 +1427,8 @@ impl<'a> Step<'a> {
         };
         let result = (|| -> Result<(), StateError> {
             let selected = dataflow::select(&wait.io.input_path, &raw, "InputPath")?;
-            let output = dataflow::select(&wait.io.output_path, &selected, "OutputPath")?;
+            let output =
+                dataflow::select(&wait.io.output_path, &selected, "OutputPath")?.into_owned();
             self.assign(thread, wait.assign.as_ref(), &selected, &context)?;
             self.exited(thread, &output);
             match code.next {
@@ -1296,6 +1441,51 @@ impl<'a> Step<'a> {
             self.failed(thread, error);
         }
     }
+}
+
+fn entered_event(kind: &StateKind) -> &'static str {
+    match kind {
+        StateKind::Pass(_) => "PassStateEntered",
+        StateKind::Task(_) => "TaskStateEntered",
+        StateKind::Choice(_) => "ChoiceStateEntered",
+        StateKind::Wait(_) => "WaitStateEntered",
+        StateKind::Succeed(_) => "SucceedStateEntered",
+        StateKind::Fail(_) => "FailStateEntered",
+        StateKind::Parallel(_) => "ParallelStateEntered",
+        StateKind::Map(_) => "MapStateEntered",
+    }
+}
+
+fn exited_event(kind: &StateKind) -> &'static str {
+    match kind {
+        StateKind::Pass(_) => "PassStateExited",
+        StateKind::Task(_) => "TaskStateExited",
+        StateKind::Choice(_) => "ChoiceStateExited",
+        StateKind::Wait(_) => "WaitStateExited",
+        StateKind::Succeed(_) => "SucceedStateExited",
+        StateKind::Fail(_) => "FailStateExited",
+        StateKind::Parallel(_) => "ParallelStateExited",
+        StateKind::Map(_) => "MapStateExited",
+    }
+}
+
+/// Error or Cause of a Fail state.
+fn fail_text(
+    text: &Option<Text>,
+    field: &str,
+    raw: &Value,
+    scope: &Scope<'_>,
+    random: &mut dyn crate::intrinsic::Randomness,
+) -> Result<Option<String>, StateError> {
+    Ok(match text {
+        None => None,
+        Some(Text::Literal(s)) => Some(s.clone()),
+        Some(Text::Path(path)) => Some(as_text(read_path(path, raw, scope, field)?)),
+        Some(Text::Intrinsic(call)) => {
+            let template = Template::Intrinsic(call.clone());
+            Some(as_text(dataflow::evaluate(&template, raw, scope, random)?))
+        }
+    })
 }
 
 /// IntervalSeconds × BackoffRate^attempt, capped by MaxDelaySeconds, in milliseconds.

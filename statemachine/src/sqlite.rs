@@ -161,7 +161,7 @@ impl Store for SqliteStore {
     fn insert_execution(
         &self,
         execution: &ExecutionState,
-        events: &[HistoryEvent],
+        events: Vec<HistoryEvent>,
     ) -> Result<(), StoreError> {
         let state = serde_json::to_string(execution).map_err(backend)?;
         let mut connection = self.lock();
@@ -185,14 +185,14 @@ impl Store for SqliteStore {
         if inserted == 0 {
             return Err(StoreError::AlreadyExists(execution.execution_arn.clone()));
         }
-        append_events(&transaction, &execution.execution_arn, events)?;
+        append_events(&transaction, &execution.execution_arn, &events)?;
         transaction.commit().map_err(backend)
     }
 
     fn update_execution(
         &self,
         execution: &ExecutionState,
-        events: &[HistoryEvent],
+        events: Vec<HistoryEvent>,
     ) -> Result<(), StoreError> {
         let state = serde_json::to_string(execution).map_err(backend)?;
         let expected = execution.version.saturating_sub(1);
@@ -228,7 +228,7 @@ impl Store for SqliteStore {
                 },
             });
         }
-        append_events(&transaction, &execution.execution_arn, events)?;
+        append_events(&transaction, &execution.execution_arn, &events)?;
         transaction.commit().map_err(backend)
     }
 

@@ -68,13 +68,13 @@ pub trait Store: Send + Sync + 'static {
     fn insert_execution(
         &self,
         execution: &ExecutionState,
-        events: &[HistoryEvent],
+        events: Vec<HistoryEvent>,
     ) -> Result<(), StoreError>;
     /// Replaces an execution whose stored version is `execution.version - 1` and appends `events`.
     fn update_execution(
         &self,
         execution: &ExecutionState,
-        events: &[HistoryEvent],
+        events: Vec<HistoryEvent>,
     ) -> Result<(), StoreError>;
     fn execution(&self, arn: &str) -> Result<Option<ExecutionState>, StoreError>;
     /// Every execution still running, to carry on after a restart.
@@ -126,7 +126,7 @@ impl Store for MemoryStore {
     fn insert_execution(
         &self,
         execution: &ExecutionState,
-        events: &[HistoryEvent],
+        events: Vec<HistoryEvent>,
     ) -> Result<(), StoreError> {
         let mut memory = self.lock();
         if memory.executions.contains_key(&execution.execution_arn) {
@@ -137,14 +137,14 @@ impl Store for MemoryStore {
             .insert(execution.execution_arn.clone(), execution.clone());
         memory
             .history
-            .insert(execution.execution_arn.clone(), events.to_vec());
+            .insert(execution.execution_arn.clone(), events);
         Ok(())
     }
 
     fn update_execution(
         &self,
         execution: &ExecutionState,
-        events: &[HistoryEvent],
+        events: Vec<HistoryEvent>,
     ) -> Result<(), StoreError> {
         let mut memory = self.lock();
         let arn = &execution.execution_arn;
@@ -164,7 +164,7 @@ impl Store for MemoryStore {
             .history
             .entry(arn.clone())
             .or_default()
-            .extend_from_slice(events);
+            .extend(events);
         Ok(())
     }
 

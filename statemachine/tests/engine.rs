@@ -408,7 +408,7 @@ impl Store for Crashing {
     fn insert_execution(
         &self,
         execution: &ExecutionState,
-        events: &[HistoryEvent],
+        events: Vec<HistoryEvent>,
     ) -> Result<(), StoreError> {
         self.write()?;
         self.inner.insert_execution(execution, events)
@@ -416,7 +416,7 @@ impl Store for Crashing {
     fn update_execution(
         &self,
         execution: &ExecutionState,
-        events: &[HistoryEvent],
+        events: Vec<HistoryEvent>,
     ) -> Result<(), StoreError> {
         self.write()?;
         self.inner.update_execution(execution, events)

@@ -40,9 +40,9 @@ fn contract(store: &dyn Store) {
 
     // Insert once; a second insert of the same ARN is refused and changes nothing.
     let (first, events) = execution("first", 100);
-    store.insert_execution(&first, &events).unwrap();
+    store.insert_execution(&first, events.clone()).unwrap();
     assert!(matches!(
-        store.insert_execution(&first, &[]),
+        store.insert_execution(&first, Vec::new()),
         Err(StoreError::AlreadyExists(_))
     ));
     assert_eq!(
@@ -63,11 +63,11 @@ fn contract(store: &dyn Store) {
         event_type: "ExecutionSucceeded".into(),
         details: Default::default(),
     }];
-    store.update_execution(&next, &more).unwrap();
+    store.update_execution(&next, more).unwrap();
     let mut stale = first.clone();
     stale.version = 2;
     assert!(matches!(
-        store.update_execution(&stale, &[]),
+        store.update_execution(&stale, Vec::new()),
         Err(StoreError::Conflict { .. })
     ));
     assert_eq!(
@@ -81,7 +81,7 @@ fn contract(store: &dyn Store) {
 
     // Listing is newest first; only running executions are open.
     let (second, events) = execution("second", 300);
-    store.insert_execution(&second, &events).unwrap();
+    store.insert_execution(&second, events).unwrap();
     let listed: Vec<String> = store
         .list_executions(&second.state_machine_arn)
         .unwrap()
@@ -107,7 +107,7 @@ fn contract(store: &dyn Store) {
     let mut ghost = ghost;
     ghost.version = 2;
     assert!(matches!(
-        store.update_execution(&ghost, &[]),
+        store.update_execution(&ghost, Vec::new()),
         Err(StoreError::NotFound(_))
     ));
 }
@@ -131,7 +131,7 @@ fn the_sqlite_store_keeps_executions_across_reopening_the_file() {
     let (state, events) = execution("kept", 7);
     {
         let store = SqliteStore::open(&path).unwrap();
-        store.insert_execution(&state, &events).unwrap();
+        store.insert_execution(&state, events.clone()).unwrap();
     }
     let reopened = SqliteStore::open(&path).unwrap();
     assert_eq!(
