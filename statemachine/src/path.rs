@@ -397,6 +397,9 @@ pub struct Path {
     text: String,
     query: JsonPath,
     definite: bool,
+    /// For a definite path of plain member and index steps (almost every path a definition holds): the
+    /// same path as a reference path, walked directly instead of through the query engine.
+    direct: Option<ReferencePath>,
 }
 
 impl Path {
@@ -419,10 +422,12 @@ impl Path {
             path: label.to_owned(),
             reason: format!("not a valid JSONPath query (read as RFC 9535 '{rfc9535}'): {error}"),
         })?;
+        let direct = if definite { ReferencePath::parse(body).ok() } else { None };
         Ok(Path {
             text: body.to_owned(),
             query,
             definite,
+            direct,
         })
     }
 
@@ -450,6 +455,11 @@ impl Path {
     ///   Jayway returns an empty list for indefinite paths and AWS answers
     ///   `[]` for a wildcard or slice that matches nothing (\[LS-12366]).
     pub fn select(&self, document: &Value) -> Result<Value, PathError> {
+        if let Some(direct) = &self.direct {
+            return direct.get(document).cloned().ok_or_else(|| PathError::NotFound {
+                path: self.text.clone(),
+            });
+        }
         let nodes = self.query.query(document);
         if self.definite {
             match nodes.at_most_one() {
