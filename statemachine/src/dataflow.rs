@@ -103,10 +103,15 @@ fn evaluate_at(
         Template::Path(path) => read_path(path, input, scope, field),
         Template::Intrinsic(call) => {
             let mut resolve = |text: &str| -> Result<Value, String> {
-                let path = PathRef::parse(text).map_err(|e| e.to_string())?;
-                read_path(&path, input, scope, field).map_err(|e| e.cause)
+                let path = call
+                    .paths
+                    .iter()
+                    .find(|(written, _)| written == text)
+                    .map(|(_, path)| path)
+                    .ok_or_else(|| format!("the path '{text}' was not parsed with its call"))?;
+                read_path(path, input, scope, field).map_err(|e| e.cause)
             };
-            intrinsic::evaluate(call, &mut resolve, random).map_err(|e| {
+            intrinsic::evaluate(&call.intrinsic, &mut resolve, random).map_err(|e| {
                 StateError::new(
                     errors::INTRINSIC_FAILURE,
                     format!("The intrinsic function for the field '{field}' failed: {e}"),

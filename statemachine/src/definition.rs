@@ -7,7 +7,7 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::intrinsic::Intrinsic;
+use crate::intrinsic::{Arg, Intrinsic};
 use crate::path::{Path, PathRef, ReferencePath};
 
 /// A whole state machine.
@@ -70,7 +70,48 @@ pub enum Template {
     Object(Vec<(String, Template)>),
     Array(Vec<Template>),
     Path(PathRef),
-    Intrinsic(Intrinsic),
+    Intrinsic(Call),
+}
+
+/// An intrinsic function call with the paths among its arguments parsed once, when the definition is
+/// read, rather than at every evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub intrinsic: Intrinsic,
+    /// Every path argument, nested calls included, as written and parsed.
+    pub paths: Vec<(String, PathRef)>,
+}
+
+impl Call {
+    /// Parses the call's path arguments; the first that does not parse is the error.
+    pub fn new(intrinsic: Intrinsic) -> Result<Call, (String, crate::path::PathError)> {
+        fn collect(call: &Intrinsic, into: &mut Vec<String>) {
+            for arg in &call.args {
+                match arg {
+                    Arg::Path(text) => into.push(text.clone()),
+                    Arg::Call(inner) => collect(inner, into),
+                    _ => {}
+                }
+            }
+        }
+        let mut texts = Vec::new();
+        collect(&intrinsic, &mut texts);
+        let mut paths = Vec::with_capacity(texts.len());
+        for text in texts {
+            match PathRef::parse(&text) {
+                Ok(path) => paths.push((text, path)),
+                Err(e) => return Err((text, e)),
+            }
+        }
+        Ok(Call { intrinsic, paths })
+    }
+
+    /// Whether any path argument reads the context object.
+    pub fn reads_context(&self) -> bool {
+        self.paths
+            .iter()
+            .any(|(_, p)| matches!(p, PathRef::Context(_)))
+    }
 }
 
 /// The input/output fields shared by the states that have them.
@@ -243,7 +284,7 @@ pub struct Fail {
 pub enum Text {
     Literal(String),
     Path(PathRef),
-    Intrinsic(Intrinsic),
+    Intrinsic(Call),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -422,7 +422,11 @@ impl Path {
             path: label.to_owned(),
             reason: format!("not a valid JSONPath query (read as RFC 9535 '{rfc9535}'): {error}"),
         })?;
-        let direct = if definite { ReferencePath::parse(body).ok() } else { None };
+        let direct = if definite {
+            ReferencePath::parse(body).ok()
+        } else {
+            None
+        };
         Ok(Path {
             text: body.to_owned(),
             query,
@@ -456,9 +460,12 @@ impl Path {
     ///   `[]` for a wildcard or slice that matches nothing (\[LS-12366]).
     pub fn select(&self, document: &Value) -> Result<Value, PathError> {
         if let Some(direct) = &self.direct {
-            return direct.get(document).cloned().ok_or_else(|| PathError::NotFound {
-                path: self.text.clone(),
-            });
+            return direct
+                .get(document)
+                .cloned()
+                .ok_or_else(|| PathError::NotFound {
+                    path: self.text.clone(),
+                });
         }
         let nodes = self.query.query(document);
         if self.definite {

@@ -133,7 +133,7 @@ fn reads_context(kind: &StateKind) -> bool {
         StateKind::Fail(s) => {
             return [&s.error, &s.cause].into_iter().any(|text| match text {
                 Some(Text::Path(PathRef::Context(_))) => true,
-                Some(Text::Intrinsic(call)) => call.to_string().contains("$$"),
+                Some(Text::Intrinsic(call)) => call.reads_context(),
                 _ => false,
             });
         }
@@ -149,7 +149,7 @@ fn template_reads_context(template: &Option<Template>) -> bool {
             Template::Object(members) => members.iter().any(|(_, t)| walk(t)),
             Template::Array(items) => items.iter().any(walk),
             Template::Path(path) => matches!(path, PathRef::Context(_)),
-            Template::Intrinsic(call) => call.to_string().contains("$$"),
+            Template::Intrinsic(call) => call.reads_context(),
         }
     }
     template.as_ref().is_some_and(walk)

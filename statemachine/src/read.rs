@@ -803,7 +803,17 @@ impl Reader {
         };
         if intrinsic::is_intrinsic_call(text) {
             match intrinsic::parse(text) {
-                Ok(call) => Template::Intrinsic(call),
+                Ok(call) => match Call::new(call) {
+                    Ok(call) => Template::Intrinsic(call),
+                    Err((path, e)) => {
+                        self.problem(
+                            Code::InvalidJsonPath,
+                            at,
+                            format!("'{path}' in '{text}' is not a valid path: {e}"),
+                        );
+                        Template::Literal(Value::Null)
+                    }
+                },
                 Err(e) => {
                     self.problem(
                         Code::InvalidIntrinsicFunction,
