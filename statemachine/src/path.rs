@@ -399,7 +399,7 @@ pub struct Path {
     definite: bool,
     /// For a definite path of plain member and index steps (almost every path a definition holds): the
     /// same path as a reference path, walked directly instead of through the query engine.
-    direct: Option<ReferencePath>,
+    direct: Option<Box<ReferencePath>>,
 }
 
 impl Path {
@@ -423,7 +423,7 @@ impl Path {
             reason: format!("not a valid JSONPath query (read as RFC 9535 '{rfc9535}'): {error}"),
         })?;
         let direct = if definite {
-            ReferencePath::parse(body).ok()
+            ReferencePath::parse(body).ok().map(Box::new)
         } else {
             None
         };
