@@ -140,7 +140,7 @@ struct Inner {
     location: Location,
     /// Programs by (machine ARN, revision); the latest revision of each machine by ARN.
     programs: RwLock<HashMap<(String, u64), Arc<Program>>>,
-    latest: RwLock<HashMap<String, (u64, String)>>,
+    latest: RwLock<HashMap<String, (u64, Arc<str>)>>,
     handlers: RwLock<Vec<(String, Arc<dyn TaskHandler>)>>,
     /// Open executions, each behind its own lock: one writer per execution at a time.
     open: SyncMutex<HashMap<String, Arc<Mutex<ExecutionState>>>>,
@@ -277,7 +277,7 @@ impl Engine {
             self.inner.location.region, self.inner.location.account
         );
         if let Some((_, existing)) = read(&self.inner.latest).get(&arn).cloned() {
-            if existing == definition {
+            if *existing == *definition {
                 return Ok(arn);
             }
             return Err(EngineError::StateMachineAlreadyExists(name.to_string()));
@@ -324,7 +324,7 @@ impl Engine {
         if newer {
             latest.insert(
                 record.arn.clone(),
-                (record.revision, record.definition.clone()),
+                (record.revision, Arc::from(record.definition.as_str())),
             );
         }
     }
@@ -360,7 +360,7 @@ impl Engine {
             }
             None => lock(&self.inner.entropy).as_randomness().uuid_v4(),
         };
-        if input.to_string().len() > MAX_PAYLOAD_BYTES {
+        if run::payload_too_large(&input) {
             return Err(EngineError::InvalidExecutionInput(format!(
                 "the input is larger than {MAX_PAYLOAD_BYTES} bytes"
             )));

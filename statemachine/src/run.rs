@@ -138,7 +138,7 @@ pub fn start(
     step.event(
         "ExecutionStarted",
         "executionStartedEventDetails",
-        json!({ "input": input.to_string(), "inputDetails": { "truncated": false } }),
+        json!({ "input": json_text(&input) }),
     );
     if payload_too_large(&input) {
         step.end_execution_failed(&StateError::new(
@@ -146,7 +146,7 @@ pub fn start(
             format!("The execution input is larger than {MAX_PAYLOAD_BYTES} bytes"),
         ));
     } else {
-        step.entered(0);
+        step.entered(0, None);
         step.run();
     }
     let effects = step.effects;
@@ -236,7 +236,8 @@ fn seconds_to_millis(seconds: u64) -> i64 {
     i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
-fn payload_too_large(value: &Value) -> bool {
+/// Whether a value's JSON text is longer than [`MAX_PAYLOAD_BYTES`], without writing it out.
+pub fn payload_too_large(value: &Value) -> bool {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -375,19 +376,20 @@ impl<'a> Step<'a> {
         context
     }
 
-    fn entered(&mut self, thread: usize) {
+    /// The state-entered event; `input_text` is the input as JSON text when the caller has it already.
+    fn entered(&mut self, thread: usize, input_text: Option<String>) {
         let code = self.code(thread);
-        let input = self.exec.threads[thread].input.to_string();
+        let input = input_text.unwrap_or_else(|| json_text(&self.exec.threads[thread].input));
         self.event(
             entered_event(&code.state.kind),
             "stateEnteredEventDetails",
-            json!({ "name": code.name, "input": input, "inputDetails": { "truncated": false } }),
+            json!({ "name": code.name, "input": input }),
         );
         self.exec.threads[thread].entered_event = self.exec.event_count;
     }
 
     fn exited(&mut self, thread: usize, output: &Value) {
-        self.exited_as(thread, output.to_string());
+        self.exited_as(thread, json_text(output));
     }
 
     /// The state-exited event, from the output already written as JSON text.
@@ -396,7 +398,7 @@ impl<'a> Step<'a> {
         self.event(
             exited_event(&code.state.kind),
             "stateExitedEventDetails",
-            json!({ "name": code.name, "output": output, "outputDetails": { "truncated": false } }),
+            json!({ "name": code.name, "output": output }),
         );
     }
 
@@ -626,7 +628,7 @@ impl<'a> Step<'a> {
             context
         };
         let effective = self.template(thread, task.parameters.as_ref(), &selected, &context)?;
-        let parameters = effective.to_string();
+        let parameters = json_text(&effective);
         if parameters.len() > MAX_PAYLOAD_BYTES {
             return Err(StateError::new(
                 errors::DATA_LIMIT_EXCEEDED,
@@ -915,7 +917,7 @@ impl<'a> Step<'a> {
             Err((error, raw)) => return self.restore(thread, raw, error),
         };
         let code = self.code(thread);
-        let text = output.to_string();
+        let text = json_text(&output);
         if text.len() > MAX_PAYLOAD_BYTES {
             return Err(StateError::new(
                 errors::DATA_LIMIT_EXCEEDED,
@@ -925,22 +927,38 @@ impl<'a> Step<'a> {
                 ),
             ));
         }
-        self.exited_as(thread, text);
         match code.next {
-            Some(next) => self.move_to(thread, next, output),
-            None => self.thread_succeeded(thread, output),
+            Some(next) => {
+                self.exited_as(thread, text.clone());
+                self.move_to_with_text(thread, next, output, Some(text));
+            }
+            None => {
+                self.exited_as(thread, text);
+                self.thread_succeeded(thread, output);
+            }
         }
         Ok(())
     }
 
     fn move_to(&mut self, thread: usize, next: usize, input: Value) {
+        self.move_to_with_text(thread, next, input, None);
+    }
+
+    /// Moves on, with the new input's JSON text when the caller has it (the previous state's output).
+    fn move_to_with_text(
+        &mut self,
+        thread: usize,
+        next: usize,
+        input: Value,
+        input_text: Option<String>,
+    ) {
         let t = &mut self.exec.threads[thread];
         t.state = next;
         t.input = input;
         t.phase = Phase::Ready;
         t.attempts.clear();
         t.entered_at = self.now;
-        self.entered(thread);
+        self.entered(thread, input_text);
         self.ready.push_back(thread);
     }
 
@@ -966,7 +984,7 @@ impl<'a> Step<'a> {
             entered_event: 0,
             map_item,
         });
-        self.entered(id);
+        self.entered(id, None);
         self.ready.push_back(id);
         id
     }
@@ -1048,7 +1066,7 @@ impl<'a> Step<'a> {
             self.event(
                 "ExecutionSucceeded",
                 "executionSucceededEventDetails",
-                json!({ "output": output.to_string(), "outputDetails": { "truncated": false } }),
+                json!({ "output": json_text(&output) }),
             );
             self.exec.output = Some(output);
             self.close_all();
@@ -1134,8 +1152,7 @@ impl<'a> Step<'a> {
         };
         self.effects.closed_tokens.push(task.token.clone());
         let mut details = resource_details(&task.resource);
-        details["output"] = json!(output.to_string());
-        details["outputDetails"] = json!({ "truncated": false });
+        details["output"] = json!(json_text(&output));
         self.event("TaskSucceeded", "taskSucceededEventDetails", details);
         let code = self.code(thread);
         let StateKind::Task(state) = &code.state.kind else {
@@ -1441,6 +1458,12 @@ impl<'a> Step<'a> {
             self.failed(thread, error);
         }
     }
+}
+
+/// A value as JSON text. Serializing into a byte buffer is much faster than `Value`'s `Display`.
+fn json_text(value: &Value) -> String {
+    // A `Value` always serializes: its map keys are strings.
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn entered_event(kind: &StateKind) -> &'static str {
