@@ -381,7 +381,7 @@ impl Engine {
                 machine_arn,
                 &execution_arn,
                 &name,
-                input.clone(),
+                input,
                 now,
                 entropy.as_mut(),
             )
@@ -397,7 +397,7 @@ impl Engine {
                     .store
                     .execution(&execution_arn)?
                     .ok_or_else(|| EngineError::ExecutionDoesNotExist(execution_arn.clone()))?;
-                return same_start(existing, &input);
+                return same_start(existing, &execution.input);
             }
             Err(e) => return Err(e.into()),
         }
