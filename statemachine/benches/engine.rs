@@ -11,6 +11,10 @@
 //! parked-executions benchmark runs in a child process of this binary so that its RSS is its own. The
 //! peer side is `benches/peer.mjs`, run with `node` from PATH; without node the peer columns stay empty.
 
+/// The allocator the `sluice` binary uses (cli/src/main.rs), so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
