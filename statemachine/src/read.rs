@@ -974,24 +974,41 @@ impl Reader {
         names
     }
 
-    fn retriers(&mut self, object: &Map<String, Value>, at: &str) -> Vec<Retrier> {
-        let Some(value) = object.get("Retry") else {
+    /// The objects of an array field (Retry, Catch), each with its index and pointer; a field that is
+    /// not an array, and members that are not objects, are problems.
+    fn objects<'v>(
+        &mut self,
+        object: &'v Map<String, Value>,
+        key: &str,
+        at: &str,
+        what: &str,
+    ) -> Vec<(usize, String, &'v Map<String, Value>)> {
+        let Some(value) = object.get(key) else {
             return Vec::new();
         };
-        let field_at = pointer(at, "Retry");
+        let field_at = pointer(at, key);
         let Value::Array(items) = value else {
             self.schema(
                 &field_at,
-                format!("'Retry' must be an array, not {}", kind(value)),
+                format!("'{key}' must be an array, not {}", kind(value)),
             );
             return Vec::new();
         };
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let item_at = format!("{field_at}/{i}");
+                self.object(item, &item_at, what).map(|o| (i, item_at, o))
+            })
+            .collect()
+    }
+
+    fn retriers(&mut self, object: &Map<String, Value>, at: &str) -> Vec<Retrier> {
+        let items = self.objects(object, "Retry", at, "A retrier");
+        let count = items.len();
         let mut retriers = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let item_at = format!("{field_at}/{i}");
-            let Some(retrier) = self.object(item, &item_at, "A retrier") else {
-                continue;
-            };
+        for (i, item_at, retrier) in items {
             self.known_fields(
                 retrier,
                 &item_at,
@@ -1007,7 +1024,7 @@ impl Reader {
                 "A retrier",
             );
             let error_equals = self.error_names(retrier, &item_at, "retrier");
-            if error_equals.iter().any(|n| n == "States.ALL") && i + 1 != items.len() {
+            if error_equals.iter().any(|n| n == "States.ALL") && i + 1 != count {
                 self.schema(
                     &item_at,
                     "A retrier with 'States.ALL' must be the last retrier",
@@ -1065,23 +1082,10 @@ impl Reader {
         at: &str,
         edges: &mut Vec<(String, String)>,
     ) -> Vec<Catcher> {
-        let Some(value) = object.get("Catch") else {
-            return Vec::new();
-        };
-        let field_at = pointer(at, "Catch");
-        let Value::Array(items) = value else {
-            self.schema(
-                &field_at,
-                format!("'Catch' must be an array, not {}", kind(value)),
-            );
-            return Vec::new();
-        };
+        let items = self.objects(object, "Catch", at, "A catcher");
+        let count = items.len();
         let mut catchers = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let item_at = format!("{field_at}/{i}");
-            let Some(catcher) = self.object(item, &item_at, "A catcher") else {
-                continue;
-            };
+        for (i, item_at, catcher) in items {
             self.known_fields(
                 catcher,
                 &item_at,
@@ -1089,7 +1093,7 @@ impl Reader {
                 "A catcher",
             );
             let error_equals = self.error_names(catcher, &item_at, "catcher");
-            if error_equals.iter().any(|n| n == "States.ALL") && i + 1 != items.len() {
+            if error_equals.iter().any(|n| n == "States.ALL") && i + 1 != count {
                 self.schema(
                     &item_at,
                     "A catcher with 'States.ALL' must be the last catcher",

@@ -1072,15 +1072,12 @@ impl<'a> Step<'a> {
             self.close_all();
             return;
         };
-        let is_map = matches!(self.code(parent).state.kind, StateKind::Map(_));
-        if is_map {
-            let name = self.code(parent).name.clone();
-            self.event(
-                "MapIterationSucceeded",
-                "mapIterationSucceededEventDetails",
-                json!({ "name": name, "index": slot }),
-            );
-        }
+        let is_map = self.iteration_ended(
+            parent,
+            slot,
+            "MapIterationSucceeded",
+            "mapIterationSucceededEventDetails",
+        );
         let Phase::Children(children) = &mut self.exec.threads[parent].phase else {
             return;
         };
@@ -1266,6 +1263,16 @@ impl<'a> Step<'a> {
         self.propagate(thread, error);
     }
 
+    /// Records the end of a Map iteration (when `parent` is a Map); returns whether it is one.
+    fn iteration_ended(&mut self, parent: usize, slot: usize, event: &str, details: &str) -> bool {
+        let code = self.code(parent);
+        let is_map = matches!(code.state.kind, StateKind::Map(_));
+        if is_map {
+            self.event(event, details, json!({ "name": code.name, "index": slot }));
+        }
+        is_map
+    }
+
     /// The thread ends with an error nothing in it handles: its parent state fails, or the execution.
     fn propagate(&mut self, thread: usize, error: StateError) {
         let parent = self.exec.threads[thread].parent;
@@ -1274,15 +1281,12 @@ impl<'a> Step<'a> {
             self.end_execution_failed(&error);
             return;
         };
-        let is_map = matches!(self.code(parent).state.kind, StateKind::Map(_));
-        if is_map {
-            let name = self.code(parent).name.clone();
-            self.event(
-                "MapIterationFailed",
-                "mapIterationFailedEventDetails",
-                json!({ "name": name, "index": slot }),
-            );
-        }
+        let is_map = self.iteration_ended(
+            parent,
+            slot,
+            "MapIterationFailed",
+            "mapIterationFailedEventDetails",
+        );
         // The other branches or iterations stop: their parent state has failed.
         if let Phase::Children(children) = &self.exec.threads[parent].phase {
             let others: Vec<usize> = children.running.iter().flatten().copied().collect();
