@@ -3,9 +3,10 @@
 //!
 //! Modules are named for what a CodePipeline user would name: [`pipeline`] (declaration, loading,
 //! validation), [`action`] (action types), [`condition`] (stage-condition rule types), [`variable`]
-//! (`#{namespace.name}` references). [`model`] is the botocore API model; [`problem`] the findings.
+//! (`#{namespace.name}` references), [`compile`] (a pipeline into its state machine). [`model`] is the botocore API model; [`problem`] the findings.
 
 pub mod action;
+pub mod compile;
 pub mod condition;
 pub mod model;
 pub mod pipeline;

@@ -1,0 +1,273 @@
+//! A pipeline compiled into the Amazon States Language machine that runs it (DESIGN.md §3), the same on
+//! Step Functions and in the embedded engine:
+//!
+//! ```text
+//! Start ─ Resume? ─▶ <stage>: Enter ─▶ <stage>: RunOrder 1 ─▶ … ─▶ <stage>: Exit ─▶ … ─▶ Finish ─▶ Succeeded
+//!                      (dispatcher,     (Parallel: one branch per action,
+//!                       callback)        each a callback Task to its category's worker)
+//!          any stage failure ─▶ <stage>: Failed (dispatcher) ─▶ Failed
+//! ```
+//!
+//! The machine carries references only (pipeline, execution id, stage, action), never artifacts. Its
+//! input is `{"pipeline", "pipelineExecutionId", "resumeFrom"?}`; `resumeFrom` names the stage a retry
+//! starts at. Output is deterministic: the same pipeline gives the same JSON, byte for byte.
+
+use serde_json::{Map, Value, json};
+
+use crate::pipeline::declaration::{ActionCategory, PipelineDeclaration, StageDeclaration};
+use crate::pipeline::validate::default_timeout_minutes;
+
+/// The longest state name Step Functions accepts.
+const MAX_STATE_NAME: usize = 80;
+
+/// The Lambda invoke integrations the machine uses.
+const INVOKE: &str = "arn:aws:states:::lambda:invoke";
+const INVOKE_AND_WAIT: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
+
+/// Which functions the machine calls: names or ARNs, as the deployment has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// Execution and stage bookkeeping: start, stage entry (transition gate, lock), exit, failure.
+    pub dispatcher: String,
+    /// The worker function of each action category gets `{prefix}-{category}` (lowercase).
+    pub worker_prefix: String,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            dispatcher: "sluice-dispatcher".to_string(),
+            worker_prefix: "sluice-worker".to_string(),
+        }
+    }
+}
+
+impl CompileOptions {
+    pub fn worker(&self, category: ActionCategory) -> String {
+        format!("{}-{}", self.worker_prefix, category.name().to_lowercase())
+    }
+}
+
+/// Retries for the Lambda service's own transient errors, as the developer guide recommends for every
+/// Lambda task.
+fn lambda_retry() -> Value {
+    json!([{
+        "ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 3,
+        "BackoffRate": 2.0
+    }])
+}
+
+/// The payload every dispatcher and worker call carries: what it is about, never artifacts.
+fn payload(kind: &str, stage: Option<&str>, action: Option<&str>, with_token: bool) -> Value {
+    let mut payload = Map::new();
+    payload.insert("kind".into(), json!(kind));
+    payload.insert("pipeline.$".into(), json!("$.pipeline"));
+    payload.insert(
+        "pipelineExecutionId.$".into(),
+        json!("$.pipelineExecutionId"),
+    );
+    if let Some(stage) = stage {
+        payload.insert("stage".into(), json!(stage));
+    }
+    if let Some(action) = action {
+        payload.insert("action".into(), json!(action));
+    }
+    if with_token {
+        payload.insert("token.$".into(), json!("$$.Task.Token"));
+    }
+    Value::Object(payload)
+}
+
+fn invoke(function: &str, payload: Value, wait_for_token: bool) -> Value {
+    json!({
+        "Type": "Task",
+        "Resource": if wait_for_token { INVOKE_AND_WAIT } else { INVOKE },
+        "Parameters": { "FunctionName": function, "Payload": payload },
+        "ResultPath": null,
+        "Retry": lambda_retry(),
+    })
+}
+
+/// Readable, unique state names within Step Functions' 80 characters: `<stage>: <what>` (stage names
+/// cannot hold ": ", so no two stages' states meet), shortened with the stage's position when long.
+fn state_name(stage_index: usize, stage: &str, what: &str) -> String {
+    let full = format!("{stage}: {what}");
+    if full.chars().count() <= MAX_STATE_NAME {
+        return full;
+    }
+    let suffix = format!(": {what}");
+    let prefix = format!("#{} ", stage_index + 1);
+    let room = MAX_STATE_NAME.saturating_sub(prefix.chars().count() + suffix.chars().count() + 1);
+    let short: String = stage.chars().take(room).collect();
+    let name = format!("{prefix}{short}…{suffix}");
+    name.chars().take(MAX_STATE_NAME).collect()
+}
+
+/// Compiles a pipeline (which validation accepted) into its state machine definition.
+pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Value {
+    let mut states = Map::new();
+    let stage_names: Vec<(String, &StageDeclaration)> = pipeline
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| (state_name(i, &stage.name, "Enter"), stage))
+        .collect();
+    let first_enter = stage_names
+        .first()
+        .map(|(name, _)| name.clone())
+        .unwrap_or_else(|| "Finish".to_string());
+
+    let mut start = invoke(
+        &options.dispatcher,
+        payload("ExecutionStarted", None, None, false),
+        false,
+    );
+    start["Next"] = json!("Resume");
+    states.insert("Start".into(), start);
+
+    // A retried execution starts at the stage it names; every other starts at the first stage.
+    let choices: Vec<Value> = stage_names
+        .iter()
+        .map(|(enter, stage)| {
+            json!({
+                "And": [
+                    {"Variable": "$.resumeFrom", "IsPresent": true},
+                    {"Variable": "$.resumeFrom", "StringEquals": stage.name}
+                ],
+                "Next": enter
+            })
+        })
+        .collect();
+    states.insert(
+        "Resume".into(),
+        json!({ "Type": "Choice", "Choices": choices, "Default": first_enter }),
+    );
+
+    for (index, stage) in pipeline.stages.iter().enumerate() {
+        let name = &stage.name;
+        let enter = state_name(index, name, "Enter");
+        let exit = state_name(index, name, "Exit");
+        let failed = state_name(index, name, "Failed");
+        let next_stage = stage_names
+            .get(index + 1)
+            .map(|(enter, _)| enter.clone())
+            .unwrap_or_else(|| "Finish".to_string());
+
+        let mut groups: Vec<i32> = stage.actions.iter().map(|a| a.run_order()).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let group_names: Vec<String> = groups
+            .iter()
+            .map(|order| state_name(index, name, &format!("RunOrder {order}")))
+            .collect();
+
+        // Entry waits on the dispatcher: the inbound transition and the stage lock may hold it.
+        let mut entry = invoke(
+            &options.dispatcher,
+            payload("StageEnter", Some(name), None, true),
+            true,
+        );
+        entry["Next"] = json!(group_names.first().unwrap_or(&exit));
+        entry["Catch"] =
+            json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed }]);
+        states.insert(enter, entry);
+
+        for (group, (order, group_name)) in groups.iter().zip(&group_names).enumerate() {
+            let branches: Vec<Value> = stage
+                .actions
+                .iter()
+                .filter(|action| action.run_order() == *order)
+                .map(|action| {
+                    // "Action …" keeps an action named like a stage step ("Enter") apart from it.
+                    let task_name = state_name(index, name, &format!("Action {}", action.name));
+                    let timeout_minutes = action
+                        .timeout_in_minutes
+                        .map(|m| u64::try_from(m).unwrap_or(0))
+                        .unwrap_or_else(|| {
+                            u64::from(default_timeout_minutes(&action.action_type_id))
+                        });
+                    let mut task = invoke(
+                        &options.worker(action.action_type_id.category),
+                        payload("Action", Some(name), Some(&action.name), true),
+                        true,
+                    );
+                    task["TimeoutSeconds"] = json!(timeout_minutes * 60);
+                    task["End"] = json!(true);
+                    json!({ "StartAt": task_name, "States": { task_name.clone(): task } })
+                })
+                .collect();
+            let next = group_names.get(group + 1).unwrap_or(&exit);
+            states.insert(
+                group_name.clone(),
+                json!({
+                    "Type": "Parallel",
+                    "Branches": branches,
+                    "ResultPath": null,
+                    "Next": next,
+                    "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed }]
+                }),
+            );
+        }
+
+        let mut exit_state = invoke(
+            &options.dispatcher,
+            payload("StageExit", Some(name), None, false),
+            false,
+        );
+        exit_state["Next"] = json!(next_stage);
+        exit_state["Catch"] =
+            json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failed }]);
+        states.insert(exit, exit_state);
+
+        // A failure is recorded (and the stage released) before the execution fails.
+        let mut failure_payload = payload("StageFailed", Some(name), None, false);
+        failure_payload["error.$"] = json!("$.error");
+        let mut failure = invoke(&options.dispatcher, failure_payload, false);
+        failure["Next"] = json!("Failed");
+        states.insert(failed, failure);
+    }
+
+    let mut finish = invoke(
+        &options.dispatcher,
+        payload("ExecutionSucceeded", None, None, false),
+        false,
+    );
+    finish["Next"] = json!("Succeeded");
+    states.insert("Finish".into(), finish);
+    states.insert("Succeeded".into(), json!({ "Type": "Succeed" }));
+    states.insert(
+        "Failed".into(),
+        json!({ "Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause" }),
+    );
+
+    json!({
+        "Comment": format!("Pipeline {}: compiled by Sluice from its CodePipeline declaration", pipeline.name),
+        "StartAt": "Start",
+        "States": states,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_shortened_uniquely_within_80_characters() {
+        let long = "S".repeat(100);
+        let name = state_name(3, &long, "RunOrder 1");
+        assert!(name.chars().count() <= 80, "{name}");
+        assert!(
+            name.starts_with("#4 ") && name.ends_with(": RunOrder 1"),
+            "{name}"
+        );
+        assert_eq!(state_name(0, "Build", "Enter"), "Build: Enter");
+    }
+
+    #[test]
+    fn workers_are_named_by_category() {
+        let options = CompileOptions::default();
+        assert_eq!(options.worker(ActionCategory::Build), "sluice-worker-build");
+    }
+}
