@@ -1,6 +1,7 @@
 //! `sluice`: the command line. Each subcommand lives in its own module; this file only parses arguments.
 
 mod asl;
+mod render;
 mod validate;
 
 use std::process::ExitCode;
@@ -31,7 +32,9 @@ enum Command {
     /// starting with CodePipeline's exception name, then `: `, then the message (exit 1). Exits 2 when a
     /// file cannot be read or is not JSON. With several files, each line starts with `FILE: `.
     Validate(validate::Args),
-    /// Amazon States Language definitions: `sluice asl validate FILE`.
+    /// Print the Amazon States Language state machine a pipeline compiles into.
+    Render(render::Args),
+    /// Amazon States Language definitions: `sluice asl validate FILE`, `sluice asl run FILE`.
     #[command(subcommand)]
     Asl(asl::Command),
 }
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Render(args) => render::run(&args),
         Command::Asl(command) => asl::run(&command),
     }
 }

@@ -23,9 +23,8 @@ pub(crate) struct Args {
     custom_action_types: Option<PathBuf>,
 }
 
-/// What became of one file.
-enum Outcome {
-    Valid,
+/// Why a file is not a pipeline to work with.
+pub(crate) enum Refusal {
     Invalid(Vec<Problem>),
     /// The file could not be read, or is not JSON.
     Unreadable(String),
@@ -47,15 +46,15 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         } else {
             String::new()
         };
-        match check_file(path, &context) {
-            Outcome::Valid => println!("{prefix}valid"),
-            Outcome::Invalid(problems) => {
+        match load(path, &context) {
+            Ok(_) => println!("{prefix}valid"),
+            Err(Refusal::Invalid(problems)) => {
                 worst = worst.max(1);
                 for problem in problems {
                     println!("{prefix}{problem}");
                 }
             }
-            Outcome::Unreadable(message) => {
+            Err(Refusal::Unreadable(message)) => {
                 worst = 2;
                 eprintln!("sluice validate: {}: {message}", path.display());
             }
@@ -64,28 +63,27 @@ pub(crate) fn run(args: &Args) -> ExitCode {
     ExitCode::from(worst)
 }
 
-fn check_file(path: &Path, context: &ValidationContext) -> Outcome {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => return Outcome::Unreadable(format!("cannot read the file: {e}")),
-    };
+/// Reads a pipeline file and checks it: the file, or what is wrong with it.
+pub(crate) fn load(path: &Path, context: &ValidationContext) -> Result<PipelineFile, Refusal> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Refusal::Unreadable(format!("cannot read the file: {e}")))?;
     match PipelineFile::from_json(&text) {
         Ok(file) => {
             let problems = validate(&file, context);
             if problems.is_empty() {
-                Outcome::Valid
+                Ok(file)
             } else {
-                Outcome::Invalid(problems)
+                Err(Refusal::Invalid(problems))
             }
         }
         Err(LoadError::Syntax {
             line,
             column,
             source,
-        }) => Outcome::Unreadable(format!(
+        }) => Err(Refusal::Unreadable(format!(
             "not valid JSON at line {line}, column {column}: {source}"
-        )),
-        Err(LoadError::Shape(problems)) => Outcome::Invalid(problems),
+        ))),
+        Err(LoadError::Shape(problems)) => Err(Refusal::Invalid(problems)),
     }
 }
 

@@ -79,3 +79,32 @@ fn several_files_are_reported_one_line_each_with_the_file_name_first() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
     assert_eq!(output.status.code(), Some(0));
 }
+
+#[test]
+fn render_prints_the_golden_state_machine_of_each_example() {
+    for file in examples() {
+        let name = file
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("render")
+            .arg(&file)
+            .output()
+            .expect("sluice runs");
+        assert_eq!(output.status.code(), Some(0), "{name}");
+        let golden = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/core/tests/golden"
+        ))
+        .join(format!("{name}.asl.json"));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            std::fs::read_to_string(golden).unwrap(),
+            "{name}"
+        );
+    }
+}
