@@ -3,7 +3,8 @@
 //!
 //! Modules are named for what a CodePipeline user would name: [`pipeline`] (declaration, loading,
 //! validation), [`action`] (action types), [`condition`] (stage-condition rule types), [`variable`]
-//! (`#{namespace.name}` references), [`compile`] (a pipeline into its state machine). [`model`] is the botocore API model; [`problem`] the findings.
+//! (`#{namespace.name}` references), [`compile`] (a pipeline into its state machine), [`stage`] (who may enter a stage: locks, transitions,
+//! execution modes). [`model`] is the botocore API model; [`problem`] the findings.
 
 pub mod action;
 pub mod compile;
@@ -11,5 +12,6 @@ pub mod condition;
 pub mod model;
 pub mod pipeline;
 pub mod problem;
+pub mod stage;
 pub mod time;
 pub mod variable;

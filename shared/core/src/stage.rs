@@ -1,0 +1,251 @@
+//! Who may enter a stage: CodePipeline's stage lock, inbound transition and execution modes
+//! (codepipeline-api.md §5.3–§5.5), as pure functions over a stage's gate.
+//!
+//! - SUPERSEDED (the default): one execution in the stage at a time; at most one waits in front of it, and
+//!   a newer arrival supersedes the waiting one ("executions are only superseded in between stages").
+//! - QUEUED: one execution in the stage at a time; arrivals wait and enter in the order they came.
+//! - PARALLEL: no lock; executions enter as they come.
+//!
+//! A disabled inbound transition holds every arrival in front of the stage (in SUPERSEDED mode a newer
+//! arrival still supersedes the waiting one); enabling it lets the waiting enter as the mode allows.
+//! The dispatcher stores a [`Gate`] per stage and acts on the [`Admission`]s these functions return:
+//! answering an entry task token, or failing it as superseded.
+
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::declaration::ExecutionMode;
+
+/// An execution waiting at a stage, with the task token of its entry step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Arrival {
+    pub execution_id: String,
+    pub token: String,
+}
+
+/// The state of a stage's entrance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gate {
+    /// Executions in the stage now (at most one unless the pipeline runs in PARALLEL mode).
+    pub inside: Vec<String>,
+    /// Executions waiting to enter, oldest first.
+    pub waiting: Vec<Arrival>,
+    pub inbound_enabled: bool,
+    /// Why the inbound transition was disabled, as DisableStageTransition gave it.
+    pub disabled_reason: Option<String>,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self {
+            inside: Vec::new(),
+            waiting: Vec::new(),
+            inbound_enabled: true,
+            disabled_reason: None,
+        }
+    }
+}
+
+/// What the dispatcher must do for an execution at the gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// It enters: answer its entry token.
+    Enter(Arrival),
+    /// A newer execution took its place: fail its entry token; the execution ends as Superseded.
+    Supersede(Arrival),
+}
+
+impl Gate {
+    fn has_room(&self, mode: ExecutionMode) -> bool {
+        self.inbound_enabled && (mode == ExecutionMode::Parallel || self.inside.is_empty())
+    }
+
+    /// Lets waiting executions in while there is room: the oldest first (QUEUED, PARALLEL), or the only
+    /// one there is (SUPERSEDED keeps at most one waiting).
+    fn admit(&mut self, mode: ExecutionMode, admissions: &mut Vec<Admission>) {
+        while self.has_room(mode) && !self.waiting.is_empty() {
+            let arrival = self.waiting.remove(0);
+            self.inside.push(arrival.execution_id.clone());
+            admissions.push(Admission::Enter(arrival));
+        }
+    }
+
+    /// An execution reaches the stage.
+    pub fn arrive(&mut self, mode: ExecutionMode, arrival: Arrival) -> Vec<Admission> {
+        let mut admissions = Vec::new();
+        if self.inside.contains(&arrival.execution_id)
+            || self
+                .waiting
+                .iter()
+                .any(|w| w.execution_id == arrival.execution_id)
+        {
+            // A repeated arrival (a retried dispatcher call): the first one stands.
+            return admissions;
+        }
+        if mode == ExecutionMode::Superseded {
+            for older in self.waiting.drain(..) {
+                admissions.push(Admission::Supersede(older));
+            }
+        }
+        self.waiting.push(arrival);
+        self.admit(mode, &mut admissions);
+        admissions
+    }
+
+    /// An execution leaves the stage (it finished the stage, failed in it, or was stopped): the lock is
+    /// released and the next may enter.
+    pub fn leave(&mut self, mode: ExecutionMode, execution_id: &str) -> Vec<Admission> {
+        self.inside.retain(|e| e != execution_id);
+        // A stopped execution that was still waiting does not enter later.
+        self.waiting.retain(|w| w.execution_id != execution_id);
+        let mut admissions = Vec::new();
+        self.admit(mode, &mut admissions);
+        admissions
+    }
+
+    /// DisableStageTransition (inbound).
+    pub fn disable(&mut self, reason: &str) {
+        self.inbound_enabled = false;
+        self.disabled_reason = Some(reason.to_string());
+    }
+
+    /// EnableStageTransition (inbound): waiting executions enter as the mode allows.
+    pub fn enable(&mut self, mode: ExecutionMode) -> Vec<Admission> {
+        self.inbound_enabled = true;
+        self.disabled_reason = None;
+        let mut admissions = Vec::new();
+        self.admit(mode, &mut admissions);
+        admissions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ExecutionMode::{Parallel, Queued, Superseded};
+
+    fn arrival(id: &str) -> Arrival {
+        Arrival {
+            execution_id: id.to_string(),
+            token: format!("token-{id}"),
+        }
+    }
+
+    fn enter(id: &str) -> Admission {
+        Admission::Enter(arrival(id))
+    }
+
+    fn supersede(id: &str) -> Admission {
+        Admission::Supersede(arrival(id))
+    }
+
+    #[test]
+    fn a_free_stage_admits_at_once() {
+        for mode in [Superseded, Queued, Parallel] {
+            let mut gate = Gate::default();
+            assert_eq!(gate.arrive(mode, arrival("a")), vec![enter("a")]);
+            assert_eq!(gate.inside, vec!["a"]);
+        }
+    }
+
+    #[test]
+    fn superseded_mode_keeps_one_waiting_and_a_newer_arrival_replaces_it() {
+        let mut gate = Gate::default();
+        gate.arrive(Superseded, arrival("a"));
+        assert_eq!(gate.arrive(Superseded, arrival("b")), vec![]);
+        assert_eq!(gate.arrive(Superseded, arrival("c")), vec![supersede("b")]);
+        assert_eq!(gate.leave(Superseded, "a"), vec![enter("c")]);
+        assert!(gate.waiting.is_empty());
+    }
+
+    #[test]
+    fn queued_mode_admits_waiting_executions_in_order() {
+        let mut gate = Gate::default();
+        gate.arrive(Queued, arrival("a"));
+        assert_eq!(gate.arrive(Queued, arrival("b")), vec![]);
+        assert_eq!(gate.arrive(Queued, arrival("c")), vec![]);
+        assert_eq!(gate.leave(Queued, "a"), vec![enter("b")]);
+        assert_eq!(gate.leave(Queued, "b"), vec![enter("c")]);
+        assert_eq!(gate.leave(Queued, "c"), vec![]);
+    }
+
+    #[test]
+    fn parallel_mode_has_no_lock() {
+        let mut gate = Gate::default();
+        assert_eq!(gate.arrive(Parallel, arrival("a")), vec![enter("a")]);
+        assert_eq!(gate.arrive(Parallel, arrival("b")), vec![enter("b")]);
+        assert_eq!(gate.inside, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn a_disabled_transition_holds_arrivals_until_it_is_enabled() {
+        let mut gate = Gate::default();
+        gate.disable("freeze for the release");
+        assert_eq!(gate.arrive(Queued, arrival("a")), vec![]);
+        assert_eq!(gate.arrive(Queued, arrival("b")), vec![]);
+        assert_eq!(
+            gate.disabled_reason.as_deref(),
+            Some("freeze for the release")
+        );
+        assert_eq!(gate.enable(Queued), vec![enter("a")]);
+        assert_eq!(gate.leave(Queued, "a"), vec![enter("b")]);
+
+        let mut parallel = Gate::default();
+        parallel.disable("hold");
+        parallel.arrive(Parallel, arrival("x"));
+        parallel.arrive(Parallel, arrival("y"));
+        assert_eq!(parallel.enable(Parallel), vec![enter("x"), enter("y")]);
+    }
+
+    #[test]
+    fn while_disabled_superseded_mode_still_replaces_the_waiting_execution() {
+        // "the execution waiting to enter the stage can still be superseded by a new execution. When a
+        // disabled transition is re-enabled, the latest execution … enters the stage" (UG, §5.5).
+        let mut gate = Gate::default();
+        gate.disable("hold");
+        gate.arrive(Superseded, arrival("a"));
+        assert_eq!(gate.arrive(Superseded, arrival("b")), vec![supersede("a")]);
+        assert_eq!(gate.enable(Superseded), vec![enter("b")]);
+    }
+
+    #[test]
+    fn enabling_does_not_admit_into_a_locked_stage() {
+        let mut gate = Gate::default();
+        gate.arrive(Queued, arrival("a"));
+        gate.disable("hold");
+        gate.arrive(Queued, arrival("b"));
+        assert_eq!(gate.enable(Queued), vec![], "a is still inside");
+        assert_eq!(gate.leave(Queued, "a"), vec![enter("b")]);
+    }
+
+    #[test]
+    fn a_stopped_waiting_execution_does_not_enter_later() {
+        let mut gate = Gate::default();
+        gate.arrive(Queued, arrival("a"));
+        gate.arrive(Queued, arrival("b"));
+        gate.arrive(Queued, arrival("c"));
+        assert_eq!(gate.leave(Queued, "b"), vec![], "b stopped while waiting");
+        assert_eq!(gate.leave(Queued, "a"), vec![enter("c")]);
+    }
+
+    #[test]
+    fn a_repeated_arrival_changes_nothing() {
+        let mut gate = Gate::default();
+        gate.arrive(Superseded, arrival("a"));
+        gate.arrive(Superseded, arrival("b"));
+        assert_eq!(gate.arrive(Superseded, arrival("b")), vec![]);
+        assert_eq!(gate.arrive(Superseded, arrival("a")), vec![]);
+        assert_eq!(gate.waiting, vec![arrival("b")]);
+    }
+
+    #[test]
+    fn the_gate_survives_a_round_trip_through_json() {
+        let mut gate = Gate::default();
+        gate.arrive(Queued, arrival("a"));
+        gate.arrive(Queued, arrival("b"));
+        gate.disable("x");
+        let text = serde_json::to_string(&gate).unwrap();
+        assert_eq!(serde_json::from_str::<Gate>(&text).unwrap(), gate);
+    }
+}
