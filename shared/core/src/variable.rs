@@ -99,3 +99,148 @@ mod tests {
         assert!(references("plain {braces} and # signs").is_empty());
     }
 }
+
+/// What references resolve against when an action starts (codepipeline-api.md §5.11).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub pipeline_execution_id: String,
+    /// Pipeline-level variables: the declared defaults with the values given at start over them.
+    pub variables: std::collections::BTreeMap<String, String>,
+    /// Output variables of the actions that ran, by their namespace.
+    pub namespaces: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+}
+
+/// A reference that could not be resolved when the action started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the variable reference '{reference}' cannot be resolved: {reason}")]
+pub struct Unresolved {
+    pub reference: String,
+    pub reason: String,
+}
+
+impl Scope {
+    /// Replaces every `#{namespace.name}` in `text`. Text without references is returned as it is.
+    pub fn resolve(&self, text: &str) -> Result<String, Unresolved> {
+        if !contains_reference(text) {
+            return Ok(text.to_string());
+        }
+        let mut resolved = String::with_capacity(text.len());
+        let mut rest = text;
+        for reference in references(text) {
+            let reference = reference.map_err(|m| Unresolved {
+                reference: m.text.to_string(),
+                reason: "a reference reads #{namespace.name}".to_string(),
+            })?;
+            let Some(at) = rest.find(reference.text) else {
+                continue;
+            };
+            resolved.push_str(&rest[..at]);
+            resolved.push_str(&self.value_of(&reference)?);
+            rest = &rest[at + reference.text.len()..];
+        }
+        resolved.push_str(rest);
+        Ok(resolved)
+    }
+
+    fn value_of(&self, reference: &VariableRef<'_>) -> Result<String, Unresolved> {
+        let missing = |reason: String| Unresolved {
+            reference: reference.text.to_string(),
+            reason,
+        };
+        match reference.namespace {
+            CODEPIPELINE_NAMESPACE => match reference.name {
+                "PipelineExecutionId" => Ok(self.pipeline_execution_id.clone()),
+                other => Err(missing(format!(
+                    "the codepipeline namespace has no variable '{other}'"
+                ))),
+            },
+            PIPELINE_VARIABLES_NAMESPACE => {
+                self.variables.get(reference.name).cloned().ok_or_else(|| {
+                    missing(format!(
+                        "the pipeline has no variable '{}' with a value",
+                        reference.name
+                    ))
+                })
+            }
+            namespace => match self.namespaces.get(namespace) {
+                None => Err(missing(format!(
+                    "no action that ran declares the namespace '{namespace}'"
+                ))),
+                Some(outputs) => outputs.get(reference.name).cloned().ok_or_else(|| {
+                    missing(format!(
+                        "the actions of namespace '{namespace}' produced no variable '{}'",
+                        reference.name
+                    ))
+                }),
+            },
+        }
+    }
+
+    /// Resolves every value of an action's configuration, as CodePipeline does before the action starts.
+    pub fn resolve_configuration(
+        &self,
+        configuration: &crate::pipeline::declaration::Configuration,
+    ) -> Result<crate::pipeline::declaration::Configuration, Unresolved> {
+        configuration
+            .iter()
+            .map(|(key, value)| Ok((key.clone(), self.resolve(value)?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod resolution_tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn scope() -> Scope {
+        Scope {
+            pipeline_execution_id: "e-123".into(),
+            variables: BTreeMap::from([("DeployEnv".into(), "prod".into())]),
+            namespaces: BTreeMap::from([(
+                "SourceVariables".into(),
+                BTreeMap::from([("CommitId".into(), "abc123".into())]),
+            )]),
+        }
+    }
+
+    #[test]
+    fn every_kind_of_reference_resolves_in_place() {
+        assert_eq!(
+            scope().resolve("site-#{variables.DeployEnv}/#{SourceVariables.CommitId}/#{codepipeline.PipelineExecutionId}.zip").unwrap(),
+            "site-prod/abc123/e-123.zip"
+        );
+        assert_eq!(scope().resolve("plain").unwrap(), "plain");
+        assert_eq!(
+            scope()
+                .resolve("#{SourceVariables.CommitId}#{SourceVariables.CommitId}")
+                .unwrap(),
+            "abc123abc123"
+        );
+    }
+
+    #[test]
+    fn an_unknown_reference_says_which_and_why() {
+        let error = scope().resolve("#{BuildVariables.Tag}").unwrap_err();
+        assert_eq!(error.reference, "#{BuildVariables.Tag}");
+        assert!(error.reason.contains("BuildVariables"));
+        assert!(scope().resolve("#{variables.Missing}").is_err());
+        assert!(scope().resolve("#{codepipeline.Nope}").is_err());
+        assert!(scope().resolve("#{broken").is_err());
+    }
+
+    #[test]
+    fn a_configuration_resolves_value_by_value() {
+        let configuration = BTreeMap::from([
+            (
+                "BucketName".to_string(),
+                "site-#{variables.DeployEnv}".to_string(),
+            ),
+            ("Extract".to_string(), "true".to_string()),
+        ]);
+        let resolved = scope().resolve_configuration(&configuration).unwrap();
+        assert_eq!(resolved["BucketName"], "site-prod");
+        assert_eq!(resolved["Extract"], "true");
+    }
+}
