@@ -902,6 +902,29 @@ impl Reader {
         })
     }
 
+    /// Which of two fields that exclude each other the object has, if either; both is a problem.
+    fn either<'k>(
+        &mut self,
+        object: &Map<String, Value>,
+        first: &'k str,
+        second: &'k str,
+        at: &str,
+        what: &str,
+    ) -> Result<Option<&'k str>, ()> {
+        match (object.contains_key(first), object.contains_key(second)) {
+            (true, true) => {
+                self.schema(
+                    at,
+                    format!("{what} may have '{first}' or '{second}', not both"),
+                );
+                Err(())
+            }
+            (true, false) => Ok(Some(first)),
+            (false, true) => Ok(Some(second)),
+            (false, false) => Ok(None),
+        }
+    }
+
     fn seconds(
         &mut self,
         object: &Map<String, Value>,
@@ -909,28 +932,23 @@ impl Reader {
         path: &str,
         at: &str,
     ) -> Option<Seconds> {
-        match (object.contains_key(fixed), object.get(path)) {
-            (true, Some(_)) => {
-                self.schema(
-                    at,
-                    format!("A state may have '{fixed}' or '{path}', not both"),
-                );
-                None
-            }
-            (true, None) => self
+        let chosen = self.either(object, fixed, path, at, "A state").ok()??;
+        if chosen == fixed {
+            return self
                 .integer(object, fixed, at, true, MAX_SECONDS)
-                .map(Seconds::Fixed),
-            (false, Some(Value::String(text))) => self
+                .map(Seconds::Fixed);
+        }
+        match &object[path] {
+            Value::String(text) => self
                 .reference(text, &pointer(at, path), path)
                 .map(Seconds::Path),
-            (false, Some(other)) => {
+            other => {
                 self.schema(
                     pointer(at, path),
                     format!("'{path}' must be a path, not {}", kind(other)),
                 );
                 None
             }
-            (false, None) => None,
         }
     }
 
@@ -1442,21 +1460,16 @@ impl Reader {
         computed: &str,
         at: &str,
     ) -> Option<Text> {
-        match (object.contains_key(literal), object.get(computed)) {
-            (true, Some(_)) => {
-                self.schema(
-                    at,
-                    format!("A Fail state may have '{literal}' or '{computed}', not both"),
-                );
-                None
-            }
-            (true, None) => self.string(object, literal, at).map(Text::Literal),
-            (false, Some(value)) => match self.computed(value, &pointer(at, computed), computed) {
-                Template::Path(path) => Some(Text::Path(path)),
-                Template::Intrinsic(call) => Some(Text::Intrinsic(call)),
-                _ => None,
-            },
-            (false, None) => None,
+        let chosen = self
+            .either(object, literal, computed, at, "A Fail state")
+            .ok()??;
+        if chosen == literal {
+            return self.string(object, literal, at).map(Text::Literal);
+        }
+        match self.computed(&object[computed], &pointer(at, computed), computed) {
+            Template::Path(path) => Some(Text::Path(path)),
+            Template::Intrinsic(call) => Some(Text::Intrinsic(call)),
+            _ => None,
         }
     }
 
@@ -1514,24 +1527,15 @@ impl Reader {
         edges: &mut Vec<(String, String)>,
         terminal: &mut bool,
     ) -> Option<MapState> {
-        let processor_key = match (
-            object.contains_key("ItemProcessor"),
-            object.contains_key("Iterator"),
-        ) {
-            (true, true) => {
-                self.schema(
-                    at,
-                    "A Map state may have 'ItemProcessor' or the older 'Iterator', not both",
-                );
-                None
-            }
-            (true, false) => Some("ItemProcessor"),
-            (false, true) => Some("Iterator"),
-            (false, false) => {
-                self.schema(at, "A Map state must have 'ItemProcessor'");
-                None
-            }
-        };
+        let processor_key =
+            match self.either(object, "ItemProcessor", "Iterator", at, "A Map state") {
+                Ok(Some(key)) => Some(key),
+                Ok(None) => {
+                    self.schema(at, "A Map state must have 'ItemProcessor'");
+                    None
+                }
+                Err(()) => None,
+            };
         let processor = processor_key.and_then(|key| {
             let processor_at = pointer(at, key);
             let processor = self.object(&object[key], &processor_at, &format!("'{key}'"))?;
@@ -1572,21 +1576,11 @@ impl Reader {
             }
             self.flow(processor, &processor_at)
         });
-        let item_selector = match (
-            object.contains_key("ItemSelector"),
-            object.contains_key("Parameters"),
-        ) {
-            (true, true) => {
-                self.schema(
-                    at,
-                    "A Map state may have 'ItemSelector' or the older 'Parameters', not both",
-                );
-                None
-            }
-            (true, false) => self.template_field(object, "ItemSelector", at),
-            (false, true) => self.template_field(object, "Parameters", at),
-            (false, false) => None,
-        };
+        let item_selector =
+            match self.either(object, "ItemSelector", "Parameters", at, "A Map state") {
+                Ok(Some(key)) => self.template_field(object, key, at),
+                _ => None,
+            };
         let items_path = match object.get("ItemsPath") {
             None => None,
             Some(Value::String(text)) => {
@@ -1600,36 +1594,30 @@ impl Reader {
                 None
             }
         };
-        let max_concurrency = match (
-            object.contains_key("MaxConcurrency"),
-            object.get("MaxConcurrencyPath"),
+        let max_concurrency = match self.either(
+            object,
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            at,
+            "A Map state",
         ) {
-            (true, Some(_)) => {
-                self.schema(
-                    at,
-                    "A Map state may have 'MaxConcurrency' or 'MaxConcurrencyPath', not both",
-                );
-                Concurrency::Fixed(0)
-            }
-            (true, None) => Concurrency::Fixed(
+            Ok(Some("MaxConcurrency")) => Concurrency::Fixed(
                 self.integer(object, "MaxConcurrency", at, false, MAX_SECONDS)
                     .unwrap_or(0),
             ),
-            (false, Some(Value::String(text))) => self
-                .reference(
-                    text,
-                    &pointer(at, "MaxConcurrencyPath"),
-                    "MaxConcurrencyPath",
-                )
-                .map_or(Concurrency::Fixed(0), Concurrency::Path),
-            (false, Some(other)) => {
-                self.schema(
-                    pointer(at, "MaxConcurrencyPath"),
-                    format!("'MaxConcurrencyPath' must be a path, not {}", kind(other)),
-                );
-                Concurrency::Fixed(0)
-            }
-            (false, None) => Concurrency::Fixed(0),
+            Ok(Some(key)) => match &object[key] {
+                Value::String(text) => self
+                    .reference(text, &pointer(at, key), key)
+                    .map_or(Concurrency::Fixed(0), Concurrency::Path),
+                other => {
+                    self.schema(
+                        pointer(at, key),
+                        format!("'{key}' must be a path, not {}", kind(other)),
+                    );
+                    Concurrency::Fixed(0)
+                }
+            },
+            _ => Concurrency::Fixed(0),
         };
         let retry = self.retriers(object, at);
         let catch = self.catchers(object, at, edges);

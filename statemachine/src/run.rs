@@ -1116,29 +1116,31 @@ impl<'a> Step<'a> {
             Value::Null
         };
         let results = Value::Array(results);
-        match &code.state.kind {
-            StateKind::Parallel(p) => self.complete(
-                thread,
-                raw,
-                results,
+        let (selector, result_path, output_path, assign) = match &code.state.kind {
+            StateKind::Parallel(p) => (
                 p.result_selector.as_ref(),
                 &p.result_path,
                 &p.io.output_path,
                 p.assign.as_ref(),
-                &context,
             ),
-            StateKind::Map(m) => self.complete(
-                thread,
-                raw,
-                results,
+            StateKind::Map(m) => (
                 m.result_selector.as_ref(),
                 &m.result_path,
                 &m.io.output_path,
                 m.assign.as_ref(),
-                &context,
             ),
-            _ => Ok(()),
-        }
+            _ => return Ok(()),
+        };
+        self.complete(
+            thread,
+            raw,
+            results,
+            selector,
+            result_path,
+            output_path,
+            assign,
+            &context,
+        )
     }
 
     fn task_succeeded(&mut self, thread: usize, output: Value) {
