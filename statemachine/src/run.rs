@@ -377,6 +377,15 @@ impl<'a> Step<'a> {
     }
 
     /// The state-entered event; `input_text` is the input as JSON text when the caller has it already.
+    /// The context object when the current state reads it (`$$`); building it costs, so only then.
+    fn context_if_read(&self, thread: usize) -> Value {
+        if self.code(thread).reads_context {
+            self.context(thread, None)
+        } else {
+            Value::Null
+        }
+    }
+
     fn entered(&mut self, thread: usize, input_text: Option<String>) {
         let code = self.code(thread);
         let input = input_text.unwrap_or_else(|| json_text(&self.exec.threads[thread].input));
@@ -413,11 +422,7 @@ impl<'a> Step<'a> {
         // The raw input leaves the thread while the state runs, so nothing copies it: it comes back
         // when the state stays (waits, fails) and moves on as the output otherwise.
         let raw = std::mem::take(&mut self.exec.threads[thread].input);
-        let context = if code.reads_context {
-            self.context(thread, None)
-        } else {
-            Value::Null
-        };
+        let context = self.context_if_read(thread);
         match &code.state.kind {
             StateKind::Pass(pass) => {
                 let passes_input_on = pass.result.is_none()
@@ -1110,11 +1115,7 @@ impl<'a> Step<'a> {
     fn children_done(&mut self, thread: usize, results: Vec<Value>) -> Result<(), StateError> {
         let code = self.code(thread);
         let raw = std::mem::take(&mut self.exec.threads[thread].input);
-        let context = if code.reads_context {
-            self.context(thread, None)
-        } else {
-            Value::Null
-        };
+        let context = self.context_if_read(thread);
         let results = Value::Array(results);
         let (selector, result_path, output_path, assign) = match &code.state.kind {
             StateKind::Parallel(p) => (
@@ -1242,11 +1243,7 @@ impl<'a> Step<'a> {
                 let mut raw = std::mem::take(&mut self.exec.threads[thread].input);
                 let error_output = error.output();
                 let caught = (|| -> Result<Value, StateError> {
-                    let context = if code.reads_context {
-                        self.context(thread, None)
-                    } else {
-                        Value::Null
-                    };
+                    let context = self.context_if_read(thread);
                     self.assign(thread, catcher.assign.as_ref(), &error_output, &context)?;
                     dataflow::place_in(&catcher.result_path, &mut raw, error_output.clone())?;
                     Ok(raw)
@@ -1443,11 +1440,7 @@ impl<'a> Step<'a> {
             return;
         };
         let raw = std::mem::take(&mut self.exec.threads[thread].input);
-        let context = if code.reads_context {
-            self.context(thread, None)
-        } else {
-            Value::Null
-        };
+        let context = self.context_if_read(thread);
         let result = (|| -> Result<(), StateError> {
             let selected = dataflow::select(&wait.io.input_path, &raw, "InputPath")?;
             let output =
