@@ -1,12 +1,15 @@
 //! `sluice`: the command line. Each subcommand lives in its own module; this file only parses arguments.
 
+mod approve;
 mod asl;
 mod render;
+mod run;
 mod validate;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sluice_core::approval::ApprovalStatus;
 
 /// mimalloc rather than the system allocator: the embedded engine allocates many small JSON values, and
 /// glibc's allocator halves its throughput once many executions are kept in memory (docs/benchmarks.md).
@@ -34,6 +37,15 @@ enum Command {
     Validate(validate::Args),
     /// Print the Amazon States Language state machine a pipeline compiles into.
     Render(render::Args),
+    /// Run a pipeline on this machine: create or update it, start an execution, show its progress.
+    ///
+    /// Exits 0 when the execution succeeds, 1 when it fails, 130 on Ctrl-C (the execution is stopped),
+    /// 2 when it cannot start.
+    Run(run::Args),
+    /// Approve a manual approval waiting in a running pipeline (PutApprovalResult).
+    Approve(approve::Args),
+    /// Reject a manual approval waiting in a running pipeline (PutApprovalResult).
+    Reject(approve::Args),
     /// Amazon States Language definitions: `sluice asl validate FILE`, `sluice asl run FILE`.
     #[command(subcommand)]
     Asl(asl::Command),
@@ -44,6 +56,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Render(args) => render::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Approve(args) => approve::run(&args, ApprovalStatus::Approved),
+        Command::Reject(args) => approve::run(&args, ApprovalStatus::Rejected),
         Command::Asl(command) => asl::run(&command),
     }
 }

@@ -253,6 +253,11 @@ impl Engine {
         self.inner.stopped.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Whether [`Engine::shutdown`] ran.
+    pub fn is_shut_down(&self) -> bool {
+        self.is_stopped()
+    }
+
     /// Registers the handler for task resources matching `pattern` (`*` matches any run of characters).
     /// The first registered match wins.
     pub fn register(&self, pattern: &str, handler: Arc<dyn TaskHandler>) {
@@ -261,6 +266,14 @@ impl Engine {
 
     pub fn now(&self) -> i64 {
         self.inner.clock.now()
+    }
+
+    /// The ARN a state machine named `name` has (or would have) in this engine.
+    pub fn state_machine_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:stateMachine:{name}",
+            self.inner.location.region, self.inner.location.account
+        )
     }
 
     /// CreateStateMachine: same name and definition returns the existing ARN; another definition is
@@ -272,10 +285,7 @@ impl Engine {
     ) -> Result<String, EngineError> {
         check_name(name)?;
         let machine = crate::read::read_str(definition)?;
-        let arn = format!(
-            "arn:aws:states:{}:{}:stateMachine:{name}",
-            self.inner.location.region, self.inner.location.account
-        );
+        let arn = self.state_machine_arn(name);
         if let Some((_, existing)) = read(&self.inner.latest).get(&arn).cloned() {
             if *existing == *definition {
                 return Ok(arn);

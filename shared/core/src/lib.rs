@@ -7,11 +7,17 @@
 //! execution modes). [`model`] is the botocore API model; [`problem`] the findings.
 
 pub mod action;
+pub mod approval;
 pub mod compile;
 pub mod condition;
+pub mod contract;
+pub mod dispatcher;
+pub mod execution;
 pub mod model;
 pub mod pipeline;
+pub mod port;
 pub mod problem;
 pub mod stage;
 pub mod time;
 pub mod variable;
+pub mod worker;

@@ -52,8 +52,8 @@ impl Default for Gate {
 pub enum Admission {
     /// It enters: answer its entry token.
     Enter(Arrival),
-    /// A newer execution took its place: fail its entry token; the execution ends as Superseded.
-    Supersede(Arrival),
+    /// A newer execution (`by`) took its place: fail its entry token; the execution ends as Superseded.
+    Supersede { waiting: Arrival, by: String },
 }
 
 impl Gate {
@@ -85,7 +85,10 @@ impl Gate {
         }
         if mode == ExecutionMode::Superseded {
             for older in self.waiting.drain(..) {
-                admissions.push(Admission::Supersede(older));
+                admissions.push(Admission::Supersede {
+                    waiting: older,
+                    by: arrival.execution_id.clone(),
+                });
             }
         }
         self.waiting.push(arrival);
@@ -136,8 +139,11 @@ mod tests {
         Admission::Enter(arrival(id))
     }
 
-    fn supersede(id: &str) -> Admission {
-        Admission::Supersede(arrival(id))
+    fn supersede(id: &str, by: &str) -> Admission {
+        Admission::Supersede {
+            waiting: arrival(id),
+            by: by.to_string(),
+        }
     }
 
     #[test]
@@ -154,7 +160,10 @@ mod tests {
         let mut gate = Gate::default();
         gate.arrive(Superseded, arrival("a"));
         assert_eq!(gate.arrive(Superseded, arrival("b")), vec![]);
-        assert_eq!(gate.arrive(Superseded, arrival("c")), vec![supersede("b")]);
+        assert_eq!(
+            gate.arrive(Superseded, arrival("c")),
+            vec![supersede("b", "c")]
+        );
         assert_eq!(gate.leave(Superseded, "a"), vec![enter("c")]);
         assert!(gate.waiting.is_empty());
     }
@@ -205,7 +214,10 @@ mod tests {
         let mut gate = Gate::default();
         gate.disable("hold");
         gate.arrive(Superseded, arrival("a"));
-        assert_eq!(gate.arrive(Superseded, arrival("b")), vec![supersede("a")]);
+        assert_eq!(
+            gate.arrive(Superseded, arrival("b")),
+            vec![supersede("a", "b")]
+        );
         assert_eq!(gate.enable(Superseded), vec![enter("b")]);
     }
 

@@ -1,0 +1,248 @@
+//! `sluice run` end to end, as a user runs it: the real binary, real git repositories made from the
+//! example apps, real bash builds, deploys into bucket folders that the tests then read.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn sluice() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A git repository (branch main) holding a copy of an example's app.
+fn repository_of(example: &str, root: &Path) -> PathBuf {
+    let repo = root.join(format!("{example}-repo"));
+    copy_dir(&examples().join(example).join("app"), &repo);
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "first version"]);
+    repo
+}
+
+fn run(pipeline: &Path, data: &Path, extra: &[&str]) -> Output {
+    sluice()
+        .arg("run")
+        .arg(pipeline)
+        .arg("--data-dir")
+        .arg(data)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn pattern_1_builds_the_site_from_git_and_deploys_it_to_its_bucket_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository_of("simple-web-app", dir.path());
+    let commit = git(&repo, &["rev-parse", "HEAD"]);
+    let data = dir.path().join("data");
+    let source = format!("Source={}", repo.display());
+    let output = run(
+        &examples().join("simple-web-app/pipeline.json"),
+        &data,
+        &["--source", &source],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let page = std::fs::read_to_string(data.join("s3/simple-web-app-site/index.html")).unwrap();
+    assert!(page.contains("Hello from Sluice"), "{page}");
+    assert!(
+        page.contains(&commit),
+        "the build saw the commit as CODEBUILD_RESOLVED_SOURCE_VERSION: {page}"
+    );
+    let out = text(&output);
+    assert!(out.contains("Build/Build: Succeeded"), "{out}");
+    assert!(out.contains("Succeeded"), "{out}");
+}
+
+#[test]
+fn a_failing_build_fails_the_run_with_its_log_tail_and_a_fixed_commit_runs_green() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository_of("simple-web-app", dir.path());
+    let pipeline = examples().join("simple-web-app/pipeline.json");
+    let data = dir.path().join("data");
+    let source = format!("Source={}", repo.display());
+
+    let script = repo.join("build.sh");
+    let good = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(
+        &script,
+        good.replacen(
+            "set -euo pipefail",
+            "set -euo pipefail\necho 'broken on purpose' >&2\nexit 3",
+            1,
+        ),
+    )
+    .unwrap();
+    git(&repo, &["commit", "-q", "-am", "break the build"]);
+    let failed = run(&pipeline, &data, &["--source", &source]);
+    let out = text(&failed);
+    assert_eq!(failed.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("exit status 3"),
+        "the exit code is named: {out}"
+    );
+    assert!(
+        out.contains("broken on purpose"),
+        "the log tail is shown: {out}"
+    );
+    assert!(
+        out.contains("Build.Build.log"),
+        "the log's path is shown: {out}"
+    );
+    assert!(
+        !data.join("s3/simple-web-app-site/index.html").exists(),
+        "nothing was deployed"
+    );
+
+    std::fs::write(&script, good).unwrap();
+    git(&repo, &["commit", "-q", "-am", "fix the build"]);
+    let fixed = run(&pipeline, &data, &["--source", &source]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed));
+    assert!(data.join("s3/simple-web-app-site/index.html").is_file());
+}
+
+/// A one-stage V2 pipeline of Commands actions, for behaviour the examples do not show.
+fn commands_pipeline(dir: &Path, commands: &[&str]) -> PathBuf {
+    let file = dir.join("pipeline.json");
+    let pipeline = serde_json::json!({"pipeline": {
+        "name": "Commands",
+        "roleArn": "arn:aws:iam::123456789012:role/p",
+        "artifactStore": {"type": "S3", "location": "commands-artifacts"},
+        "pipelineType": "V2",
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Source",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app"},
+                "outputArtifacts": [{"name": "Src"}]
+            }]},
+            {"name": "Run", "actions": [{
+                "name": "Work",
+                "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+                "commands": commands,
+                "inputArtifacts": [{"name": "Src"}]
+            }]}
+        ]
+    }});
+    std::fs::write(&file, pipeline.to_string()).unwrap();
+    file
+}
+
+#[test]
+fn a_missing_tool_is_reported_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("s3/inbox/app")).unwrap();
+    std::fs::write(data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
+    let pipeline = commands_pipeline(dir.path(), &["cat readme.txt", "no-such-tool --version"]);
+    let output = run(&pipeline, &data, &[]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("no-such-tool"), "{out}");
+    assert!(out.contains("command not found"), "{out}");
+}
+
+#[test]
+fn a_missing_s3_source_object_is_named_with_where_to_put_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let pipeline = commands_pipeline(dir.path(), &["true"]);
+    let output = run(&pipeline, &data, &[]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("inbox") && out.contains("app"), "{out}");
+}
+
+#[test]
+fn ctrl_c_stops_the_execution_kills_its_build_and_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("s3/inbox/app")).unwrap();
+    std::fs::write(data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
+    let marker = dir.path().join("sleeper.pid");
+    let command = format!("sleep 300 & echo $! > {}; wait", marker.display());
+    let pipeline = commands_pipeline(dir.path(), &[&command]);
+    let child = sluice()
+        .arg("run")
+        .arg(&pipeline)
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = Duration::ZERO;
+    while std::fs::read_to_string(&marker).map_or(true, |p| p.trim().is_empty()) {
+        assert!(waited < Duration::from_secs(30), "the build never started");
+        std::thread::sleep(Duration::from_millis(50));
+        waited += Duration::from_millis(50);
+    }
+    let sleeper = std::fs::read_to_string(&marker).unwrap().trim().to_string();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(130), "{out}");
+    assert!(out.contains("Stopped"), "{out}");
+    let alive = std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
+        .map(|stat| !stat.contains(") Z "))
+        .unwrap_or(false);
+    assert!(!alive, "the build's processes were killed");
+}
+
+#[test]
+fn an_invalid_pipeline_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.json");
+    std::fs::write(&file, r#"{"pipeline": {"name": "x", "stages": []}}"#).unwrap();
+    let output = run(&file, &dir.path().join("data"), &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("Exception"), "{}", text(&output));
+}

@@ -1,0 +1,693 @@
+//! The dispatcher: the bookkeeping steps of a compiled pipeline machine (`compile`): execution start and
+//! finish, stage entry (inbound transition, stage lock, supersede or queue), stage exit and stage failure.
+//! The same function runs as the `sluice-dispatcher` Lambda and inside the local runtime.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::execution::{
+    ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus, STOPPED_ERROR,
+    StageExecution, StageExecutionStatus, update_execution,
+};
+use crate::pipeline::declaration::ExecutionMode;
+use crate::port::{
+    ActionExecutionStore, ExecutionStore, Orchestrator, OrchestratorError, PipelineStore, Ports,
+    StageStore, StoreError,
+};
+use crate::stage::{Admission, Arrival, Gate};
+
+/// The error a superseded execution's entry task fails with.
+pub const SUPERSEDED_ERROR: &str = "Sluice.Superseded";
+
+/// The machine's error as a Catch recorded it in `$.error`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct MachineError {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// What the machine asks of the dispatcher (the `kind` of its payload).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind")]
+pub enum DispatcherEvent {
+    ExecutionStarted {
+        pipeline: String,
+        #[serde(rename = "pipelineExecutionId")]
+        execution_id: String,
+    },
+    /// A callback step: the token is answered when the execution may enter.
+    StageEnter {
+        pipeline: String,
+        #[serde(rename = "pipelineExecutionId")]
+        execution_id: String,
+        stage: String,
+        token: String,
+    },
+    StageExit {
+        pipeline: String,
+        #[serde(rename = "pipelineExecutionId")]
+        execution_id: String,
+        stage: String,
+    },
+    StageFailed {
+        pipeline: String,
+        #[serde(rename = "pipelineExecutionId")]
+        execution_id: String,
+        stage: String,
+        #[serde(default)]
+        error: Option<MachineError>,
+    },
+    ExecutionSucceeded {
+        pipeline: String,
+        #[serde(rename = "pipelineExecutionId")]
+        execution_id: String,
+    },
+}
+
+/// A dispatcher failure, with the error name a machine's Retry/Catch matches.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("the dispatcher event is malformed: {0}")]
+    BadEvent(#[from] serde_json::Error),
+    #[error("pipeline execution {execution_id} of pipeline {pipeline} does not exist")]
+    NoExecution {
+        pipeline: String,
+        execution_id: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Orchestrator(#[from] OrchestratorError),
+}
+
+impl DispatchError {
+    /// `Sluice.Transient` errors may succeed when tried again; the others will not.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Store(StoreError::Conflict { .. } | StoreError::Backend { .. })
+            | Self::Orchestrator(OrchestratorError::Backend { .. }) => "Sluice.Transient",
+            _ => "Sluice.DispatchFailed",
+        }
+    }
+}
+
+/// Handles one dispatcher call, given the payload as the machine sent it.
+pub async fn handle<P: Ports>(ports: &P, payload: Value) -> Result<Value, DispatchError> {
+    let event: DispatcherEvent = serde_json::from_value(payload)?;
+    match event {
+        DispatcherEvent::ExecutionStarted {
+            pipeline,
+            execution_id,
+        } => {
+            load(ports, &pipeline, &execution_id).await?;
+        }
+        DispatcherEvent::StageEnter {
+            pipeline,
+            execution_id,
+            stage,
+            token,
+        } => stage_enter(ports, &pipeline, &execution_id, &stage, token).await?,
+        DispatcherEvent::StageExit {
+            pipeline,
+            execution_id,
+            stage,
+        } => stage_exit(ports, &pipeline, &execution_id, &stage).await?,
+        DispatcherEvent::StageFailed {
+            pipeline,
+            execution_id,
+            stage,
+            error,
+        } => {
+            stage_failed(
+                ports,
+                &pipeline,
+                &execution_id,
+                &stage,
+                error.unwrap_or_default(),
+            )
+            .await?
+        }
+        DispatcherEvent::ExecutionSucceeded {
+            pipeline,
+            execution_id,
+        } => {
+            let execution = load(ports, &pipeline, &execution_id).await?;
+            update_execution(ports.store(), ports.clock(), &execution, |e| {
+                e.status = match e.status {
+                    PipelineExecutionStatus::InProgress => PipelineExecutionStatus::Succeeded,
+                    PipelineExecutionStatus::Stopping => PipelineExecutionStatus::Stopped,
+                    other => other,
+                };
+            })
+            .await?;
+        }
+    }
+    Ok(json!({}))
+}
+
+async fn load<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    execution_id: &str,
+) -> Result<PipelineExecution, DispatchError> {
+    ports
+        .store()
+        .execution(pipeline, execution_id)
+        .await?
+        .ok_or_else(|| DispatchError::NoExecution {
+            pipeline: pipeline.to_string(),
+            execution_id: execution_id.to_string(),
+        })
+}
+
+/// Applies `change` to the stage's gate until the write wins, then carries out what it admitted.
+async fn change_gate<P: Ports>(
+    ports: &P,
+    execution: &PipelineExecution,
+    stage: &str,
+    change: impl Fn(&mut Gate) -> Vec<Admission>,
+) -> Result<(), DispatchError> {
+    let pipeline = &execution.pipeline_name;
+    let admissions = loop {
+        let (mut gate, version) = ports.store().gate(pipeline, stage).await?;
+        let admissions = change(&mut gate);
+        match ports
+            .store()
+            .put_gate(pipeline, stage, &gate, version)
+            .await
+        {
+            Ok(()) => break admissions,
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    };
+    admit(ports, pipeline, execution.execution_mode, stage, admissions).await
+}
+
+/// Lets admitted executions in and fails superseded ones. An admitted execution whose entry no longer
+/// waits (it was stopped meanwhile) leaves again at once, so the lock passes on.
+async fn admit<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    mode: ExecutionMode,
+    stage: &str,
+    admissions: Vec<Admission>,
+) -> Result<(), DispatchError> {
+    let mut pending = admissions;
+    while !pending.is_empty() {
+        let mut next = Vec::new();
+        for admission in pending {
+            match admission {
+                Admission::Enter(arrival) => {
+                    put_stage(
+                        ports,
+                        pipeline,
+                        &arrival.execution_id,
+                        stage,
+                        StageExecutionStatus::InProgress,
+                    )
+                    .await?;
+                    match ports
+                        .orchestrator()
+                        .task_succeeded(&arrival.token, &json!({}))
+                        .await
+                    {
+                        Ok(()) => {}
+                        Err(
+                            OrchestratorError::TaskClosed(_) | OrchestratorError::NoExecution(_),
+                        ) => {
+                            let gone = arrival.execution_id.clone();
+                            loop {
+                                let (mut gate, version) =
+                                    ports.store().gate(pipeline, stage).await?;
+                                let admitted = gate.leave(mode, &gone);
+                                match ports
+                                    .store()
+                                    .put_gate(pipeline, stage, &gate, version)
+                                    .await
+                                {
+                                    Ok(()) => {
+                                        next.extend(admitted);
+                                        break;
+                                    }
+                                    Err(StoreError::Conflict { .. }) => continue,
+                                    Err(other) => return Err(other.into()),
+                                }
+                            }
+                        }
+                        Err(other) => return Err(other.into()),
+                    }
+                }
+                Admission::Supersede { waiting, by } => {
+                    supersede(ports, pipeline, &by, stage, waiting).await?;
+                }
+            }
+        }
+        pending = next;
+    }
+    Ok(())
+}
+
+async fn supersede<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    newer: &str,
+    stage: &str,
+    arrival: Arrival,
+) -> Result<(), DispatchError> {
+    let summary = format!("Superseded by execution {newer} while waiting to enter stage {stage}");
+    if let Some(older) = ports
+        .store()
+        .execution(pipeline, &arrival.execution_id)
+        .await?
+    {
+        update_execution(ports.store(), ports.clock(), &older, |e| {
+            if e.status.is_open() {
+                e.status = PipelineExecutionStatus::Superseded;
+                e.status_summary = Some(summary.clone());
+            }
+        })
+        .await?;
+    }
+    match ports
+        .orchestrator()
+        .task_failed(&arrival.token, SUPERSEDED_ERROR, &summary)
+        .await
+    {
+        Ok(()) | Err(OrchestratorError::TaskClosed(_) | OrchestratorError::NoExecution(_)) => {
+            Ok(())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn put_stage<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    execution_id: &str,
+    stage: &str,
+    status: StageExecutionStatus,
+) -> Result<(), DispatchError> {
+    ports
+        .store()
+        .put_stage_execution(&StageExecution {
+            pipeline_name: pipeline.to_string(),
+            pipeline_execution_id: execution_id.to_string(),
+            stage_name: stage.to_string(),
+            status,
+            last_update_time: ports.clock().now(),
+        })
+        .await?;
+    Ok(())
+}
+
+async fn stage_enter<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    execution_id: &str,
+    stage: &str,
+    token: String,
+) -> Result<(), DispatchError> {
+    let execution = load(ports, pipeline, execution_id).await?;
+    if execution.status != PipelineExecutionStatus::InProgress {
+        // Stopping (no new stage starts) or already ended.
+        let cause = format!(
+            "Pipeline execution {execution_id} is {}; stage {stage} does not start",
+            execution.status.name()
+        );
+        return match ports
+            .orchestrator()
+            .task_failed(&token, STOPPED_ERROR, &cause)
+            .await
+        {
+            Ok(()) | Err(OrchestratorError::TaskClosed(_) | OrchestratorError::NoExecution(_)) => {
+                Ok(())
+            }
+            Err(other) => Err(other.into()),
+        };
+    }
+    let mode = execution.execution_mode;
+    let arrival = Arrival {
+        execution_id: execution_id.to_string(),
+        token,
+    };
+    change_gate(ports, &execution, stage, |gate| {
+        gate.arrive(mode, arrival.clone())
+    })
+    .await
+}
+
+async fn release<P: Ports>(
+    ports: &P,
+    execution: &PipelineExecution,
+    stage: &str,
+) -> Result<(), DispatchError> {
+    let mode = execution.execution_mode;
+    let id = execution.pipeline_execution_id.clone();
+    change_gate(ports, execution, stage, |gate| gate.leave(mode, &id)).await
+}
+
+async fn stage_exit<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    execution_id: &str,
+    stage: &str,
+) -> Result<(), DispatchError> {
+    let execution = load(ports, pipeline, execution_id).await?;
+    put_stage(
+        ports,
+        pipeline,
+        execution_id,
+        stage,
+        StageExecutionStatus::Succeeded,
+    )
+    .await?;
+    release(ports, &execution, stage).await?;
+    if execution.status == PipelineExecutionStatus::Stopping {
+        // Stop and wait: what ran has finished; the next stage does not start.
+        let summary = execution.status_summary.clone();
+        finish_stopped(ports, &execution, summary)
+            .await
+            .map_err(|e| match e {
+                crate::execution::ExecutionError::Store(s) => DispatchError::Store(s),
+                crate::execution::ExecutionError::Orchestrator(o) => DispatchError::Orchestrator(o),
+                other => DispatchError::Store(StoreError::Backend {
+                    message: other.to_string(),
+                    source: None,
+                }),
+            })?;
+    }
+    Ok(())
+}
+
+async fn stage_failed<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    execution_id: &str,
+    stage: &str,
+    error: MachineError,
+) -> Result<(), DispatchError> {
+    let execution = load(ports, pipeline, execution_id).await?;
+    if execution.status == PipelineExecutionStatus::Superseded {
+        // It never entered: the newer execution already took its place at the gate.
+        return Ok(());
+    }
+    let stopped = matches!(
+        execution.status,
+        PipelineExecutionStatus::Stopping | PipelineExecutionStatus::Stopped
+    ) || error.error == STOPPED_ERROR;
+    let entered = ports
+        .store()
+        .stage_executions(pipeline, execution_id)
+        .await?
+        .iter()
+        .any(|s| s.stage_name == stage);
+    if entered {
+        put_stage(
+            ports,
+            pipeline,
+            execution_id,
+            stage,
+            if stopped {
+                StageExecutionStatus::Stopped
+            } else {
+                StageExecutionStatus::Failed
+            },
+        )
+        .await?;
+    }
+    release(ports, &execution, stage).await?;
+    abandon_waiting_actions(ports, &execution, Some(stage)).await?;
+    let summary = failure_summary(ports, &execution, stage, &error).await?;
+    update_execution(ports.store(), ports.clock(), &execution, |e| {
+        e.status = match e.status {
+            PipelineExecutionStatus::InProgress if !stopped => PipelineExecutionStatus::Failed,
+            PipelineExecutionStatus::InProgress | PipelineExecutionStatus::Stopping => {
+                PipelineExecutionStatus::Stopped
+            }
+            other => other,
+        };
+        if e.status == PipelineExecutionStatus::Failed {
+            e.status_summary = Some(summary.clone());
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// The failure as a user reads it: the failed action's own error when one is recorded, else the
+/// machine's.
+async fn failure_summary<P: Ports>(
+    ports: &P,
+    execution: &PipelineExecution,
+    stage: &str,
+    error: &MachineError,
+) -> Result<String, DispatchError> {
+    let actions = ports
+        .store()
+        .action_executions(
+            &execution.pipeline_name,
+            Some(&execution.pipeline_execution_id),
+        )
+        .await?;
+    let failed = actions
+        .iter()
+        .rev()
+        .find(|a| a.stage_name == stage && a.status == ActionExecutionStatus::Failed);
+    Ok(match failed {
+        Some(action) => format!(
+            "Stage {stage} failed: action {} failed: {}",
+            action.action_name,
+            action
+                .error_details
+                .as_ref()
+                .map(|d| d.message.as_str())
+                .unwrap_or("no details")
+        ),
+        None if error.cause.is_empty() && error.error.is_empty() => {
+            format!("Stage {stage} failed")
+        }
+        None => format!("Stage {stage} failed: {}: {}", error.error, error.cause),
+    })
+}
+
+/// Marks the execution's actions still in progress (in `stage`, or anywhere) as Abandoned.
+async fn abandon_waiting_actions<P: Ports>(
+    ports: &P,
+    execution: &PipelineExecution,
+    stage: Option<&str>,
+) -> Result<(), StoreError> {
+    let actions = ports
+        .store()
+        .action_executions(
+            &execution.pipeline_name,
+            Some(&execution.pipeline_execution_id),
+        )
+        .await?;
+    for mut action in actions {
+        if action.status == ActionExecutionStatus::InProgress
+            && stage.is_none_or(|s| s == action.stage_name)
+        {
+            action.status = ActionExecutionStatus::Abandoned;
+            action.last_update_time = ports.clock().now();
+            ports.store().put_action_execution(&action).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends a stopped execution now: in-progress actions are abandoned, the stages it holds or waits at are
+/// released, and its machine is stopped.
+pub(crate) async fn finish_stopped<P: Ports>(
+    ports: &P,
+    execution: &PipelineExecution,
+    summary: Option<String>,
+) -> Result<PipelineExecution, crate::execution::ExecutionError> {
+    let stopped = update_execution(ports.store(), ports.clock(), execution, |e| {
+        if e.status.is_open() {
+            e.status = PipelineExecutionStatus::Stopped;
+            if summary.is_some() {
+                e.status_summary = summary.clone();
+            }
+        }
+    })
+    .await?
+    .unwrap_or_else(|| execution.clone());
+    abandon_waiting_actions(ports, execution, None).await?;
+    let pipeline = ports
+        .store()
+        .pipeline_version(&execution.pipeline_name, execution.pipeline_version)
+        .await?;
+    if let Some(orchestration) = &execution.orchestration {
+        match ports
+            .orchestrator()
+            .stop(
+                orchestration,
+                STOPPED_ERROR,
+                "The pipeline execution was stopped",
+            )
+            .await
+        {
+            Ok(()) | Err(OrchestratorError::NoExecution(_)) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    for stage in ports
+        .store()
+        .stage_executions(&execution.pipeline_name, &execution.pipeline_execution_id)
+        .await?
+    {
+        if stage.status == StageExecutionStatus::InProgress {
+            put_stage(
+                ports,
+                &stage.pipeline_name,
+                &stage.pipeline_execution_id,
+                &stage.stage_name,
+                StageExecutionStatus::Stopped,
+            )
+            .await
+            .map_err(dispatch_to_execution)?;
+        }
+    }
+    if let Some(pipeline) = pipeline {
+        for stage in &pipeline.declaration.stages {
+            let (gate, _) = ports
+                .store()
+                .gate(&execution.pipeline_name, &stage.name)
+                .await?;
+            let id = &execution.pipeline_execution_id;
+            if gate.inside.contains(id) || gate.waiting.iter().any(|w| &w.execution_id == id) {
+                release(ports, &stopped, &stage.name)
+                    .await
+                    .map_err(dispatch_to_execution)?;
+            }
+        }
+    }
+    Ok(stopped)
+}
+
+fn dispatch_to_execution(error: DispatchError) -> crate::execution::ExecutionError {
+    match error {
+        DispatchError::Store(s) => s.into(),
+        DispatchError::Orchestrator(o) => o.into(),
+        other => crate::execution::ExecutionError::Validation(other.to_string()),
+    }
+}
+
+/// `StageTransitionType`: only inbound transitions hold executions in Sluice; an outbound transition is
+/// the next stage's inbound one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransitionType {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error(
+        "PipelineNotFoundException: Account '{account}' does not have a pipeline with name '{name}'"
+    )]
+    PipelineNotFound { account: String, name: String },
+    #[error("StageNotFoundException: Pipeline '{pipeline}' does not have a stage named '{stage}'")]
+    StageNotFound { pipeline: String, stage: String },
+    #[error("ValidationException: {0}")]
+    Validation(String),
+    #[error(transparent)]
+    Dispatch(#[from] DispatchError),
+}
+
+/// The stage whose inbound gate a transition is: the stage itself (Inbound) or the next one (Outbound).
+async fn transition_gate<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    stage: &str,
+    transition: TransitionType,
+) -> Result<(String, ExecutionMode), TransitionError> {
+    let stored = ports
+        .store()
+        .pipeline(pipeline)
+        .await
+        .map_err(DispatchError::from)?
+        .ok_or_else(|| TransitionError::PipelineNotFound {
+            account: crate::execution::LOCAL_ACCOUNT.to_string(),
+            name: pipeline.to_string(),
+        })?;
+    let stages = &stored.declaration.stages;
+    let index = stages.iter().position(|s| s.name == stage).ok_or_else(|| {
+        TransitionError::StageNotFound {
+            pipeline: pipeline.to_string(),
+            stage: stage.to_string(),
+        }
+    })?;
+    let gate_stage = match transition {
+        TransitionType::Inbound => &stages[index].name,
+        TransitionType::Outbound => match stages.get(index + 1) {
+            Some(next) => &next.name,
+            None => {
+                return Err(TransitionError::Validation(format!(
+                    "Stage {stage} is the last stage of pipeline {pipeline}: it has no outbound transition"
+                )));
+            }
+        },
+    };
+    Ok((gate_stage.clone(), stored.declaration.execution_mode()))
+}
+
+/// DisableStageTransition: executions arriving at the stage wait in front of it.
+pub async fn disable_transition<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    stage: &str,
+    transition: TransitionType,
+    reason: &str,
+) -> Result<(), TransitionError> {
+    let (gate_stage, _) = transition_gate(ports, pipeline, stage, transition).await?;
+    loop {
+        let (mut gate, version) = ports
+            .store()
+            .gate(pipeline, &gate_stage)
+            .await
+            .map_err(DispatchError::from)?;
+        gate.disable(reason);
+        match ports
+            .store()
+            .put_gate(pipeline, &gate_stage, &gate, version)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(other) => return Err(DispatchError::from(other).into()),
+        }
+    }
+}
+
+/// EnableStageTransition: the executions waiting in front of the stage enter as its mode allows.
+pub async fn enable_transition<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    stage: &str,
+    transition: TransitionType,
+) -> Result<(), TransitionError> {
+    let (gate_stage, mode) = transition_gate(ports, pipeline, stage, transition).await?;
+    let admissions = loop {
+        let (mut gate, version) = ports
+            .store()
+            .gate(pipeline, &gate_stage)
+            .await
+            .map_err(DispatchError::from)?;
+        let admissions = gate.enable(mode);
+        match ports
+            .store()
+            .put_gate(pipeline, &gate_stage, &gate, version)
+            .await
+        {
+            Ok(()) => break admissions,
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(other) => return Err(DispatchError::from(other).into()),
+        }
+    };
+    admit(ports, pipeline, mode, &gate_stage, admissions).await?;
+    Ok(())
+}

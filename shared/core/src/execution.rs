@@ -1,0 +1,471 @@
+//! Pipeline executions, stage executions and action executions as the stores keep them, with
+//! CodePipeline's status values, and starting and stopping an execution.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::compile::{self, CompileOptions};
+use crate::pipeline::declaration::{
+    ActionTypeId, Configuration, ExecutionMode, PipelineDeclaration,
+};
+use crate::port::{
+    ArtifactLocation, Clock, ExecutionStore, Ids, Orchestrator, OrchestratorError, PipelineStore,
+    Ports, StoreError, StoredPipeline,
+};
+use crate::time::Timestamp;
+
+/// `PipelineExecutionStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PipelineExecutionStatus {
+    Cancelled,
+    InProgress,
+    Stopped,
+    Stopping,
+    Succeeded,
+    Superseded,
+    Failed,
+}
+
+impl PipelineExecutionStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cancelled => "Cancelled",
+            Self::InProgress => "InProgress",
+            Self::Stopped => "Stopped",
+            Self::Stopping => "Stopping",
+            Self::Succeeded => "Succeeded",
+            Self::Superseded => "Superseded",
+            Self::Failed => "Failed",
+        }
+    }
+
+    /// Still running (or finishing what runs, when stopping).
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::InProgress | Self::Stopping)
+    }
+}
+
+/// `StageExecutionStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StageExecutionStatus {
+    Cancelled,
+    InProgress,
+    Failed,
+    Stopped,
+    Stopping,
+    Succeeded,
+    Skipped,
+}
+
+impl StageExecutionStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cancelled => "Cancelled",
+            Self::InProgress => "InProgress",
+            Self::Failed => "Failed",
+            Self::Stopped => "Stopped",
+            Self::Stopping => "Stopping",
+            Self::Succeeded => "Succeeded",
+            Self::Skipped => "Skipped",
+        }
+    }
+}
+
+/// `ActionExecutionStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ActionExecutionStatus {
+    InProgress,
+    Abandoned,
+    Succeeded,
+    Failed,
+}
+
+impl ActionExecutionStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::InProgress => "InProgress",
+            Self::Abandoned => "Abandoned",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+        }
+    }
+}
+
+/// What started an execution (`ExecutionTrigger`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionTrigger {
+    /// `TriggerType`: StartPipelineExecution, CreatePipeline, Webhook, …
+    pub trigger_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_detail: Option<String>,
+}
+
+/// A source revision the execution is pinned to (`SourceRevisionOverride`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRevisionOverride {
+    pub action_name: String,
+    /// COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID or S3_OBJECT_KEY.
+    pub revision_type: String,
+    pub revision_value: String,
+}
+
+/// One pipeline execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineExecution {
+    pub pipeline_name: String,
+    pub pipeline_version: i32,
+    pub pipeline_execution_id: String,
+    pub status: PipelineExecutionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_summary: Option<String>,
+    pub execution_mode: ExecutionMode,
+    pub trigger: ExecutionTrigger,
+    /// Pipeline variables as resolved at start: declared defaults with the values given at start over them.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub source_revisions: Vec<SourceRevisionOverride>,
+    /// The orchestrator's execution (an SFN execution ARN on AWS), once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orchestration: Option<String>,
+    pub start_time: Timestamp,
+    pub last_update_time: Timestamp,
+    /// The version this record was read at; the store checks it on update.
+    #[serde(default)]
+    pub record_version: u64,
+}
+
+/// One stage of one pipeline execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageExecution {
+    pub pipeline_name: String,
+    pub pipeline_execution_id: String,
+    pub stage_name: String,
+    pub status: StageExecutionStatus,
+    pub last_update_time: Timestamp,
+}
+
+/// An input or output artifact of an action execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactDetail {
+    pub name: String,
+    pub location: ArtifactLocation,
+    /// The source revision the artifact holds (a commit id, an object version), set by source actions
+    /// and carried to the actions that read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+/// Why an action failed (`ErrorDetails`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetails {
+    /// `FailureType`: JobFailed, ConfigurationError, …
+    pub code: String,
+    pub message: String,
+}
+
+/// One attempt of one action (`ActionExecutionDetail`), with what it resolved and produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionExecution {
+    pub pipeline_name: String,
+    pub pipeline_execution_id: String,
+    pub pipeline_version: i32,
+    pub stage_name: String,
+    pub action_name: String,
+    pub action_execution_id: String,
+    pub action_type_id: ActionTypeId,
+    pub status: ActionExecutionStatus,
+    pub start_time: Timestamp,
+    pub last_update_time: Timestamp,
+    /// The configuration as declared, and with its variable references resolved.
+    pub configuration: Configuration,
+    pub resolved_configuration: Configuration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub input_artifacts: Vec<ArtifactDetail>,
+    pub output_artifacts: Vec<ArtifactDetail>,
+    #[serde(default)]
+    pub output_variables: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_execution_id: Option<String>,
+    /// Where the action's log is (a file locally, a log stream URL on AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<ErrorDetails>,
+    /// The task token the action's state waits on; approvals are decided with it.
+    pub token: String,
+}
+
+/// Why a pipeline execution could not be started or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutionError {
+    #[error(
+        "PipelineNotFoundException: Account '{account}' does not have a pipeline with name '{name}'"
+    )]
+    PipelineNotFound { account: String, name: String },
+    #[error(
+        "PipelineExecutionNotFoundException: Pipeline execution ID {id} does not exist in pipeline {pipeline}"
+    )]
+    ExecutionNotFound { pipeline: String, id: String },
+    #[error("ValidationException: {0}")]
+    Validation(String),
+    #[error("PipelineExecutionNotStoppableException: Pipeline execution {0} is not in progress")]
+    NotStoppable(String),
+    #[error("DuplicatedStopRequestException: Pipeline execution {0} is already stopping")]
+    DuplicatedStop(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Orchestrator(#[from] OrchestratorError),
+}
+
+/// The account id local pipelines are reported under (the one moto and the docs use).
+pub const LOCAL_ACCOUNT: &str = "123456789012";
+
+/// What a new execution is started with.
+#[derive(Debug, Clone, Default)]
+pub struct StartRequest {
+    pub variables: BTreeMap<String, String>,
+    pub source_revisions: Vec<SourceRevisionOverride>,
+    pub trigger: Option<ExecutionTrigger>,
+}
+
+/// The machine input of an execution: references only.
+pub fn machine_input(pipeline: &str, execution_id: &str) -> serde_json::Value {
+    json!({ "pipeline": pipeline, "pipelineExecutionId": execution_id })
+}
+
+/// Stores a new pipeline version and deploys its compiled machine. `declaration` must have passed
+/// validation. Returns the stored pipeline (version 1 on create, the next one on update).
+pub async fn put_pipeline<P: Ports>(
+    ports: &P,
+    declaration: &PipelineDeclaration,
+    options: &CompileOptions,
+) -> Result<StoredPipeline, ExecutionError> {
+    let existing = ports.store().pipeline(&declaration.name).await?;
+    let definition = compile::compile(declaration, options);
+    let machine = ports
+        .orchestrator()
+        .deploy(&declaration.name, &definition)
+        .await?;
+    let now = ports.clock().now();
+    let mut stored_declaration = declaration.clone();
+    let (version, created, expected) = match &existing {
+        Some(old) => (old.version() + 1, old.created, Some(old.version())),
+        None => (1, now, None),
+    };
+    stored_declaration.version = Some(version);
+    let stored = StoredPipeline {
+        declaration: stored_declaration,
+        created,
+        updated: now,
+        machine,
+    };
+    ports.store().put_pipeline(&stored, expected).await?;
+    Ok(stored)
+}
+
+/// StartPipelineExecution: records the execution, then starts its machine. Pipeline variables given must
+/// be declared; declared ones not given take their defaults; one without either is an error.
+pub async fn start_execution<P: Ports>(
+    ports: &P,
+    pipeline_name: &str,
+    request: StartRequest,
+) -> Result<PipelineExecution, ExecutionError> {
+    let pipeline = ports
+        .store()
+        .pipeline(pipeline_name)
+        .await?
+        .ok_or_else(|| ExecutionError::PipelineNotFound {
+            account: LOCAL_ACCOUNT.to_string(),
+            name: pipeline_name.to_string(),
+        })?;
+    let variables = resolve_variables(&pipeline.declaration, &request.variables)?;
+    let now = ports.clock().now();
+    let mut execution = PipelineExecution {
+        pipeline_name: pipeline_name.to_string(),
+        pipeline_version: pipeline.version(),
+        pipeline_execution_id: ports.ids().uuid(),
+        status: PipelineExecutionStatus::InProgress,
+        status_summary: None,
+        execution_mode: pipeline.declaration.execution_mode(),
+        trigger: request.trigger.unwrap_or_else(|| ExecutionTrigger {
+            trigger_type: "StartPipelineExecution".to_string(),
+            trigger_detail: None,
+        }),
+        variables,
+        source_revisions: request.source_revisions,
+        orchestration: None,
+        start_time: now,
+        last_update_time: now,
+        record_version: 0,
+    };
+    ports.store().create_execution(&execution).await?;
+    let input = machine_input(pipeline_name, &execution.pipeline_execution_id);
+    let started = ports
+        .orchestrator()
+        .start(&pipeline.machine, &execution.pipeline_execution_id, &input)
+        .await;
+    match started {
+        Ok(orchestration) => {
+            if let Some(updated) = update_execution(ports.store(), ports.clock(), &execution, |e| {
+                e.orchestration = Some(orchestration.clone());
+            })
+            .await?
+            {
+                execution = updated;
+            }
+            Ok(execution)
+        }
+        Err(error) => {
+            let summary = format!("The execution could not be started: {error}");
+            update_execution(ports.store(), ports.clock(), &execution, |e| {
+                e.status = PipelineExecutionStatus::Failed;
+                e.status_summary = Some(summary.clone());
+            })
+            .await?;
+            Err(error.into())
+        }
+    }
+}
+
+/// The declared variables with defaults, overridden by the given ones (codepipeline-api.md §5.11).
+pub fn resolve_variables(
+    declaration: &PipelineDeclaration,
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ExecutionError> {
+    for name in given.keys() {
+        if !declaration.variables.iter().any(|v| &v.name == name) {
+            return Err(ExecutionError::Validation(format!(
+                "Variable '{name}' is not declared in pipeline '{}'; declare it under pipeline.variables",
+                declaration.name
+            )));
+        }
+    }
+    let mut resolved = BTreeMap::new();
+    for declared in &declaration.variables {
+        match given
+            .get(&declared.name)
+            .or(declared.default_value.as_ref())
+        {
+            Some(value) => {
+                resolved.insert(declared.name.clone(), value.clone());
+            }
+            None => {
+                return Err(ExecutionError::Validation(format!(
+                    "Variable '{}' of pipeline '{}' has no default value, so it must be given a value when the execution starts",
+                    declared.name, declaration.name
+                )));
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+/// Reads the execution again and applies `change` until the write wins. Returns `None` when the
+/// execution is gone; the record as written otherwise.
+pub async fn update_execution<S: ExecutionStore + ?Sized>(
+    store: &S,
+    clock: &dyn Clock,
+    execution: &PipelineExecution,
+    mut change: impl FnMut(&mut PipelineExecution),
+) -> Result<Option<PipelineExecution>, StoreError> {
+    loop {
+        let Some(mut current) = store
+            .execution(&execution.pipeline_name, &execution.pipeline_execution_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        change(&mut current);
+        current.last_update_time = clock.now();
+        match store.update_execution(&current).await {
+            Ok(()) => {
+                current.record_version += 1;
+                return Ok(Some(current));
+            }
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+/// Produces the key CodePipeline gives an output artifact: `<pipeline name, 20 chars>/<artifact name,
+/// 10 chars>/<7 random characters>` in the artifact store's bucket.
+pub fn artifact_location(
+    declaration: &PipelineDeclaration,
+    artifact: &str,
+    ids: &dyn Ids,
+) -> ArtifactLocation {
+    let bucket = declaration
+        .artifact_store
+        .as_ref()
+        .map(|store| store.location.clone())
+        .or_else(|| {
+            declaration
+                .artifact_stores
+                .as_ref()
+                .and_then(|stores| stores.values().next().map(|s| s.location.clone()))
+        })
+        .unwrap_or_else(|| "codepipeline-artifacts".to_string());
+    let pipeline: String = declaration.name.chars().take(20).collect();
+    let name: String = artifact.chars().take(10).collect();
+    ArtifactLocation {
+        bucket_name: bucket,
+        object_key: format!("{pipeline}/{name}/{}", ids.token(7)),
+    }
+}
+
+/// The error a stopped execution's machine ends with.
+pub const STOPPED_ERROR: &str = "Sluice.Stopped";
+
+/// StopPipelineExecution. `abandon`: in-progress actions are marked Abandoned and the execution stops
+/// now; otherwise it is Stopping until its running actions finish (no new action starts).
+pub async fn stop_execution<P: Ports>(
+    ports: &P,
+    pipeline_name: &str,
+    execution_id: &str,
+    abandon: bool,
+    reason: Option<&str>,
+) -> Result<PipelineExecution, ExecutionError> {
+    let execution = ports
+        .store()
+        .execution(pipeline_name, execution_id)
+        .await?
+        .ok_or_else(|| ExecutionError::ExecutionNotFound {
+            pipeline: pipeline_name.to_string(),
+            id: execution_id.to_string(),
+        })?;
+    match execution.status {
+        PipelineExecutionStatus::InProgress => {}
+        PipelineExecutionStatus::Stopping if abandon => {}
+        PipelineExecutionStatus::Stopping => {
+            return Err(ExecutionError::DuplicatedStop(execution_id.to_string()));
+        }
+        _ => return Err(ExecutionError::NotStoppable(execution_id.to_string())),
+    }
+    let summary = reason.map(str::to_string);
+    if !abandon {
+        let stopping = update_execution(ports.store(), ports.clock(), &execution, |e| {
+            if e.status == PipelineExecutionStatus::InProgress {
+                e.status = PipelineExecutionStatus::Stopping;
+                e.status_summary = summary.clone();
+            }
+        })
+        .await?;
+        return Ok(stopping.unwrap_or(execution));
+    }
+    crate::dispatcher::finish_stopped(ports, &execution, summary).await
+}

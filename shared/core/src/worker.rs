@@ -1,0 +1,516 @@
+//! Action workers: the `sluice-worker-<category>` step of every action. A worker resolves the action's
+//! variables and artifacts, records the attempt, runs the provider of the action's type and answers the
+//! machine with the action's task token.
+//!
+//! Providers are looked up in a [`Providers`] registry by (category, owner, provider). A provider either
+//! finishes the job ([`JobOutcome::Succeeded`] / [`JobOutcome::Failed`]) or leaves it waiting for an
+//! outside decision ([`JobOutcome::Waiting`]: a manual approval), which [`complete_action`] delivers later.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::execution::{
+    ActionExecution, ActionExecutionStatus, ArtifactDetail, ErrorDetails, PipelineExecution,
+    PipelineExecutionStatus, STOPPED_ERROR, SourceRevisionOverride, artifact_location,
+};
+use crate::pipeline::declaration::{
+    ActionCategory, ActionDeclaration, ActionTypeId, Configuration, PipelineDeclaration,
+};
+use crate::pipeline::validate::default_timeout_minutes;
+use crate::port::{
+    ActionExecutionStore, ExecutionStore, Orchestrator, OrchestratorError, PipelineStore, Ports,
+    StoreError,
+};
+use crate::variable::Scope;
+
+/// The machine's call for one action.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ActionEvent {
+    pub pipeline: String,
+    #[serde(rename = "pipelineExecutionId")]
+    pub execution_id: String,
+    pub stage: String,
+    pub action: String,
+    pub token: String,
+}
+
+/// Everything a provider needs to run one action attempt (CodePipeline's job data).
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub pipeline: String,
+    pub pipeline_execution_id: String,
+    pub stage: String,
+    pub action: ActionDeclaration,
+    pub action_execution_id: String,
+    /// The action's configuration with variable references resolved.
+    pub configuration: Configuration,
+    /// The Commands action's environment variables, resolved.
+    pub environment_variables: Vec<(String, String)>,
+    pub input_artifacts: Vec<ArtifactDetail>,
+    /// Where each declared output artifact must be written.
+    pub output_artifacts: Vec<ArtifactDetail>,
+    /// The revision the execution is pinned to for this (source) action.
+    pub source_revision: Option<SourceRevisionOverride>,
+    pub timeout: Duration,
+    /// Pipeline variables of the execution, for providers that pass them on.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// How a finished job went.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobSuccess {
+    pub output_variables: BTreeMap<String, String>,
+    pub summary: Option<String>,
+    pub external_execution_id: Option<String>,
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFailure {
+    /// `FailureType`: JobFailed, ConfigurationError, PermissionError, RevisionUnavailable, …
+    pub failure_type: String,
+    pub message: String,
+    pub log: Option<String>,
+}
+
+impl JobFailure {
+    pub fn job_failed(message: impl Into<String>) -> Self {
+        Self {
+            failure_type: "JobFailed".to_string(),
+            message: message.into(),
+            log: None,
+        }
+    }
+
+    pub fn configuration(message: impl Into<String>) -> Self {
+        Self {
+            failure_type: "ConfigurationError".to_string(),
+            message: message.into(),
+            log: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Succeeded(JobSuccess),
+    Failed(JobFailure),
+    /// The job waits for a decision from outside (an approval); [`complete_action`] ends it.
+    Waiting,
+}
+
+/// One action provider. Boxed futures, so providers of every kind sit in one registry.
+pub trait ActionProvider: Send + Sync {
+    fn run<'a>(&'a self, job: &'a Job) -> Pin<Box<dyn Future<Output = JobOutcome> + Send + 'a>>;
+}
+
+/// Providers by action type: (category, owner, provider).
+#[derive(Default, Clone)]
+pub struct Providers {
+    providers: BTreeMap<(String, String, String), Arc<dyn ActionProvider>>,
+}
+
+impl Providers {
+    pub fn register(
+        &mut self,
+        category: ActionCategory,
+        owner: &str,
+        provider: &str,
+        implementation: Arc<dyn ActionProvider>,
+    ) {
+        self.providers.insert(
+            (
+                category.name().to_string(),
+                owner.to_string(),
+                provider.to_string(),
+            ),
+            implementation,
+        );
+    }
+
+    pub fn get(&self, type_id: &ActionTypeId) -> Option<Arc<dyn ActionProvider>> {
+        self.providers
+            .get(&(
+                type_id.category.name().to_string(),
+                type_id.owner.name().to_string(),
+                type_id.provider.clone(),
+            ))
+            .cloned()
+    }
+}
+
+/// The error name an action's failure carries into the machine.
+pub const ACTION_FAILED_ERROR: &str = "Sluice.ActionFailed";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("the worker event is malformed: {0}")]
+    BadEvent(#[from] serde_json::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Orchestrator(#[from] OrchestratorError),
+    #[error("{0}")]
+    Missing(String),
+}
+
+impl WorkerError {
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Store(_) | Self::Orchestrator(OrchestratorError::Backend { .. }) => {
+                "Sluice.Transient"
+            }
+            _ => "Sluice.WorkerFailed",
+        }
+    }
+}
+
+/// Handles one action step: prepares the job, records the attempt, runs the provider and answers the
+/// machine. Returns the recorded action execution.
+pub async fn handle<P: Ports>(
+    ports: &P,
+    providers: &Providers,
+    payload: Value,
+) -> Result<ActionExecution, WorkerError> {
+    let event: ActionEvent = serde_json::from_value(payload)?;
+    let store = ports.store();
+    let execution = store
+        .execution(&event.pipeline, &event.execution_id)
+        .await?
+        .ok_or_else(|| {
+            WorkerError::Missing(format!(
+                "pipeline execution {} of pipeline {} does not exist",
+                event.execution_id, event.pipeline
+            ))
+        })?;
+    let pipeline = store
+        .pipeline_version(&event.pipeline, execution.pipeline_version)
+        .await?
+        .ok_or_else(|| {
+            WorkerError::Missing(format!(
+                "pipeline {} version {} does not exist",
+                event.pipeline, execution.pipeline_version
+            ))
+        })?;
+    let declaration = pipeline
+        .declaration
+        .stages
+        .iter()
+        .find(|s| s.name == event.stage)
+        .and_then(|s| s.actions.iter().find(|a| a.name == event.action))
+        .cloned()
+        .ok_or_else(|| {
+            WorkerError::Missing(format!(
+                "pipeline {} has no action {} in stage {}",
+                event.pipeline, event.action, event.stage
+            ))
+        })?;
+
+    // The engine may hand a task over again after a restart: an attempt already decided is answered
+    // again rather than run twice.
+    let history = store
+        .action_executions(&event.pipeline, Some(&event.execution_id))
+        .await?;
+    if let Some(done) = history
+        .iter()
+        .find(|a| a.token == event.token && a.status != ActionExecutionStatus::InProgress)
+    {
+        answer(ports, done).await?;
+        return Ok(done.clone());
+    }
+
+    let now = ports.clock().now();
+    let mut record = ActionExecution {
+        pipeline_name: event.pipeline.clone(),
+        pipeline_execution_id: event.execution_id.clone(),
+        pipeline_version: execution.pipeline_version,
+        stage_name: event.stage.clone(),
+        action_name: event.action.clone(),
+        action_execution_id: history
+            .iter()
+            .find(|a| a.token == event.token)
+            .map(|a| a.action_execution_id.clone())
+            .unwrap_or_else(|| ports.ids().uuid()),
+        action_type_id: declaration.action_type_id.clone(),
+        status: ActionExecutionStatus::InProgress,
+        start_time: now,
+        last_update_time: now,
+        configuration: declaration.configuration.clone(),
+        resolved_configuration: declaration.configuration.clone(),
+        namespace: declaration.namespace.clone(),
+        input_artifacts: Vec::new(),
+        output_artifacts: Vec::new(),
+        output_variables: BTreeMap::new(),
+        summary: None,
+        external_execution_id: None,
+        log: None,
+        error_details: None,
+        token: event.token.clone(),
+    };
+
+    let outcome = match prepare(
+        ports,
+        &pipeline.declaration,
+        &execution,
+        &history,
+        &event,
+        &declaration,
+    ) {
+        Err(failure) => Some(JobOutcome::Failed(failure)),
+        Ok(mut job) => {
+            job.action_execution_id = record.action_execution_id.clone();
+            record.resolved_configuration = job.configuration.clone();
+            record.input_artifacts = job.input_artifacts.clone();
+            record.output_artifacts = job.output_artifacts.clone();
+            if execution.status != PipelineExecutionStatus::InProgress {
+                Some(JobOutcome::Failed(JobFailure {
+                    failure_type: STOPPED_ERROR.to_string(),
+                    message: format!(
+                        "Pipeline execution {} is {}; action {} does not start",
+                        execution.pipeline_execution_id,
+                        execution.status.name(),
+                        event.action
+                    ),
+                    log: None,
+                }))
+            } else {
+                match providers.get(&declaration.action_type_id) {
+                    None => Some(JobOutcome::Failed(JobFailure::configuration(format!(
+                        "Action {} has type {}/{}/{}, which Sluice cannot run here yet",
+                        event.action,
+                        declaration.action_type_id.category.name(),
+                        declaration.action_type_id.owner.name(),
+                        declaration.action_type_id.provider
+                    )))),
+                    Some(provider) => {
+                        store.put_action_execution(&record).await?;
+                        Some(provider.run(&job).await)
+                    }
+                }
+            }
+        }
+    };
+
+    match outcome {
+        Some(JobOutcome::Waiting) | None => {
+            // The attempt's id is its outside handle: the approval token, PARALLEL mode's
+            // externalExecutionId.
+            record.external_execution_id = Some(record.action_execution_id.clone());
+            store.put_action_execution(&record).await?;
+        }
+        Some(JobOutcome::Succeeded(success)) => {
+            if declaration.action_type_id.category == ActionCategory::Source {
+                for output in &mut record.output_artifacts {
+                    output.revision = success.external_execution_id.clone();
+                }
+            }
+            record.status = ActionExecutionStatus::Succeeded;
+            record.output_variables = success.output_variables;
+            record.summary = success.summary;
+            record.external_execution_id = success.external_execution_id;
+            record.log = success.log;
+            finish(ports, &mut record).await?;
+        }
+        Some(JobOutcome::Failed(failure)) => {
+            record.status = ActionExecutionStatus::Failed;
+            record.output_artifacts.clear();
+            record.log = failure.log;
+            record.error_details = Some(ErrorDetails {
+                code: failure.failure_type,
+                message: failure.message,
+            });
+            finish(ports, &mut record).await?;
+        }
+    }
+    Ok(record)
+}
+
+/// Writes the decided attempt and answers the machine — unless the attempt was abandoned meanwhile (its
+/// execution stopped), which stays as it is.
+async fn finish<P: Ports>(ports: &P, record: &mut ActionExecution) -> Result<(), WorkerError> {
+    record.last_update_time = ports.clock().now();
+    let stored = ports
+        .store()
+        .action_executions(&record.pipeline_name, Some(&record.pipeline_execution_id))
+        .await?;
+    if stored.iter().any(|a| {
+        a.action_execution_id == record.action_execution_id
+            && a.status == ActionExecutionStatus::Abandoned
+    }) {
+        record.status = ActionExecutionStatus::Abandoned;
+        return Ok(());
+    }
+    ports.store().put_action_execution(record).await?;
+    answer(ports, record).await
+}
+
+/// Tells the machine how the attempt ended.
+async fn answer<P: Ports>(ports: &P, record: &ActionExecution) -> Result<(), WorkerError> {
+    let result = match record.status {
+        ActionExecutionStatus::Succeeded => {
+            ports
+                .orchestrator()
+                .task_succeeded(
+                    &record.token,
+                    &json!({ "actionExecutionId": record.action_execution_id }),
+                )
+                .await
+        }
+        ActionExecutionStatus::Failed => {
+            let (code, message) = record
+                .error_details
+                .as_ref()
+                .map(|d| (d.code.as_str(), d.message.as_str()))
+                .unwrap_or(("JobFailed", "the action failed"));
+            let error = if code == STOPPED_ERROR {
+                STOPPED_ERROR
+            } else {
+                ACTION_FAILED_ERROR
+            };
+            ports
+                .orchestrator()
+                .task_failed(
+                    &record.token,
+                    error,
+                    &format!("Action {} failed: {message}", record.action_name),
+                )
+                .await
+        }
+        ActionExecutionStatus::InProgress | ActionExecutionStatus::Abandoned => Ok(()),
+    };
+    match result {
+        // The machine moved on (timeout, stop): the record stands as the history of what happened.
+        Ok(()) | Err(OrchestratorError::TaskClosed(_) | OrchestratorError::NoExecution(_)) => {
+            Ok(())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Resolves what the job needs from the execution's history: variables, input artifact locations, and
+/// new output artifact locations.
+fn prepare<P: Ports>(
+    ports: &P,
+    pipeline: &PipelineDeclaration,
+    execution: &PipelineExecution,
+    history: &[ActionExecution],
+    event: &ActionEvent,
+    action: &ActionDeclaration,
+) -> Result<Job, JobFailure> {
+    // Later attempts of an action replace earlier ones: the history is oldest first.
+    let succeeded: Vec<&ActionExecution> = history
+        .iter()
+        .filter(|a| a.status == ActionExecutionStatus::Succeeded)
+        .collect();
+    let mut scope = Scope {
+        pipeline_execution_id: execution.pipeline_execution_id.clone(),
+        variables: execution.variables.clone(),
+        namespaces: BTreeMap::new(),
+    };
+    for attempt in &succeeded {
+        if let Some(namespace) = &attempt.namespace {
+            scope
+                .namespaces
+                .insert(namespace.clone(), attempt.output_variables.clone());
+        }
+    }
+    let configuration = scope
+        .resolve_configuration(&action.configuration)
+        .map_err(|e| JobFailure::configuration(e.to_string()))?;
+    let mut environment_variables = Vec::new();
+    for variable in &action.environment_variables {
+        let value = scope
+            .resolve(&variable.value)
+            .map_err(|e| JobFailure::configuration(e.to_string()))?;
+        environment_variables.push((variable.name.clone(), value));
+    }
+    // Commands actions' commands take references too.
+    let mut action = action.clone();
+    for command in &mut action.commands {
+        *command = scope
+            .resolve(command)
+            .map_err(|e| JobFailure::configuration(e.to_string()))?;
+    }
+    let action = &action;
+    let mut input_artifacts = Vec::new();
+    for input in &action.input_artifacts {
+        let produced = succeeded
+            .iter()
+            .rev()
+            .flat_map(|a| a.output_artifacts.iter())
+            .find(|o| o.name == input.name)
+            .ok_or_else(|| {
+                JobFailure::configuration(format!(
+                    "Input artifact {} of action {} was not produced by any action of this execution",
+                    input.name, action.name
+                ))
+            })?;
+        input_artifacts.push(produced.clone());
+    }
+    let output_artifacts = action
+        .output_artifacts
+        .iter()
+        .map(|output| ArtifactDetail {
+            name: output.name.clone(),
+            location: artifact_location(pipeline, &output.name, ports.ids()),
+            revision: None,
+        })
+        .collect();
+    let timeout_minutes = action
+        .timeout_in_minutes
+        .and_then(|m| u64::try_from(m).ok())
+        .unwrap_or_else(|| u64::from(default_timeout_minutes(&action.action_type_id)));
+    Ok(Job {
+        pipeline: event.pipeline.clone(),
+        pipeline_execution_id: event.execution_id.clone(),
+        stage: event.stage.clone(),
+        action: action.clone(),
+        action_execution_id: String::new(),
+        configuration,
+        environment_variables,
+        input_artifacts,
+        output_artifacts,
+        source_revision: execution
+            .source_revisions
+            .iter()
+            .find(|r| r.action_name == action.name)
+            .cloned(),
+        timeout: Duration::from_secs(timeout_minutes * 60),
+        variables: execution.variables.clone(),
+    })
+}
+
+/// Ends an action that waited for an outside decision (PutApprovalResult, PutJobSuccessResult …):
+/// records the outcome and answers the machine.
+pub async fn complete_action<P: Ports>(
+    ports: &P,
+    mut record: ActionExecution,
+    outcome: Result<JobSuccess, JobFailure>,
+) -> Result<ActionExecution, WorkerError> {
+    match outcome {
+        Ok(success) => {
+            record.status = ActionExecutionStatus::Succeeded;
+            record.output_variables = success.output_variables;
+            record.summary = success.summary;
+            if success.external_execution_id.is_some() {
+                record.external_execution_id = success.external_execution_id;
+            }
+        }
+        Err(failure) => {
+            record.status = ActionExecutionStatus::Failed;
+            record.summary = Some(failure.message.clone());
+            record.error_details = Some(ErrorDetails {
+                code: failure.failure_type,
+                message: failure.message,
+            });
+        }
+    }
+    finish(ports, &mut record).await?;
+    Ok(record)
+}

@@ -1,0 +1,11 @@
+//! Sluice on one machine: the adapters behind sluice-core's ports (SQLite, files, the embedded ASL
+//! engine) and the local action providers.
+
+pub mod archive;
+pub mod build;
+pub mod git;
+pub mod orchestrator;
+pub mod provider;
+pub mod runtime;
+pub mod s3_folder;
+pub mod store;

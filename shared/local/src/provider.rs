@@ -1,0 +1,860 @@
+//! The local action providers, all real: git for source actions, a bucket folder for S3 sources and
+//! deploys, the buildspec runner for CodeBuild and Commands actions, a waiting approval, and a command or
+//! HTTP endpoint for Lambda invokes. Each one turns CodePipeline's job into files and processes on this
+//! machine and reports what CodePipeline would: output artifacts in the artifact store, output variables,
+//! a summary, a log.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use sluice_core::execution::ArtifactDetail;
+use sluice_core::pipeline::declaration::ActionCategory;
+use sluice_core::port::ArtifactStore;
+use sluice_core::worker::{ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, Providers};
+
+use crate::archive;
+use crate::build::{BuildJob, InputSource, SpecSource, run_build};
+use crate::git;
+use crate::runtime::{Cancellations, FileArtifactStore, LocalRuntime};
+use crate::s3_folder::S3Folder;
+
+/// The local configuration file (`sluice.json`): where the repositories, build projects and functions a
+/// pipeline names are on this machine. Paths are relative to the file's folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalConfig {
+    /// Repository (FullRepositoryId, Owner/Repo, RepositoryName) → a path or git URL.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
+    /// CodeBuild project name → its settings.
+    #[serde(default)]
+    pub projects: BTreeMap<String, ProjectConfig>,
+    /// Lambda function name → how to run it locally.
+    #[serde(default)]
+    pub functions: BTreeMap<String, FunctionConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// The buildspec: a file in the primary source (CodeBuild's default is buildspec.yml), or YAML text.
+    #[serde(default)]
+    pub buildspec: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    /// A command run with bash; the job event on its standard input.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// An http:// endpoint the job event is POSTed to.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl LocalConfig {
+    /// Reads a config file; relative source paths become paths from the file's folder.
+    pub fn load(path: &Path) -> Result<LocalConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config: LocalConfig =
+            serde_json::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for location in config.sources.values_mut() {
+            *location = resolve_location(base, location);
+        }
+        Ok(config)
+    }
+}
+
+/// A URL as it is; a relative path from `base`.
+pub fn resolve_location(base: &Path, location: &str) -> String {
+    if is_url(location) || Path::new(location).is_absolute() {
+        location.to_string()
+    } else {
+        base.join(location).to_string_lossy().into_owned()
+    }
+}
+
+fn is_url(location: &str) -> bool {
+    ["https://", "http://", "ssh://", "git://", "file://", "git@"]
+        .iter()
+        .any(|prefix| location.starts_with(prefix))
+}
+
+/// What every local provider shares.
+pub struct LocalContext {
+    pub data_dir: PathBuf,
+    pub artifacts: FileArtifactStore,
+    pub buckets: S3Folder,
+    pub config: LocalConfig,
+    /// `--source ACTION=PATH|URL`: per-run overrides by source action name.
+    pub source_overrides: BTreeMap<String, String>,
+    pub cancellations: Cancellations,
+    /// The shell builds run in.
+    pub shell: PathBuf,
+}
+
+impl LocalContext {
+    fn log_path(&self, job: &Job) -> PathBuf {
+        self.data_dir
+            .join("logs")
+            .join(&job.pipeline)
+            .join(&job.pipeline_execution_id)
+            .join(format!("{}.{}.log", job.stage, job.action.name))
+    }
+
+    fn workspace(&self, job: &Job) -> PathBuf {
+        self.data_dir.join("work").join(&job.action_execution_id)
+    }
+}
+
+/// The registry of local providers.
+pub fn local_providers(context: Arc<LocalContext>) -> Providers {
+    let mut providers = Providers::default();
+    let source: Arc<dyn ActionProvider> = Arc::new(GitSource(context.clone()));
+    for (owner, provider) in [
+        ("AWS", "CodeStarSourceConnection"),
+        ("AWS", "CodeCommit"),
+        ("ThirdParty", "GitHub"),
+    ] {
+        providers.register(ActionCategory::Source, owner, provider, source.clone());
+    }
+    providers.register(
+        ActionCategory::Source,
+        "AWS",
+        "S3",
+        Arc::new(S3Source(context.clone())),
+    );
+    let build: Arc<dyn ActionProvider> = Arc::new(Build(context.clone()));
+    providers.register(ActionCategory::Build, "AWS", "CodeBuild", build.clone());
+    providers.register(ActionCategory::Test, "AWS", "CodeBuild", build.clone());
+    providers.register(ActionCategory::Compute, "AWS", "Commands", build);
+    providers.register(
+        ActionCategory::Deploy,
+        "AWS",
+        "S3",
+        Arc::new(S3Deploy(context.clone())),
+    );
+    providers.register(
+        ActionCategory::Approval,
+        "AWS",
+        "Manual",
+        Arc::new(ManualApproval),
+    );
+    providers.register(
+        ActionCategory::Invoke,
+        "AWS",
+        "Lambda",
+        Arc::new(LambdaInvoke(context)),
+    );
+    providers
+}
+
+/// Builds the runtime's providers from a config.
+pub fn providers_for(
+    config: LocalConfig,
+    source_overrides: BTreeMap<String, String>,
+) -> impl FnOnce(&LocalRuntime) -> Providers {
+    move |runtime| {
+        local_providers(Arc::new(LocalContext {
+            data_dir: runtime.data_dir.clone(),
+            artifacts: runtime.ports.artifacts.clone(),
+            buckets: S3Folder::new(&runtime.data_dir),
+            config,
+            source_overrides,
+            cancellations: runtime.cancellations.clone(),
+            shell: PathBuf::from("bash"),
+        }))
+    }
+}
+
+type Run<'a> = Pin<Box<dyn Future<Output = JobOutcome> + Send + 'a>>;
+
+fn failed(error: impl std::fmt::Display) -> JobOutcome {
+    JobOutcome::Failed(JobFailure::job_failed(error.to_string()))
+}
+
+fn configuration_error(message: impl Into<String>) -> JobOutcome {
+    JobOutcome::Failed(JobFailure::configuration(message))
+}
+
+fn required<'a>(job: &'a Job, key: &str) -> Result<&'a str, JobOutcome> {
+    job.configuration
+        .get(key)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            configuration_error(format!(
+                "Action {} needs the configuration key {key}",
+                job.action.name
+            ))
+        })
+}
+
+/// Writes the artifact's zip to its place in the artifact store.
+async fn store_artifact(
+    context: &LocalContext,
+    output: &ArtifactDetail,
+    zip: &Path,
+) -> Result<(), JobOutcome> {
+    context
+        .artifacts
+        .put_artifact(&output.location, zip)
+        .await
+        .map_err(failed)
+}
+
+/// A scratch folder for one job, removed when the job is done.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(path: PathBuf) -> Result<Scratch, JobOutcome> {
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| failed(format!("cannot create {}: {e}", path.display())))?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------- git
+
+struct GitSource(Arc<LocalContext>);
+
+impl ActionProvider for GitSource {
+    fn run<'a>(&'a self, job: &'a Job) -> Run<'a> {
+        Box::pin(async move { self.source(job).await.unwrap_or_else(|outcome| outcome) })
+    }
+}
+
+impl GitSource {
+    async fn source(&self, job: &Job) -> Result<JobOutcome, JobOutcome> {
+        let context = &self.0;
+        let provider = job.action.action_type_id.provider.as_str();
+        let (repository, branch) = match provider {
+            "GitHub" => (
+                format!("{}/{}", required(job, "Owner")?, required(job, "Repo")?),
+                required(job, "Branch")?.to_string(),
+            ),
+            "CodeCommit" => (
+                required(job, "RepositoryName")?.to_string(),
+                required(job, "BranchName")?.to_string(),
+            ),
+            _ => (
+                required(job, "FullRepositoryId")?.to_string(),
+                required(job, "BranchName")?.to_string(),
+            ),
+        };
+        let location = context
+            .source_overrides
+            .get(&job.action.name)
+            .or_else(|| context.config.sources.get(&repository))
+            .cloned()
+            .ok_or_else(|| {
+                configuration_error(format!(
+                    "Repository {repository} of source action {} is not mapped to a local path or URL: add \"sources\": {{\"{repository}\": \"PATH_OR_URL\"}} to sluice.json, or pass --source {}=PATH_OR_URL",
+                    job.action.name, job.action.name
+                ))
+            })?;
+        let output = job.output_artifacts.first().ok_or_else(|| {
+            configuration_error(format!(
+                "Source action {} declares no output artifact",
+                job.action.name
+            ))
+        })?;
+        let scratch = Scratch::new(context.workspace(job))?;
+        let zip = scratch.0.join("source.zip");
+        let revision = job
+            .source_revision
+            .as_ref()
+            .filter(|r| r.revision_type == "COMMIT_ID")
+            .map(|r| r.revision_value.clone());
+        let path = Path::new(&location);
+        let commit = if !is_url(&location) && path.is_dir() && !git::is_repository_root(path) {
+            git::snapshot(path, &zip).await
+        } else {
+            git::export(&location, &branch, revision.as_deref(), &zip).await
+        }
+        .map_err(|e| {
+            JobOutcome::Failed(JobFailure {
+                failure_type: "RevisionUnavailable".to_string(),
+                message: e.to_string(),
+                log: None,
+            })
+        })?;
+        store_artifact(context, output, &zip).await?;
+        let mut variables = BTreeMap::from([
+            ("CommitId".to_string(), commit.commit_id.clone()),
+            ("CommitMessage".to_string(), commit.message.clone()),
+            ("AuthorDate".to_string(), commit.author_date.clone()),
+            ("CommitterDate".to_string(), commit.committer_date.clone()),
+            ("BranchName".to_string(), branch.clone()),
+            ("AuthorDisplayName".to_string(), commit.author_name.clone()),
+            ("AuthorEmail".to_string(), commit.author_email.clone()),
+        ]);
+        match provider {
+            "CodeCommit" => {
+                variables.insert("RepositoryName".to_string(), repository.clone());
+            }
+            "GitHub" => {
+                variables.insert("RepositoryName".to_string(), repository.clone());
+            }
+            _ => {
+                variables.insert("FullRepositoryName".to_string(), repository.clone());
+                if let Some(arn) = job.configuration.get("ConnectionArn") {
+                    variables.insert("ConnectionArn".to_string(), arn.clone());
+                }
+            }
+        }
+        let first_line = commit.message.lines().next().unwrap_or_default();
+        Ok(JobOutcome::Succeeded(JobSuccess {
+            output_variables: variables,
+            summary: Some(first_line.to_string()),
+            external_execution_id: Some(commit.commit_id),
+            log: None,
+        }))
+    }
+}
+
+// ------------------------------------------------------------------------------------------ S3 source
+
+struct S3Source(Arc<LocalContext>);
+
+impl ActionProvider for S3Source {
+    fn run<'a>(&'a self, job: &'a Job) -> Run<'a> {
+        Box::pin(async move {
+            let result: Result<JobOutcome, JobOutcome> = async {
+                let context = &self.0;
+                let bucket = required(job, "S3Bucket")?;
+                let key = required(job, "S3ObjectKey")?;
+                let output = job.output_artifacts.first().ok_or_else(|| {
+                    configuration_error(format!(
+                        "Source action {} declares no output artifact",
+                        job.action.name
+                    ))
+                })?;
+                let scratch = Scratch::new(context.workspace(job))?;
+                let zip = scratch.0.join("object.zip");
+                let revision = context
+                    .buckets
+                    .read_source(bucket, key, &zip)
+                    .map_err(|e| configuration_error(e.to_string()))?;
+                store_artifact(context, output, &zip).await?;
+                Ok(JobOutcome::Succeeded(JobSuccess {
+                    output_variables: BTreeMap::from([
+                        ("ETag".to_string(), revision.etag.clone()),
+                        ("VersionId".to_string(), revision.version_id.clone()),
+                    ]),
+                    summary: Some(format!("s3://{bucket}/{key}")),
+                    external_execution_id: Some(revision.version_id),
+                    log: None,
+                }))
+            }
+            .await;
+            result.unwrap_or_else(|outcome| outcome)
+        })
+    }
+}
+
+// ----------------------------------------------------------------------------------------- builds
+
+struct Build(Arc<LocalContext>);
+
+/// CodeBuild's `EnvironmentVariables` configuration value.
+#[derive(Deserialize)]
+struct CodeBuildVariable {
+    name: String,
+    value: String,
+    #[serde(default, rename = "type")]
+    variable_type: Option<String>,
+}
+
+impl ActionProvider for Build {
+    fn run<'a>(&'a self, job: &'a Job) -> Run<'a> {
+        Box::pin(async move { self.build(job).await.unwrap_or_else(|outcome| outcome) })
+    }
+}
+
+impl Build {
+    async fn build(&self, job: &Job) -> Result<JobOutcome, JobOutcome> {
+        let context = &self.0;
+        let commands = job.action.action_type_id.provider == "Commands";
+        let scratch = Scratch::new(context.workspace(job))?;
+        let log_path = context.log_path(job);
+        if let Some(parent) = log_path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let _ = std::fs::remove_file(&log_path);
+
+        // Inputs: each extracted in its own folder; the primary one is where the build starts.
+        let mut inputs = Vec::new();
+        for input in &job.input_artifacts {
+            let zip = scratch.0.join(format!("{}.zip", input.name));
+            context
+                .artifacts
+                .get_artifact(&input.location, &zip)
+                .await
+                .map_err(failed)?;
+            let dir = scratch.0.join("src").join(&input.name);
+            archive::unzip(&zip, &dir).map_err(failed)?;
+            let _ = std::fs::remove_file(&zip);
+            inputs.push(InputSource {
+                name: input.name.clone(),
+                dir,
+            });
+        }
+        let primary_name = job
+            .configuration
+            .get("PrimarySource")
+            .cloned()
+            .or_else(|| inputs.first().map(|i| i.name.clone()));
+        let primary = match primary_name {
+            Some(name) => {
+                let index = inputs.iter().position(|i| i.name == name).ok_or_else(|| {
+                    configuration_error(format!(
+                        "PrimarySource {name} of action {} is not one of its input artifacts",
+                        job.action.name
+                    ))
+                })?;
+                inputs.remove(index)
+            }
+            None => {
+                let dir = scratch.0.join("src").join("empty");
+                std::fs::create_dir_all(&dir).map_err(failed)?;
+                InputSource {
+                    name: String::new(),
+                    dir,
+                }
+            }
+        };
+
+        let mut environment = vec![
+            (
+                "CODEBUILD_BUILD_ID".to_string(),
+                format!(
+                    "{}:{}",
+                    job.configuration
+                        .get("ProjectName")
+                        .map(String::as_str)
+                        .unwrap_or(&job.pipeline),
+                    job.action_execution_id
+                ),
+            ),
+            (
+                "CODEBUILD_INITIATOR".to_string(),
+                format!("codepipeline/{}", job.pipeline),
+            ),
+            ("CODEBUILD_BUILD_NUMBER".to_string(), "1".to_string()),
+            ("CODEBUILD_CI".to_string(), "true".to_string()),
+            (
+                "CODEPIPELINE_EXECUTION_ID".to_string(),
+                job.pipeline_execution_id.clone(),
+            ),
+            ("AWS_REGION".to_string(), "local".to_string()),
+            ("AWS_DEFAULT_REGION".to_string(), "local".to_string()),
+        ];
+        if let Some(revision) = job
+            .input_artifacts
+            .iter()
+            .find(|a| a.name == primary.name)
+            .and_then(|a| a.revision.clone())
+        {
+            environment.push(("CODEBUILD_RESOLVED_SOURCE_VERSION".to_string(), revision));
+        }
+        if let Some(input) = job.input_artifacts.first() {
+            environment.push((
+                "CODEBUILD_SOURCE_VERSION".to_string(),
+                format!(
+                    "arn:aws:s3:::{}/{}",
+                    input.location.bucket_name, input.location.object_key
+                ),
+            ));
+        }
+        let spec = if commands {
+            SpecSource::Parsed(crate::build::Buildspec::from_commands(
+                &job.action.commands,
+                &job.action.output_variables,
+                &job.action
+                    .output_artifacts
+                    .iter()
+                    .flat_map(|o| o.files.iter().cloned())
+                    .collect::<Vec<_>>(),
+            ))
+        } else {
+            let project = job
+                .configuration
+                .get("ProjectName")
+                .and_then(|name| context.config.projects.get(name));
+            match project.and_then(|p| p.buildspec.clone()) {
+                Some(text) if text.contains('\n') => SpecSource::Inline(text),
+                Some(path) => SpecSource::File(path),
+                None => SpecSource::File("buildspec.yml".to_string()),
+            }
+        };
+        if commands {
+            environment.extend(job.environment_variables.iter().cloned());
+        } else if let Some(text) = job.configuration.get("EnvironmentVariables") {
+            let variables: Vec<CodeBuildVariable> =
+                serde_json::from_str(text).map_err(|e| {
+                    configuration_error(format!(
+                        "EnvironmentVariables of action {} is not a JSON list of {{name, value, type}}: {e}",
+                        job.action.name
+                    ))
+                })?;
+            for variable in variables {
+                match variable.variable_type.as_deref() {
+                    None | Some("PLAINTEXT") => environment.push((variable.name, variable.value)),
+                    Some(other) => {
+                        return Err(configuration_error(format!(
+                            "Environment variable {} of action {} has type {other}, which needs AWS; locally only PLAINTEXT values are available",
+                            variable.name, job.action.name
+                        )));
+                    }
+                }
+            }
+        }
+
+        let artifacts_dir = scratch.0.join("out");
+        let outcome = run_build(
+            BuildJob {
+                spec,
+                primary,
+                secondary: inputs,
+                environment,
+                output_artifacts: job
+                    .output_artifacts
+                    .iter()
+                    .map(|o| o.name.clone())
+                    .collect(),
+                artifacts_dir,
+                timeout: job.timeout,
+                log_path: log_path.clone(),
+                shell: context.shell.clone(),
+            },
+            context.cancellations.signal(&job.pipeline_execution_id),
+        )
+        .await;
+        let log = Some(log_path.to_string_lossy().into_owned());
+        let output = match outcome {
+            Ok(output) => output,
+            Err(error) => {
+                return Err(JobOutcome::Failed(JobFailure {
+                    failure_type: "JobFailed".to_string(),
+                    message: error.to_string(),
+                    log,
+                }));
+            }
+        };
+        for declared in &job.output_artifacts {
+            let Some((_, dir)) = output
+                .artifacts
+                .iter()
+                .find(|(name, _)| *name == declared.name)
+            else {
+                return Err(failed(format!(
+                    "The build produced no files for output artifact {}",
+                    declared.name
+                )));
+            };
+            let zip = scratch.0.join(format!("{}.out.zip", declared.name));
+            archive::zip_dir(dir, &zip).map_err(failed)?;
+            store_artifact(context, declared, &zip).await?;
+        }
+        Ok(JobOutcome::Succeeded(JobSuccess {
+            output_variables: output.exported_variables,
+            summary: Some(format!("Build succeeded; log: {}", log_path.display())),
+            external_execution_id: Some(job.action_execution_id.clone()),
+            log,
+        }))
+    }
+}
+
+// ------------------------------------------------------------------------------------------ S3 deploy
+
+struct S3Deploy(Arc<LocalContext>);
+
+impl ActionProvider for S3Deploy {
+    fn run<'a>(&'a self, job: &'a Job) -> Run<'a> {
+        Box::pin(async move {
+            let result: Result<JobOutcome, JobOutcome> = async {
+                let context = &self.0;
+                let bucket = required(job, "BucketName")?;
+                let extract = match job.configuration.get("Extract").map(String::as_str) {
+                    Some("true") => true,
+                    Some("false") => false,
+                    other => {
+                        return Err(configuration_error(format!(
+                            "Extract of action {} must be \"true\" or \"false\", not {}",
+                            job.action.name,
+                            other.unwrap_or("missing")
+                        )));
+                    }
+                };
+                let key = job.configuration.get("ObjectKey").map(String::as_str);
+                let input = job.input_artifacts.first().ok_or_else(|| {
+                    configuration_error(format!(
+                        "Deploy action {} declares no input artifact",
+                        job.action.name
+                    ))
+                })?;
+                let scratch = Scratch::new(context.workspace(job))?;
+                let zip = scratch.0.join("artifact.zip");
+                context
+                    .artifacts
+                    .get_artifact(&input.location, &zip)
+                    .await
+                    .map_err(failed)?;
+                let written = context
+                    .buckets
+                    .deploy(bucket, key, extract, &zip)
+                    .map_err(|e| configuration_error(e.to_string()))?;
+                let target = match key {
+                    Some(key) => format!("s3://{bucket}/{key}"),
+                    None => format!("s3://{bucket}/"),
+                };
+                Ok(JobOutcome::Succeeded(JobSuccess {
+                    summary: Some(format!(
+                        "Deployed {} file(s) to {target} ({})",
+                        written.len(),
+                        context.buckets.root().join(bucket).display()
+                    )),
+                    ..JobSuccess::default()
+                }))
+            }
+            .await;
+            result.unwrap_or_else(|outcome| outcome)
+        })
+    }
+}
+
+// ------------------------------------------------------------------------------------------- approval
+
+/// A manual approval waits; `sluice approve|reject` (PutApprovalResult) decides it.
+struct ManualApproval;
+
+impl ActionProvider for ManualApproval {
+    fn run<'a>(&'a self, _job: &'a Job) -> Run<'a> {
+        Box::pin(async { JobOutcome::Waiting })
+    }
+}
+
+// ------------------------------------------------------------------------------------------- invoke
+
+struct LambdaInvoke(Arc<LocalContext>);
+
+/// What a local function answers: PutJobSuccessResult's or PutJobFailureResult's content.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FunctionAnswer {
+    #[serde(default)]
+    output_variables: BTreeMap<String, String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    failure_details: Option<FailureDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailureDetails {
+    #[serde(rename = "type", default)]
+    failure_type: Option<String>,
+    message: String,
+}
+
+impl ActionProvider for LambdaInvoke {
+    fn run<'a>(&'a self, job: &'a Job) -> Run<'a> {
+        Box::pin(async move { self.invoke(job).await.unwrap_or_else(|outcome| outcome) })
+    }
+}
+
+impl LambdaInvoke {
+    /// The `CodePipeline.job` event of the job-worker protocol (codepipeline-api.md §5.12).
+    fn event(job: &Job) -> serde_json::Value {
+        let artifact = |a: &ArtifactDetail| {
+            json!({
+                "name": a.name,
+                "revision": null,
+                "location": {"type": "S3", "s3Location": {"bucketName": a.location.bucket_name, "objectKey": a.location.object_key}}
+            })
+        };
+        json!({
+            "CodePipeline.job": {
+                "id": job.action_execution_id,
+                "accountId": sluice_core::execution::LOCAL_ACCOUNT,
+                "data": {
+                    "actionConfiguration": {"configuration": {
+                        "FunctionName": job.configuration.get("FunctionName"),
+                        "UserParameters": job.configuration.get("UserParameters"),
+                    }},
+                    "inputArtifacts": job.input_artifacts.iter().map(artifact).collect::<Vec<_>>(),
+                    "outputArtifacts": job.output_artifacts.iter().map(artifact).collect::<Vec<_>>(),
+                    "artifactCredentials": {"accessKeyId": "", "secretAccessKey": "", "sessionToken": ""}
+                }
+            }
+        })
+    }
+
+    async fn invoke(&self, job: &Job) -> Result<JobOutcome, JobOutcome> {
+        let name = required(job, "FunctionName")?;
+        let function = self.0.config.functions.get(name).ok_or_else(|| {
+            configuration_error(format!(
+                "Function {name} of action {} is not defined locally: add \"functions\": {{\"{name}\": {{\"command\": \"…\"}}}} (or \"url\") to sluice.json",
+                job.action.name
+            ))
+        })?;
+        let event = Self::event(job).to_string();
+        let answer = match (&function.command, &function.url) {
+            (Some(command), _) => run_function_command(&self.0.shell, command, &event, job).await?,
+            (None, Some(url)) => post_event(url, &event).await.map_err(failed)?,
+            (None, None) => {
+                return Err(configuration_error(format!(
+                    "Function {name} in sluice.json needs a command or a url"
+                )));
+            }
+        };
+        let answer: FunctionAnswer = if answer.trim().is_empty() {
+            FunctionAnswer::default()
+        } else {
+            serde_json::from_str(answer.trim()).map_err(|e| {
+                failed(format!(
+                    "Function {name} answered with something other than a job result ({e}): {}",
+                    answer.chars().take(200).collect::<String>()
+                ))
+            })?
+        };
+        if let Some(failure) = answer.failure_details {
+            return Ok(JobOutcome::Failed(JobFailure {
+                failure_type: failure
+                    .failure_type
+                    .unwrap_or_else(|| "JobFailed".to_string()),
+                message: failure.message,
+                log: None,
+            }));
+        }
+        Ok(JobOutcome::Succeeded(JobSuccess {
+            output_variables: answer.output_variables,
+            summary: answer.summary,
+            external_execution_id: Some(job.action_execution_id.clone()),
+            log: None,
+        }))
+    }
+}
+
+async fn run_function_command(
+    shell: &Path,
+    command: &str,
+    event: &str,
+    job: &Job,
+) -> Result<String, JobOutcome> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(shell)
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| failed(format!("cannot run {}: {e}", shell.display())))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(event.as_bytes()).await;
+    }
+    let output = tokio::time::timeout(job.timeout, child.wait_with_output())
+        .await
+        .map_err(|_| {
+            failed(format!(
+                "The function did not answer within {:?}",
+                job.timeout
+            ))
+        })?
+        .map_err(failed)?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
+        return Err(failed(format!(
+            "The function command `{command}` failed with {}: {}",
+            output.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// POSTs the event to an http:// endpoint (HTTP/1.1, one request per connection) and returns the body
+/// of a 2xx answer.
+async fn post_event(url: &str, event: &str) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: only http:// endpoints can be invoked locally"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, "/"),
+    };
+    let mut stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}",
+        event.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| format!("{url}: the answer is not HTTP"))?;
+    if !(200..300).contains(&status) {
+        return Err(format!(
+            "{url} answered {status}: {}",
+            body.chars().take(200).collect::<String>()
+        ));
+    }
+    Ok(body.to_string())
+}

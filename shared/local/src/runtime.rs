@@ -1,0 +1,391 @@
+//! Sluice on one machine, wired: the SQLite store, the file artifact store and the embedded engine behind
+//! sluice-core's ports, the engine's Lambda tasks routed to the same dispatcher and worker handlers the
+//! Lambda functions run, and the local action providers.
+//!
+//! Data directory layout:
+//! ```text
+//! <data-dir>/sluice.db                         pipelines, executions, gates, action executions, engine state
+//! <data-dir>/s3/<bucket>/<key>                 every S3 bucket, the artifact store's included
+//! <data-dir>/logs/<pipeline>/<execution>/…     one log per action attempt
+//! <data-dir>/work/<action execution id>/       a build's workspace (removed when the action succeeds)
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use sluice_core::port::{
+    ArtifactError, ArtifactLocation, ArtifactStore, Clock, Ids, Ports, StoreError,
+};
+use sluice_core::time::Timestamp;
+use sluice_core::worker::Providers;
+use sluice_statemachine::clock::{Clock as EngineClock, SystemClock};
+use sluice_statemachine::engine::{Engine, Location, TaskHandler, TaskOutcome, TaskRequest};
+use sluice_statemachine::entropy::OsEntropy;
+use sluice_statemachine::sqlite::SqliteStore as EngineStore;
+
+use crate::orchestrator::{LocalOrchestrator, deliver_task_answers};
+use crate::s3_folder::S3Folder;
+use crate::store::SqliteStore;
+
+/// The local artifact store: artifacts are zip files in the bucket folders.
+#[derive(Clone)]
+pub struct FileArtifactStore {
+    buckets: Arc<S3Folder>,
+}
+
+impl FileArtifactStore {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            buckets: Arc::new(S3Folder::new(data_dir)),
+        }
+    }
+
+    /// The file an artifact is kept in.
+    pub fn path(&self, location: &ArtifactLocation) -> Result<PathBuf, ArtifactError> {
+        self.buckets
+            .object_path(&location.bucket_name, &location.object_key)
+            .map_err(|e| ArtifactError::Backend {
+                location: location.clone(),
+                message: e.to_string(),
+                source: Some(Box::new(e)),
+            })
+    }
+}
+
+fn io_error(location: &ArtifactLocation, error: std::io::Error) -> ArtifactError {
+    ArtifactError::Backend {
+        location: location.clone(),
+        message: error.to_string(),
+        source: Some(Box::new(error)),
+    }
+}
+
+impl ArtifactStore for FileArtifactStore {
+    async fn put_artifact(
+        &self,
+        location: &ArtifactLocation,
+        file: &Path,
+    ) -> Result<(), ArtifactError> {
+        let target = self.path(location)?;
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| io_error(location, e))?;
+        }
+        tokio::fs::copy(file, &target)
+            .await
+            .map_err(|e| io_error(location, e))?;
+        Ok(())
+    }
+
+    async fn get_artifact(
+        &self,
+        location: &ArtifactLocation,
+        file: &Path,
+    ) -> Result<(), ArtifactError> {
+        let source = self.path(location)?;
+        if !source.is_file() {
+            return Err(ArtifactError::NotFound {
+                location: location.clone(),
+            });
+        }
+        tokio::fs::copy(&source, file)
+            .await
+            .map_err(|e| io_error(location, e))?;
+        Ok(())
+    }
+}
+
+/// The core's clock over the engine's, so both agree (and tests drive both with one manual clock).
+#[derive(Clone)]
+pub struct SharedClock(pub Arc<dyn EngineClock>);
+
+impl Clock for SharedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_epoch_millis(self.0.now())
+    }
+}
+
+/// Identifiers from the operating system's randomness.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RandomIds;
+
+const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+impl Ids for RandomIds {
+    fn uuid(&self) -> String {
+        let mut bytes = [0u8; 16];
+        // The OS generator does not fail on the platforms Sluice runs on; if it ever did, a time-based
+        // fallback still gives distinct ids within this process.
+        if getrandom::fill(&mut bytes).is_err() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos();
+            bytes = nanos.to_le_bytes();
+        }
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
+    }
+
+    fn token(&self, len: usize) -> String {
+        let mut bytes = vec![0u8; len];
+        let _ = getrandom::fill(&mut bytes);
+        bytes
+            .iter()
+            .map(|b| ALPHANUMERIC[usize::from(*b) % ALPHANUMERIC.len()] as char)
+            .collect()
+    }
+}
+
+/// Cancels the local jobs of executions that are stopped.
+#[derive(Default, Clone)]
+pub struct Cancellations {
+    executions: Arc<Mutex<HashMap<String, watch::Sender<bool>>>>,
+}
+
+impl Cancellations {
+    fn sender(&self, execution_id: &str) -> watch::Sender<bool> {
+        self.executions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(execution_id.to_string())
+            .or_insert_with(|| watch::channel(false).0)
+            .clone()
+    }
+
+    /// Resolves when the execution is cancelled.
+    pub fn signal(&self, execution_id: &str) -> impl Future<Output = ()> + Send + 'static {
+        let mut receiver = self.sender(execution_id).subscribe();
+        async move {
+            let _ = receiver.wait_for(|cancelled| *cancelled).await;
+        }
+    }
+
+    pub fn cancel(&self, execution_id: &str) {
+        let _ = self.sender(execution_id).send(true);
+    }
+}
+
+/// The ports on one machine.
+#[derive(Clone)]
+pub struct LocalPorts {
+    pub store: Arc<SqliteStore>,
+    pub artifacts: FileArtifactStore,
+    pub orchestrator: LocalOrchestrator,
+    pub clock: SharedClock,
+    pub ids: Arc<dyn Ids>,
+}
+
+impl Ports for LocalPorts {
+    type Store = SqliteStore;
+    type Orchestrator = LocalOrchestrator;
+    type Artifacts = FileArtifactStore;
+
+    fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+    fn orchestrator(&self) -> &LocalOrchestrator {
+        &self.orchestrator
+    }
+    fn artifacts(&self) -> &FileArtifactStore {
+        &self.artifacts
+    }
+    fn clock(&self) -> &dyn Clock {
+        &self.clock
+    }
+    fn ids(&self) -> &dyn Ids {
+        self.ids.as_ref()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the embedded engine failed: {0}")]
+    Engine(#[from] sluice_statemachine::engine::EngineError),
+    #[error("the engine's store failed: {0}")]
+    EngineStore(#[from] sluice_statemachine::store::StoreError),
+}
+
+/// A running local Sluice.
+#[derive(Clone)]
+pub struct LocalRuntime {
+    pub ports: LocalPorts,
+    engine: Engine,
+    pub data_dir: PathBuf,
+    pub cancellations: Cancellations,
+}
+
+impl LocalRuntime {
+    /// Opens the data directory (creating it), starts the engine and carries on whatever was running.
+    /// `providers` is built by the caller from the runtime's ports and cancellations (see
+    /// [`crate::provider::local_providers`]).
+    pub async fn open(
+        data_dir: &Path,
+        clock: Arc<dyn EngineClock>,
+        ids: Arc<dyn Ids>,
+        providers: impl FnOnce(&LocalRuntime) -> Providers,
+    ) -> Result<LocalRuntime, RuntimeError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| RuntimeError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let database = data_dir.join("sluice.db");
+        let store = Arc::new(SqliteStore::open(&database)?);
+        let engine_store = Arc::new(EngineStore::open(&database)?);
+        let engine = Engine::start(
+            engine_store,
+            clock.clone(),
+            Box::new(OsEntropy),
+            Location::default(),
+        )
+        .await?;
+        let runtime = LocalRuntime {
+            ports: LocalPorts {
+                store,
+                artifacts: FileArtifactStore::new(data_dir),
+                orchestrator: LocalOrchestrator::Engine(engine.clone()),
+                clock: SharedClock(clock),
+                ids,
+            },
+            engine: engine.clone(),
+            data_dir: data_dir.to_path_buf(),
+            cancellations: Cancellations::default(),
+        };
+        let providers = Arc::new(providers(&runtime));
+        engine.register(
+            "arn:aws:states:::lambda:invoke*",
+            Arc::new(LambdaTasks {
+                ports: runtime.ports.clone(),
+                providers,
+            }),
+        );
+        engine.recover().await?;
+        // Answers given by attached processes (`sluice approve` in another terminal).
+        let (delivery_engine, delivery_store) = (engine.clone(), runtime.ports.store.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                if delivery_engine.is_shut_down() {
+                    break;
+                }
+                deliver_task_answers(&delivery_engine, &delivery_store).await;
+            }
+        });
+        Ok(runtime)
+    }
+
+    /// Opens the data directory without running the engine, for commands that only record decisions
+    /// while another process runs the pipelines (see [`LocalOrchestrator::Attached`]).
+    pub fn attach(data_dir: &Path) -> Result<LocalPorts, RuntimeError> {
+        let database = data_dir.join("sluice.db");
+        if !database.is_file() {
+            return Err(RuntimeError::DataDir {
+                path: data_dir.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no sluice.db here: nothing has run with this data directory",
+                ),
+            });
+        }
+        let store = Arc::new(SqliteStore::open(&database)?);
+        Ok(LocalPorts {
+            store: store.clone(),
+            artifacts: FileArtifactStore::new(data_dir),
+            orchestrator: LocalOrchestrator::Attached(store),
+            clock: SharedClock(Arc::new(SystemClock)),
+            ids: Arc::new(RandomIds),
+        })
+    }
+
+    /// Opens with the system clock and random ids.
+    pub async fn open_default(
+        data_dir: &Path,
+        providers: impl FnOnce(&LocalRuntime) -> Providers,
+    ) -> Result<LocalRuntime, RuntimeError> {
+        Self::open(
+            data_dir,
+            Arc::new(SystemClock),
+            Arc::new(RandomIds),
+            providers,
+        )
+        .await
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Stops the engine: nothing more is written; a later open carries on.
+    pub fn shutdown(&self) {
+        self.engine().shutdown();
+    }
+}
+
+/// The machine's Lambda tasks, run in process: `sluice-dispatcher` and `sluice-worker-<category>`.
+struct LambdaTasks {
+    ports: LocalPorts,
+    providers: Arc<Providers>,
+}
+
+impl TaskHandler for LambdaTasks {
+    fn invoke(&self, task: TaskRequest) -> Pin<Box<dyn Future<Output = TaskOutcome> + Send + '_>> {
+        Box::pin(async move {
+            let function = task
+                .input
+                .get("FunctionName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let payload = task.input.get("Payload").cloned().unwrap_or(Value::Null);
+            if function == "sluice-dispatcher" {
+                match sluice_core::dispatcher::handle(&self.ports, payload).await {
+                    Ok(result) => {
+                        TaskOutcome::Succeeded(json!({ "StatusCode": 200, "Payload": result }))
+                    }
+                    Err(error) => TaskOutcome::Failed {
+                        error: error.error_type().to_string(),
+                        cause: error.to_string(),
+                    },
+                }
+            } else if function.starts_with("sluice-worker-") {
+                match sluice_core::worker::handle(&self.ports, &self.providers, payload).await {
+                    Ok(_) => TaskOutcome::Accepted,
+                    Err(error) => TaskOutcome::Failed {
+                        error: error.error_type().to_string(),
+                        cause: error.to_string(),
+                    },
+                }
+            } else {
+                TaskOutcome::Failed {
+                    error: "Lambda.ResourceNotFoundException".to_string(),
+                    cause: format!("Function not found: {function}"),
+                }
+            }
+        })
+    }
+}
