@@ -1,17 +1,26 @@
 # Sluice: the targets a newcomer needs. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
 
-.PHONY: help run test lint package deploy
+.PHONY: help run validate bench test lint package deploy
 
 help:
-	@echo "make run      validate the example pipelines with sluice (runs Sluice locally)"
+	@echo "make run      run the first example pipeline on this machine (sluice run)"
+	@echo "make validate check every example pipeline as CreatePipeline would"
 	@echo "make test     formatting, clippy with warnings denied, and every test"
 	@echo "make lint     formatting and clippy only"
 	@echo "make package  build the Lambda zips (not yet: arrives with the serverless runtime)"
 	@echo "make deploy   deploy with SAM (not yet: arrives with the serverless runtime)"
 
 run:
+	$(CARGO) run -q -p sluice-cli -- run examples/simple-web-app/pipeline.json
+
+validate:
 	$(CARGO) run -q -p sluice-cli -- validate examples/*/pipeline.json
+
+# Benchmarks (release builds; results go to docs/benchmarks.md by hand).
+bench:
+	$(CARGO) bench -p sluice-statemachine --bench engine
+	$(CARGO) bench -p sluice-local --bench orchestration
 
 lint:
 	$(CARGO) fmt --all --check

@@ -143,6 +143,9 @@ async fn run_pipeline(
         Err(e) => return usage_error(e),
     };
     let name = pipeline.name.clone();
+    for note in not_carried_out(&pipeline) {
+        println!("Note: {note}");
+    }
     if let Err(e) = put_pipeline(&local.ports, &pipeline, &CompileOptions::default()).await {
         return usage_error(e);
     }
@@ -330,8 +333,14 @@ fn describe(action: &ActionExecution, pipeline: &str, data_dir: &Path) -> String
             if action.action_type_id.category
                 == sluice_core::pipeline::declaration::ActionCategory::Approval =>
         {
+            let mut text = String::from("waiting for approval");
+            for key in ["CustomData", "ExternalEntityLink"] {
+                if let Some(value) = action.resolved_configuration.get(key) {
+                    text.push_str(&format!(" [{key}: {value}]"));
+                }
+            }
             format!(
-                "waiting for approval: sluice approve {pipeline} {} {} --data-dir {}",
+                "{text}: sluice approve {pipeline} {} {} --data-dir {} (or sluice reject …)",
                 action.stage_name,
                 action.action_name,
                 data_dir.display()
@@ -352,4 +361,36 @@ fn describe(action: &ActionExecution, pipeline: &str, data_dir: &Path) -> String
             _ => status.name().to_string(),
         },
     }
+}
+
+/// What the pipeline declares that the local runtime does not act on yet, so nobody relies on it
+/// unknowingly.
+fn not_carried_out(pipeline: &PipelineDeclaration) -> Vec<String> {
+    let mut notes = Vec::new();
+    for stage in &pipeline.stages {
+        let mut declared = Vec::new();
+        if stage.before_entry.is_some() {
+            declared.push("beforeEntry");
+        }
+        if stage.on_success.is_some() {
+            declared.push("onSuccess");
+        }
+        if stage.on_failure.is_some() {
+            declared.push("onFailure");
+        }
+        if !declared.is_empty() {
+            notes.push(format!(
+                "stage {} declares {}; stage conditions, automatic retries and rollbacks are not carried out by Sluice yet",
+                stage.name,
+                declared.join(", ")
+            ));
+        }
+    }
+    if !pipeline.triggers.is_empty() {
+        notes.push(
+            "the pipeline declares triggers; `sluice run` starts one execution now, whatever they say"
+                .to_string(),
+        );
+    }
+    notes
 }

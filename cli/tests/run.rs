@@ -246,3 +246,134 @@ fn an_invalid_pipeline_is_refused_before_anything_runs() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("Exception"), "{}", text(&output));
 }
+
+#[test]
+fn pattern_2_waits_for_an_approval_given_by_a_second_process_before_deploying_to_production() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository_of("multi-environment", dir.path());
+    let data = dir.path().join("data");
+    let source = format!("Source={}", repo.display());
+    let mut child = sluice()
+        .arg("run")
+        .arg(examples().join("multi-environment/pipeline.json"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--source", &source])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("sluice run ended before the approval: {seen:?}"))
+            .unwrap();
+        seen.push(line.clone());
+        if line.contains("waiting for approval") {
+            break;
+        }
+    }
+    assert!(
+        data.join("s3/my-web-app-dev-site/index.html").is_file(),
+        "dev is deployed before the approval: {seen:?}"
+    );
+    assert!(
+        !data.join("s3/my-web-app-prod-site").exists(),
+        "production waits for the approval"
+    );
+    let approve = sluice()
+        .args([
+            "approve",
+            "MultiEnvironmentPipeline",
+            "Approval",
+            "ProductionApproval",
+        ])
+        .args(["--summary", "looks good"])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(approve.status.code(), Some(0), "{}", text(&approve));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{seen:?} {rest:?}");
+    assert_eq!(
+        std::fs::read(data.join("s3/my-web-app-prod-site/index.html")).unwrap(),
+        std::fs::read(data.join("s3/my-web-app-dev-site/index.html")).unwrap(),
+        "production gets the build dev got"
+    );
+    let again = sluice()
+        .args([
+            "approve",
+            "MultiEnvironmentPipeline",
+            "Approval",
+            "ProductionApproval",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "nothing waits any more: {}",
+        text(&again)
+    );
+}
+
+#[test]
+fn pattern_4_builds_three_services_and_deploys_each_to_its_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository_of("microservices", dir.path());
+    let commit = git(&repo, &["rev-parse", "HEAD"]);
+    let data = dir.path().join("data");
+    let source = format!("Source={}", repo.display());
+    let output = run(
+        &examples().join("microservices/pipeline.json"),
+        &data,
+        &["--source", &source],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let api = data.join(format!("s3/my-microservices-api-releases/api/{commit}.zip"));
+    let worker = data.join(format!(
+        "s3/my-microservices-worker-releases/worker/{commit}.zip"
+    ));
+    assert!(
+        api.is_file(),
+        "the API release is keyed by the commit id: {}",
+        text(&output)
+    );
+    assert!(worker.is_file(), "{}", text(&output));
+    let site = std::fs::read_dir(data.join("s3/my-microservices-web-site"))
+        .unwrap()
+        .count();
+    assert!(site > 0, "the web build was extracted into its bucket");
+    let unpacked = dir.path().join("api-release");
+    let files = sluice_local::archive::unzip(&api, &unpacked).unwrap();
+    assert!(!files.is_empty());
+    assert!(
+        !unpacked.join("worker").exists() && !unpacked.join("web").exists(),
+        "each service's artifact holds that service only: {files:?}"
+    );
+}
+
+#[test]
+fn pattern_3_validates_its_template_and_stops_at_the_cloudformation_deploy_which_needs_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository_of("infrastructure-as-code", dir.path());
+    let data = dir.path().join("data");
+    let source = format!("Source={}", repo.display());
+    let output = run(
+        &examples().join("infrastructure-as-code/pipeline.json"),
+        &data,
+        &["--source", &source],
+    );
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("Validate/LintTemplate: Succeeded"), "{out}");
+    assert!(out.contains("CloudFormation"), "{out}");
+    assert!(out.contains("cannot run here yet"), "{out}");
+}

@@ -2,7 +2,7 @@
 //! holding the execution's new state and its new history events, conditional on the stored version.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -40,7 +40,7 @@ const MIGRATIONS: &[&str] = &[r#"
 "#];
 
 pub struct SqliteStore {
-    connection: Mutex<Connection>,
+    connection: Arc<Mutex<Connection>>,
 }
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -78,8 +78,14 @@ impl SqliteStore {
             transaction.commit().map_err(backend)?;
         }
         Ok(Self {
-            connection: Mutex::new(connection),
+            connection: Arc::new(Mutex::new(connection)),
         })
+    }
+
+    /// The store's connection, for an embedding program that keeps its own tables in the same file:
+    /// one connection means one writer, so the two never wait on each other's locks.
+    pub fn connection(&self) -> Arc<Mutex<Connection>> {
+        self.connection.clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {

@@ -304,7 +304,8 @@ impl GitSource {
             .filter(|r| r.revision_type == "COMMIT_ID")
             .map(|r| r.revision_value.clone());
         let path = Path::new(&location);
-        let commit = if !is_url(&location) && path.is_dir() && !git::is_repository_root(path) {
+        let snapshot = !is_url(&location) && path.is_dir() && !git::is_repository_root(path);
+        let commit = if snapshot {
             git::snapshot(path, &zip).await
         } else {
             git::export(&location, &branch, revision.as_deref(), &zip).await
@@ -340,10 +341,23 @@ impl GitSource {
                 }
             }
         }
-        let first_line = commit.message.lines().next().unwrap_or_default();
+        let short: String = commit.commit_id.chars().take(12).collect();
+        let summary = if snapshot {
+            format!("the files of {location} as they are on disk ({short})")
+        } else {
+            let first_line: String = commit
+                .message
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(72)
+                .collect();
+            format!("{short} {first_line}")
+        };
         Ok(JobOutcome::Succeeded(JobSuccess {
             output_variables: variables,
-            summary: Some(first_line.to_string()),
+            summary: Some(summary),
             external_execution_id: Some(commit.commit_id),
             log: None,
         }))

@@ -254,8 +254,8 @@ impl LocalRuntime {
             source,
         })?;
         let database = data_dir.join("sluice.db");
-        let store = Arc::new(SqliteStore::open(&database)?);
         let engine_store = Arc::new(EngineStore::open(&database)?);
+        let store = Arc::new(SqliteStore::on(engine_store.connection())?);
         let engine = Engine::start(
             engine_store,
             clock.clone(),

@@ -3,7 +3,7 @@
 //! change runs in a transaction with the version check the ports require.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -66,53 +66,60 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 pub struct SqliteStore {
-    connection: Mutex<Connection>,
+    connection: Arc<Mutex<Connection>>,
 }
 
 impl SqliteStore {
     /// Opens (creating and migrating) the store in `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::with(Connection::open(path).map_err(StoreError::backend)?)
+        Self::on(Arc::new(Mutex::new(
+            Connection::open(path).map_err(StoreError::backend)?,
+        )))
     }
 
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::with(Connection::open_in_memory().map_err(StoreError::backend)?)
+        Self::on(Arc::new(Mutex::new(
+            Connection::open_in_memory().map_err(StoreError::backend)?,
+        )))
     }
 
-    fn with(mut connection: Connection) -> Result<Self, StoreError> {
-        connection
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
-                 CREATE TABLE IF NOT EXISTS sluice_migrations (component TEXT PRIMARY KEY, applied INTEGER NOT NULL);",
-            )
-            .map_err(StoreError::backend)?;
-        let transaction = connection.transaction().map_err(StoreError::backend)?;
-        let applied: usize = transaction
-            .query_row(
-                "SELECT applied FROM sluice_migrations WHERE component = 'pipelines'",
-                [],
-                |row| row.get::<_, i64>(0),
-            )
-            .optional()
-            .map_err(StoreError::backend)?
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(0);
-        for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
-            transaction
-                .execute_batch(migration)
-                .map_err(StoreError::backend)?;
-            transaction
-                .execute(
-                    "INSERT INTO sluice_migrations (component, applied) VALUES ('pipelines', ?1)
-                     ON CONFLICT (component) DO UPDATE SET applied = excluded.applied",
-                    params![i64::try_from(index + 1).unwrap_or(i64::MAX)],
+    /// The store over a connection it shares (with the embedded engine's store): one connection is one
+    /// writer, so the two stores never wait on each other's file locks.
+    pub fn on(connection: Arc<Mutex<Connection>>) -> Result<Self, StoreError> {
+        {
+            let mut connection = connection.lock().unwrap_or_else(|p| p.into_inner());
+            connection
+                .execute_batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
+                     CREATE TABLE IF NOT EXISTS sluice_migrations (component TEXT PRIMARY KEY, applied INTEGER NOT NULL);",
                 )
                 .map_err(StoreError::backend)?;
+            let transaction = connection.transaction().map_err(StoreError::backend)?;
+            let applied: usize = transaction
+                .query_row(
+                    "SELECT applied FROM sluice_migrations WHERE component = 'pipelines'",
+                    [],
+                    |row| row.get::<_, i64>(0),
+                )
+                .optional()
+                .map_err(StoreError::backend)?
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0);
+            for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+                transaction
+                    .execute_batch(migration)
+                    .map_err(StoreError::backend)?;
+                transaction
+                    .execute(
+                        "INSERT INTO sluice_migrations (component, applied) VALUES ('pipelines', ?1)
+                         ON CONFLICT (component) DO UPDATE SET applied = excluded.applied",
+                        params![i64::try_from(index + 1).unwrap_or(i64::MAX)],
+                    )
+                    .map_err(StoreError::backend)?;
+            }
+            transaction.commit().map_err(StoreError::backend)?;
         }
-        transaction.commit().map_err(StoreError::backend)?;
-        Ok(Self {
-            connection: Mutex::new(connection),
-        })
+        Ok(Self { connection })
     }
 
     fn connection(&self) -> MutexGuard<'_, Connection> {

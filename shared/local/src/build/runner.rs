@@ -962,7 +962,10 @@ fi
 __sluice_save() {
     local __sluice_name __sluice_attributes
     local -a __sluice_names
-    builtin mapfile -t __sluice_names < <(builtin compgen -v)
+    # Through a file rather than `< <(…)`: a builtin writing to a file needs no fork, and a
+    # build runs this after every command.
+    builtin compgen -v >"$__sluice_state/names"
+    builtin mapfile -t __sluice_names <"$__sluice_state/names"
     {
         for __sluice_name in "${__sluice_names[@]}"; do
             case $__sluice_name in
@@ -984,7 +987,8 @@ __sluice_save() {
                         && builtin printf '%s=%s\0' "$__sluice_name" "${!__sluice_name}" >&4 ;;
             esac
         done
-        builtin mapfile -t __sluice_names < <(builtin compgen -A function)
+        builtin compgen -A function >"$__sluice_state/names"
+        builtin mapfile -t __sluice_names <"$__sluice_state/names"
         for __sluice_name in "${__sluice_names[@]}"; do
             [[ $__sluice_name == __sluice_* ]] || builtin declare -f -- "$__sluice_name"
         done
