@@ -377,3 +377,191 @@ fn pattern_3_validates_its_template_and_stops_at_the_cloudformation_deploy_which
     assert!(out.contains("CloudFormation"), "{out}");
     assert!(out.contains("cannot run here yet"), "{out}");
 }
+
+#[test]
+fn a_v2_pipeline_takes_variables_at_start_into_commands_and_deploy_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository_of("v2-triggers", dir.path());
+    let data = dir.path().join("data");
+    let source = format!("Source={}", repo.display());
+    let output = run(
+        &examples().join("v2-triggers/pipeline.json"),
+        &data,
+        &["--source", &source, "--var", "DeployEnv=production"],
+    );
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let version = std::fs::read_to_string(repo.join("package.json")).unwrap();
+    let version: serde_json::Value = serde_json::from_str(&version).unwrap();
+    let version = version["version"].as_str().unwrap();
+    assert!(
+        data.join(format!(
+            "s3/my-web-app-releases/production/{version}/site.zip"
+        ))
+        .is_file(),
+        "the release key takes the pipeline variable and the build's exported APP_VERSION: {out}"
+    );
+    assert!(data.join("s3/my-web-app-production-site").is_dir(), "{out}");
+
+    let refused = run(
+        &examples().join("v2-triggers/pipeline.json"),
+        &data,
+        &["--source", &source, "--var", "Nope=1"],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("Variable 'Nope' is not declared"),
+        "{}",
+        text(&refused)
+    );
+}
+
+/// A pipeline whose second stage invokes a Lambda function defined in sluice.json.
+fn invoke_pipeline(dir: &Path, function: serde_json::Value) -> PathBuf {
+    let file = commands_pipeline(dir, &["true"]);
+    let mut pipeline: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    pipeline["pipeline"]["stages"][1] = serde_json::json!({"name": "Invoke", "actions": [{
+        "name": "Call", "namespace": "Called",
+        "actionTypeId": {"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"},
+        "configuration": {"FunctionName": "Checker", "UserParameters": "run #{codepipeline.PipelineExecutionId}"},
+        "inputArtifacts": [{"name": "Src"}]
+    }]});
+    pipeline["pipeline"]["stages"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "After", "actions": [{
+            "name": "Use",
+            "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+            "commands": ["test '#{Called.Verdict}' = fine"],
+            "inputArtifacts": [{"name": "Src"}]
+        }]}));
+    std::fs::write(&file, pipeline.to_string()).unwrap();
+    std::fs::write(
+        dir.join("sluice.json"),
+        serde_json::json!({"functions": {"Checker": function}}).to_string(),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn a_lambda_invoke_runs_the_local_command_with_the_job_event_and_takes_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("s3/inbox/app")).unwrap();
+    std::fs::write(data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
+    let event_copy = dir.path().join("event.json");
+    let command = format!(
+        "cat > {}; echo '{{\"outputVariables\": {{\"Verdict\": \"fine\"}}, \"summary\": \"checked\"}}'",
+        event_copy.display()
+    );
+    let pipeline = invoke_pipeline(dir.path(), serde_json::json!({"command": command}));
+    let output = run(&pipeline, &data, &[]);
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&event_copy).unwrap()).unwrap();
+    let job = &event["CodePipeline.job"];
+    assert!(job["id"].is_string(), "{event}");
+    assert!(
+        job["data"]["actionConfiguration"]["configuration"]["UserParameters"]
+            .as_str()
+            .unwrap()
+            .starts_with("run "),
+        "{event}"
+    );
+    assert_eq!(job["data"]["inputArtifacts"][0]["name"], "Src");
+    assert_eq!(
+        job["data"]["inputArtifacts"][0]["location"]["type"], "S3",
+        "{event}"
+    );
+}
+
+#[test]
+fn a_lambda_invoke_posts_the_job_event_to_a_url_and_a_failure_answer_fails_the_action() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("s3/inbox/app")).unwrap();
+    std::fs::write(data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/invoke", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let server = std::thread::spawn(move || {
+        // Gives up after 60 s, so a run that never calls cannot hang the suite.
+        let mut stream = (0..1200)
+            .find_map(|_| match listener.accept() {
+                Ok((stream, _)) => Some(stream),
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    None
+                }
+            })
+            .expect("sluice run POSTs the job event");
+        stream.set_nonblocking(false).unwrap();
+        let mut request = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // Read the head, then the body its Content-Length announces.
+        loop {
+            let n = stream.read(&mut buffer).unwrap();
+            request.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let body = r#"{"failureDetails": {"type": "JobFailed", "message": "the checker said no"}}"#;
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        String::from_utf8_lossy(&request).to_string()
+    });
+    let pipeline = invoke_pipeline(dir.path(), serde_json::json!({"url": url}));
+    let output = run(&pipeline, &data, &[]);
+    let request = server.join().unwrap();
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("the checker said no"), "{out}");
+    assert!(request.starts_with("POST /invoke HTTP/1.1"), "{request}");
+    assert!(request.contains("CodePipeline.job"), "{request}");
+}
+
+#[test]
+fn on_a_terminal_the_view_is_redrawn_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository_of("simple-web-app", dir.path());
+    let data = dir.path().join("data");
+    let command = format!(
+        "{} run {} --data-dir {} --source Source={}",
+        env!("CARGO_BIN_EXE_sluice"),
+        examples().join("simple-web-app/pipeline.json").display(),
+        data.display(),
+        repo.display()
+    );
+    // `script` runs the command on a pseudo-terminal, as a user's shell would.
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("\u{1b}["),
+        "cursor movements redraw the view: {out:?}"
+    );
+    assert!(out.contains("Deploy"), "{out}");
+}
