@@ -162,7 +162,30 @@ async fn load<P: Ports>(
         })
 }
 
-/// Applies `change` to the stage's gate until the write wins, then carries out what it admitted.
+/// Applies `change` to a stage's gate, reading it again until the conditional write wins; returns what
+/// the change returned.
+async fn update_gate<P: Ports, R>(
+    ports: &P,
+    pipeline: &str,
+    stage: &str,
+    change: impl Fn(&mut Gate) -> R,
+) -> Result<R, StoreError> {
+    loop {
+        let (mut gate, version) = ports.store().gate(pipeline, stage).await?;
+        let result = change(&mut gate);
+        match ports
+            .store()
+            .put_gate(pipeline, stage, &gate, version)
+            .await
+        {
+            Ok(()) => return Ok(result),
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+/// Applies `change` to the stage's gate, then carries out what it admitted.
 async fn change_gate<P: Ports>(
     ports: &P,
     execution: &PipelineExecution,
@@ -170,19 +193,7 @@ async fn change_gate<P: Ports>(
     change: impl Fn(&mut Gate) -> Vec<Admission>,
 ) -> Result<(), DispatchError> {
     let pipeline = &execution.pipeline_name;
-    let admissions = loop {
-        let (mut gate, version) = ports.store().gate(pipeline, stage).await?;
-        let admissions = change(&mut gate);
-        match ports
-            .store()
-            .put_gate(pipeline, stage, &gate, version)
-            .await
-        {
-            Ok(()) => break admissions,
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(other) => return Err(other.into()),
-        }
-    };
+    let admissions = update_gate(ports, pipeline, stage, change).await?;
     admit(ports, pipeline, execution.execution_mode, stage, admissions).await
 }
 
@@ -219,23 +230,10 @@ async fn admit<P: Ports>(
                             OrchestratorError::TaskClosed(_) | OrchestratorError::NoExecution(_),
                         ) => {
                             let gone = arrival.execution_id.clone();
-                            loop {
-                                let (mut gate, version) =
-                                    ports.store().gate(pipeline, stage).await?;
-                                let admitted = gate.leave(mode, &gone);
-                                match ports
-                                    .store()
-                                    .put_gate(pipeline, stage, &gate, version)
-                                    .await
-                                {
-                                    Ok(()) => {
-                                        next.extend(admitted);
-                                        break;
-                                    }
-                                    Err(StoreError::Conflict { .. }) => continue,
-                                    Err(other) => return Err(other.into()),
-                                }
-                            }
+                            next.extend(
+                                update_gate(ports, pipeline, stage, |gate| gate.leave(mode, &gone))
+                                    .await?,
+                            );
                         }
                         Err(other) => return Err(other.into()),
                     }
@@ -419,6 +417,10 @@ async fn stage_failed<P: Ports>(
         .await?;
     }
     release(ports, &execution, stage).await?;
+    if error.error == TIMEOUT_ERROR {
+        // A timed-out action (an approval nobody answered, a build that ran too long) failed.
+        fail_waiting_actions(ports, &execution, stage).await?;
+    }
     abandon_waiting_actions(ports, &execution, Some(stage)).await?;
     let summary = failure_summary(ports, &execution, stage, &error).await?;
     update_execution(ports.store(), ports.clock(), &execution, |e| {
@@ -471,6 +473,39 @@ async fn failure_summary<P: Ports>(
         }
         None => format!("Stage {stage} failed: {}: {}", error.error, error.cause),
     })
+}
+
+/// Step Functions' error for a task that ran past its TimeoutSeconds.
+const TIMEOUT_ERROR: &str = "States.Timeout";
+
+/// Marks the stage's actions still in progress as Failed because they timed out.
+async fn fail_waiting_actions<P: Ports>(
+    ports: &P,
+    execution: &PipelineExecution,
+    stage: &str,
+) -> Result<(), StoreError> {
+    let actions = ports
+        .store()
+        .action_executions(
+            &execution.pipeline_name,
+            Some(&execution.pipeline_execution_id),
+        )
+        .await?;
+    for mut action in actions {
+        if action.status == ActionExecutionStatus::InProgress && action.stage_name == stage {
+            action.status = ActionExecutionStatus::Failed;
+            action.last_update_time = ports.clock().now();
+            action.error_details = Some(crate::execution::ErrorDetails {
+                code: "JobFailed".to_string(),
+                message: format!(
+                    "Action {} did not finish within its timeout",
+                    action.action_name
+                ),
+            });
+            ports.store().put_action_execution(&action).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Marks the execution's actions still in progress (in `stage`, or anywhere) as Abandoned.
@@ -644,23 +679,10 @@ pub async fn disable_transition<P: Ports>(
     reason: &str,
 ) -> Result<(), TransitionError> {
     let (gate_stage, _) = transition_gate(ports, pipeline, stage, transition).await?;
-    loop {
-        let (mut gate, version) = ports
-            .store()
-            .gate(pipeline, &gate_stage)
-            .await
-            .map_err(DispatchError::from)?;
-        gate.disable(reason);
-        match ports
-            .store()
-            .put_gate(pipeline, &gate_stage, &gate, version)
-            .await
-        {
-            Ok(()) => return Ok(()),
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(other) => return Err(DispatchError::from(other).into()),
-        }
-    }
+    update_gate(ports, pipeline, &gate_stage, |gate| gate.disable(reason))
+        .await
+        .map_err(DispatchError::from)?;
+    Ok(())
 }
 
 /// EnableStageTransition: the executions waiting in front of the stage enter as its mode allows.
@@ -671,23 +693,9 @@ pub async fn enable_transition<P: Ports>(
     transition: TransitionType,
 ) -> Result<(), TransitionError> {
     let (gate_stage, mode) = transition_gate(ports, pipeline, stage, transition).await?;
-    let admissions = loop {
-        let (mut gate, version) = ports
-            .store()
-            .gate(pipeline, &gate_stage)
-            .await
-            .map_err(DispatchError::from)?;
-        let admissions = gate.enable(mode);
-        match ports
-            .store()
-            .put_gate(pipeline, &gate_stage, &gate, version)
-            .await
-        {
-            Ok(()) => break admissions,
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(other) => return Err(DispatchError::from(other).into()),
-        }
-    };
+    let admissions = update_gate(ports, pipeline, &gate_stage, |gate| gate.enable(mode))
+        .await
+        .map_err(DispatchError::from)?;
     admit(ports, pipeline, mode, &gate_stage, admissions).await?;
     Ok(())
 }

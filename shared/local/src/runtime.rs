@@ -27,6 +27,7 @@ use sluice_core::worker::Providers;
 use sluice_statemachine::clock::{Clock as EngineClock, SystemClock};
 use sluice_statemachine::engine::{Engine, Location, TaskHandler, TaskOutcome, TaskRequest};
 use sluice_statemachine::entropy::OsEntropy;
+use sluice_statemachine::intrinsic::Randomness;
 use sluice_statemachine::sqlite::SqliteStore as EngineStore;
 
 use crate::orchestrator::{LocalOrchestrator, deliver_task_answers};
@@ -120,27 +121,8 @@ const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 impl Ids for RandomIds {
     fn uuid(&self) -> String {
-        let mut bytes = [0u8; 16];
-        // The OS generator does not fail on the platforms Sluice runs on; if it ever did, a time-based
-        // fallback still gives distinct ids within this process.
-        if getrandom::fill(&mut bytes).is_err() {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos();
-            bytes = nanos.to_le_bytes();
-        }
-        bytes[6] = (bytes[6] & 0x0f) | 0x40;
-        bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        )
+        // The engine's generator: one place formats version-4 UUIDs.
+        OsEntropy.uuid_v4()
     }
 
     fn token(&self, len: usize) -> String {

@@ -778,3 +778,89 @@ async fn an_undeclared_variable_at_start_is_refused_and_nothing_is_recorded() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn an_approval_nobody_answers_fails_when_its_timeout_passes_on_virtual_time() {
+    use sluice_statemachine::clock::ManualClock;
+    let dir = tempfile::tempdir().unwrap();
+    let held = Held::default();
+    let (send, mut started) = mpsc::unbounded_channel();
+    *held.started.lock().unwrap() = Some(send);
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let providers_held = held.clone();
+    let runtime = LocalRuntime::open(
+        dir.path(),
+        clock.clone(),
+        Arc::new(RandomIds),
+        move |runtime| {
+            let mut providers = Providers::default();
+            providers.register(
+                ActionCategory::Source,
+                "AWS",
+                "S3",
+                Arc::new(InstantSource(runtime.ports.artifacts.clone())),
+            );
+            providers.register(
+                ActionCategory::Build,
+                "AWS",
+                "CodeBuild",
+                Arc::new(providers_held.clone()),
+            );
+            providers.register(
+                ActionCategory::Deploy,
+                "AWS",
+                "S3",
+                Arc::new(providers_held),
+            );
+            providers.register(
+                ActionCategory::Approval,
+                "AWS",
+                "Manual",
+                Arc::new(ManualApproval),
+            );
+            providers
+        },
+    )
+    .await
+    .unwrap();
+    let mut declaration = pipeline("SUPERSEDED");
+    declaration.stages[2].actions[1].timeout_in_minutes = Some(5);
+    put_pipeline(&runtime.ports, &declaration, &CompileOptions::default())
+        .await
+        .unwrap();
+    let id = start_execution(&runtime.ports, "Flow", StartRequest::default())
+        .await
+        .unwrap()
+        .pipeline_execution_id;
+    started.recv().await.unwrap();
+    held.succeed(&id, "Compile");
+    started.recv().await.unwrap();
+    held.succeed(&id, "Ship");
+    let f = Fixture {
+        runtime,
+        held,
+        started,
+        _dir: dir,
+    };
+    f.until_waiting_approval(&id).await;
+    clock.advance(4 * 60 * 1000);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        f.status(&id).await,
+        PipelineExecutionStatus::InProgress,
+        "4 minutes are not 5"
+    );
+    clock.advance(60 * 1000 + 1);
+    f.until(&id, "times out", |e| {
+        e.status == PipelineExecutionStatus::Failed
+    })
+    .await;
+    let approval = f
+        .actions(&id)
+        .await
+        .into_iter()
+        .find(|a| a.action_name == "Approve")
+        .unwrap();
+    assert_eq!(approval.status, ActionExecutionStatus::Failed);
+    assert!(approval.error_details.unwrap().message.contains("timeout"));
+}
