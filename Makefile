@@ -30,7 +30,12 @@ lint:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-test: lint node_modules/.package-lock.json
+# Python tools the suites drive as real clients: the aws CLI (pinned).
+.venv/bin/aws:
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check 'awscli==1.46.3'
+
+test: lint node_modules/.package-lock.json .venv/bin/aws
 	$(CARGO) test --workspace --locked
 
 package:

@@ -4,6 +4,7 @@ mod approve;
 mod asl;
 mod render;
 mod run;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ enum Command {
     /// Exits 0 when the execution succeeds, 1 when it fails, 130 on Ctrl-C (the execution is stopped),
     /// 2 when it cannot start.
     Run(run::Args),
+    /// Serve CodePipeline's API on this machine (the aws CLI and SDKs with --endpoint-url), running the
+    /// pipelines' executions in the same process.
+    Serve(serve::Args),
     /// Approve a manual approval waiting in a running pipeline (PutApprovalResult).
     Approve(approve::Args),
     /// Reject a manual approval waiting in a running pipeline (PutApprovalResult).
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Render(args) => render::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Approve(args) => approve::run(&args, ApprovalStatus::Approved),
         Command::Reject(args) => approve::run(&args, ApprovalStatus::Rejected),
         Command::Asl(command) => asl::run(&command),

@@ -679,9 +679,13 @@ pub async fn disable_transition<P: Ports>(
     reason: &str,
 ) -> Result<(), TransitionError> {
     let (gate_stage, _) = transition_gate(ports, pipeline, stage, transition).await?;
-    update_gate(ports, pipeline, &gate_stage, |gate| gate.disable(reason))
-        .await
-        .map_err(DispatchError::from)?;
+    let now = ports.clock().now();
+    update_gate(ports, pipeline, &gate_stage, |gate| {
+        gate.disable(reason);
+        gate.last_changed_at = Some(now);
+    })
+    .await
+    .map_err(DispatchError::from)?;
     Ok(())
 }
 
@@ -693,9 +697,13 @@ pub async fn enable_transition<P: Ports>(
     transition: TransitionType,
 ) -> Result<(), TransitionError> {
     let (gate_stage, mode) = transition_gate(ports, pipeline, stage, transition).await?;
-    let admissions = update_gate(ports, pipeline, &gate_stage, |gate| gate.enable(mode))
-        .await
-        .map_err(DispatchError::from)?;
+    let now = ports.clock().now();
+    let admissions = update_gate(ports, pipeline, &gate_stage, |gate| {
+        gate.last_changed_at = Some(now);
+        gate.enable(mode)
+    })
+    .await
+    .map_err(DispatchError::from)?;
     admit(ports, pipeline, mode, &gate_stage, admissions).await?;
     Ok(())
 }

@@ -34,6 +34,11 @@ pub struct Gate {
     pub inbound_enabled: bool,
     /// Why the inbound transition was disabled, as DisableStageTransition gave it.
     pub disabled_reason: Option<String>,
+    /// When and by whom the transition was last disabled or enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_changed_at: Option<crate::time::Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_changed_by: Option<String>,
 }
 
 impl Default for Gate {
@@ -43,6 +48,8 @@ impl Default for Gate {
             waiting: Vec::new(),
             inbound_enabled: true,
             disabled_reason: None,
+            last_changed_at: None,
+            last_changed_by: None,
         }
     }
 }

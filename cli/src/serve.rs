@@ -1,0 +1,184 @@
+//! `sluice serve`: CodePipeline's API on this machine, in one process that also runs the executions and
+//! keeps everything in the data directory, so a restart finds pipelines and history and carries on the
+//! executions that were running. Point the aws CLI or an SDK at it with `--endpoint-url`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use sluice_api::ops::Service;
+use sluice_api::sigv4::CredentialStore;
+use sluice_api::{Api, Auth, router};
+use sluice_local::provider::{LocalConfig, providers_for};
+use sluice_local::runtime::LocalRuntime;
+
+use crate::run::DataDir;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The port to listen on (127.0.0.1 unless --host says otherwise).
+    #[arg(long, default_value_t = 4570)]
+    port: u16,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Accept requests without a valid signature (for demos only).
+    #[arg(long)]
+    no_auth: bool,
+    /// The Region the API's ARNs name.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// The account id the API's ARNs name.
+    #[arg(long, default_value = sluice_core::execution::LOCAL_ACCOUNT)]
+    account: String,
+    /// Local configuration for the pipelines' actions (sources, build projects, functions).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataDir,
+}
+
+/// The credentials file: which access keys may call, with their secrets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CredentialsFile {
+    credentials: Vec<Credential>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Credential {
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+struct Keys(BTreeMap<String, String>);
+
+impl CredentialStore for Keys {
+    fn secret_for(&self, access_key_id: &str) -> Option<String> {
+        self.0.get(access_key_id).cloned()
+    }
+}
+
+/// Reads the credentials file, writing the default one (`test` / `test`, as other emulators use) when
+/// there is none.
+fn credentials(path: &Path) -> Result<CredentialsFile, String> {
+    if !path.exists() {
+        let default = CredentialsFile {
+            credentials: vec![Credential {
+                access_key_id: "test".to_string(),
+                secret_access_key: "test".to_string(),
+            }],
+        };
+        let text = serde_json::to_string_pretty(&default).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        return Ok(default);
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("sluice serve: {message}");
+    ExitCode::from(2)
+}
+
+pub(crate) fn run(args: &Args) -> ExitCode {
+    let config = match &args.config {
+        Some(path) => match LocalConfig::load(path) {
+            Ok(config) => config,
+            Err(e) => return fail(e),
+        },
+        None => LocalConfig::default(),
+    };
+    let address: SocketAddr = match format!("{}:{}", args.host, args.port).parse() {
+        Ok(address) => address,
+        Err(e) => return fail(format!("--host {} --port {}: {e}", args.host, args.port)),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(e),
+    };
+    runtime.block_on(serve(args, config, address))
+}
+
+async fn serve(args: &Args, config: LocalConfig, address: SocketAddr) -> ExitCode {
+    let data_dir = args.data.path();
+    let local =
+        match LocalRuntime::open_default(&data_dir, providers_for(config, BTreeMap::new())).await {
+            Ok(local) => local,
+            Err(e) => return fail(e),
+        };
+    let auth = if args.no_auth {
+        println!(
+            "WARNING: --no-auth: requests are NOT authenticated; anyone who can reach {address} can change pipelines"
+        );
+        Auth::Off
+    } else {
+        let path = data_dir.join("credentials.json");
+        let file = match credentials(&path) {
+            Ok(file) => file,
+            Err(e) => return fail(e),
+        };
+        let ids: Vec<&str> = file
+            .credentials
+            .iter()
+            .map(|c| c.access_key_id.as_str())
+            .collect();
+        println!(
+            "Requests must be signed (SigV4) with a key from {} (access key ids: {})",
+            path.display(),
+            ids.join(", ")
+        );
+        Auth::SigV4(Arc::new(Keys(
+            file.credentials
+                .into_iter()
+                .map(|c| (c.access_key_id, c.secret_access_key))
+                .collect(),
+        )))
+    };
+    let listener = match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => listener,
+        Err(e) => return fail(format!("cannot listen on {address}: {e}")),
+    };
+    let bound = listener.local_addr().unwrap_or(address);
+    let api = Arc::new(Api {
+        ports: local.ports.clone(),
+        service: Service {
+            account: args.account.clone(),
+            region: args.region.clone(),
+            ..Service::default()
+        },
+        auth,
+    });
+    println!(
+        "Sluice serves the CodePipeline API on http://{bound} (region {}, account {}); data in {}",
+        args.region,
+        args.account,
+        data_dir.display()
+    );
+    println!(
+        "Try: aws codepipeline list-pipelines --endpoint-url http://{bound} --region {}",
+        args.region
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let served = axum::serve(listener, router(api))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    local.shutdown();
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,614 @@
+//! `sluice serve` driven by the real aws CLI (PyPI awscli, installed into .venv by `make test`): the seed's
+//! commands verbatim with --endpoint-url, then approvals, transitions and stops. Every answer is checked
+//! against its output shape in the API model.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sluice_core::model::{self, check::Checker};
+
+fn aws_cli() -> PathBuf {
+    let aws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
+    assert!(
+        aws.is_file(),
+        "{} is missing: `make test` installs the aws CLI into .venv (python3 -m venv .venv && .venv/bin/pip install awscli)",
+        aws.display()
+    );
+    aws
+}
+
+/// A `sluice serve` on a free port, stopped when dropped.
+struct Server {
+    child: Child,
+    endpoint: String,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["serve", "--port", &port.to_string(), "--data-dir"])
+            .arg(&data)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines
+                .next()
+                .expect("sluice serve printed where it listens")
+                .unwrap();
+            if line.starts_with("Sluice serves") {
+                break;
+            }
+        }
+        // Keep draining its output so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            data,
+            _dir: dir,
+        }
+    }
+
+    fn aws(&self, args: &[&str]) -> Output {
+        self.aws_as("test", "test", args)
+    }
+
+    fn aws_as(&self, key: &str, secret: &str, args: &[&str]) -> Output {
+        Command::new(aws_cli())
+            .args(["codepipeline"])
+            .args(args)
+            .args(["--endpoint-url", &self.endpoint, "--output", "json"])
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_RETRY_MODE", "standard")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command that must succeed; checks its answer against the operation's output shape.
+    fn ok(&self, operation: &str, args: &[&str]) -> Value {
+        let output = self.aws(args);
+        assert!(
+            output.status.success(),
+            "aws codepipeline {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8_lossy(&output.stdout);
+        let value: Value = if text.trim().is_empty() {
+            json!({})
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        check_output(operation, &value);
+        value
+    }
+
+    /// Runs a command that must fail with `error`; returns the CLI's message.
+    fn fails(&self, error: &str, args: &[&str]) -> String {
+        let output = self.aws(args);
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr.contains(&format!("({error})")),
+            "{args:?}: expected {error}, got {stderr}"
+        );
+        stderr
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The one checker for answers: the CLI prints the parsed answer with timestamps as ISO 8601 text, which
+/// the check reads back into the model's epoch-seconds form first.
+fn check_output(operation: &str, value: &Value) {
+    let model = model::codepipeline();
+    let Some(output) = model.operations[operation].output.as_ref() else {
+        assert_eq!(
+            value,
+            &json!({}),
+            "{operation} has no output shape, so it answers nothing"
+        );
+        return;
+    };
+    let shape = &output.shape;
+    let value = epoch_timestamps(value);
+    let mut checker = Checker::new(model, true);
+    checker.check(shape, &value, "");
+    let problems = checker.into_problems();
+    assert!(
+        problems.is_empty(),
+        "{operation}'s answer breaks {shape}: {problems:?}\n{value:#}"
+    );
+}
+
+fn epoch_timestamps(value: &Value) -> Value {
+    match value {
+        Value::String(text) => match sluice_core::time::parse_timestamp(text) {
+            Some(t) if text.len() >= 19 && text.as_bytes().get(10) == Some(&b'T') => {
+                json!(t.epoch_seconds())
+            }
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(epoch_timestamps).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), epoch_timestamps(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn seed_pipeline() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seed-mywebapp/pipeline.json")
+}
+
+#[test]
+fn the_seeds_commands_work_verbatim_against_sluice_serve() {
+    let server = Server::start(&[]);
+    let file = format!("file://{}", seed_pipeline().display());
+    let created = server.ok(
+        "CreatePipeline",
+        &["create-pipeline", "--cli-input-json", &file],
+    );
+    assert_eq!(created["pipeline"]["name"], "MyWebAppPipeline");
+    assert_eq!(created["pipeline"]["version"], 1);
+    server.fails(
+        "PipelineNameInUseException",
+        &["create-pipeline", "--cli-input-json", &file],
+    );
+
+    let started = server.ok(
+        "StartPipelineExecution",
+        &["start-pipeline-execution", "--name", "MyWebAppPipeline"],
+    );
+    let id = started["pipelineExecutionId"].as_str().unwrap().to_string();
+
+    let state = server.ok(
+        "GetPipelineState",
+        &["get-pipeline-state", "--name", "MyWebAppPipeline"],
+    );
+    assert_eq!(state["pipelineName"], "MyWebAppPipeline");
+    let stages: Vec<&str> = state["stageStates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stageName"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["Source", "Build", "Deploy"]);
+
+    let listed = server.ok("ListPipelines", &["list-pipelines"]);
+    assert_eq!(listed["pipelines"][0]["name"], "MyWebAppPipeline");
+
+    // update-pipeline with the get-pipeline output edited, as the seed does.
+    let mut current = server.ok(
+        "GetPipeline",
+        &["get-pipeline", "--name", "MyWebAppPipeline"],
+    );
+    assert!(
+        current["metadata"]["pipelineArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":MyWebAppPipeline")
+    );
+    current.as_object_mut().unwrap().remove("metadata");
+    current["pipeline"]["stages"][2]["actions"][0]["name"] = json!("DeployToProduction");
+    let dir = tempfile::tempdir().unwrap();
+    let updated_file = dir.path().join("updated-pipeline.json");
+    std::fs::write(&updated_file, current.to_string()).unwrap();
+    let updated = server.ok(
+        "UpdatePipeline",
+        &[
+            "update-pipeline",
+            "--cli-input-json",
+            &format!("file://{}", updated_file.display()),
+        ],
+    );
+    assert_eq!(updated["pipeline"]["version"], 2);
+    let first = server.ok(
+        "GetPipeline",
+        &[
+            "get-pipeline",
+            "--name",
+            "MyWebAppPipeline",
+            "--pipeline-version",
+            "1",
+        ],
+    );
+    assert_eq!(
+        first["pipeline"]["stages"][2]["actions"][0]["name"], "DeployAction",
+        "version 1 is kept as it was"
+    );
+
+    // The execution ran (its GitHub source is not mapped on this machine, so it failed, and says why).
+    let mut execution = Value::Null;
+    for _ in 0..200 {
+        execution = server.ok(
+            "GetPipelineExecution",
+            &[
+                "get-pipeline-execution",
+                "--pipeline-name",
+                "MyWebAppPipeline",
+                "--pipeline-execution-id",
+                &id,
+            ],
+        );
+        if execution["pipelineExecution"]["status"] != "InProgress" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        execution["pipelineExecution"]["status"], "Failed",
+        "{execution}"
+    );
+    let actions = server.ok(
+        "ListActionExecutions",
+        &[
+            "list-action-executions",
+            "--pipeline-name",
+            "MyWebAppPipeline",
+        ],
+    );
+    assert_eq!(actions["actionExecutionDetails"][0]["status"], "Failed");
+
+    server.ok(
+        "DeletePipeline",
+        &["delete-pipeline", "--name", "MyWebAppPipeline"],
+    );
+    server.fails(
+        "PipelineNotFoundException",
+        &["get-pipeline", "--name", "MyWebAppPipeline"],
+    );
+}
+
+/// A pipeline of an S3 source (a bucket folder) and a manual approval.
+fn approval_pipeline(dir: &Path) -> String {
+    let file = dir.join("approval.json");
+    std::fs::write(
+        &file,
+        json!({"pipeline": {
+            "name": "Gated",
+            "roleArn": "arn:aws:iam::123456789012:role/p",
+            "artifactStore": {"type": "S3", "location": "gated-artifacts"},
+            "stages": [
+                {"name": "Source", "actions": [{
+                    "name": "Source",
+                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app"},
+                    "outputArtifacts": [{"name": "Src"}]
+                }]},
+                {"name": "Approve", "actions": [{
+                    "name": "Review",
+                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+                    "configuration": {"CustomData": "Ship it?"}
+                }]}
+            ]
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    format!("file://{}", file.display())
+}
+
+fn wait_for_status(server: &Server, pipeline: &str, id: &str, status: &str) -> Value {
+    let mut execution = Value::Null;
+    for _ in 0..300 {
+        execution = server.ok(
+            "GetPipelineExecution",
+            &[
+                "get-pipeline-execution",
+                "--pipeline-name",
+                pipeline,
+                "--pipeline-execution-id",
+                id,
+            ],
+        );
+        if execution["pipelineExecution"]["status"] == status {
+            return execution;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{id} never reached {status}: {execution}");
+}
+
+fn approval_token(server: &Server) -> Option<String> {
+    let state = server.ok(
+        "GetPipelineState",
+        &["get-pipeline-state", "--name", "Gated"],
+    );
+    state["stageStates"][1]["actionStates"][0]["latestExecution"]["token"]
+        .as_str()
+        .map(str::to_string)
+}
+
+#[test]
+fn approvals_transitions_and_stops_through_the_cli() {
+    let server = Server::start(&[]);
+    std::fs::create_dir_all(server.data.join("s3/inbox/app")).unwrap();
+    std::fs::write(server.data.join("s3/inbox/app/index.html"), "hi").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = approval_pipeline(dir.path());
+    server.ok(
+        "CreatePipeline",
+        &["create-pipeline", "--cli-input-json", &file],
+    );
+
+    // A disabled transition holds the execution in front of the stage.
+    server.ok(
+        "DisableStageTransition",
+        &[
+            "disable-stage-transition",
+            "--pipeline-name",
+            "Gated",
+            "--stage-name",
+            "Approve",
+            "--transition-type",
+            "Inbound",
+            "--reason",
+            "Release freeze",
+        ],
+    );
+    let id = server.ok(
+        "StartPipelineExecution",
+        &["start-pipeline-execution", "--name", "Gated"],
+    )["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut held = Value::Null;
+    for _ in 0..300 {
+        held = server.ok(
+            "GetPipelineState",
+            &["get-pipeline-state", "--name", "Gated"],
+        );
+        if held["stageStates"][1]["inboundExecution"]["pipelineExecutionId"] == id.as_str() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let approve_stage = &held["stageStates"][1];
+    assert_eq!(
+        approve_stage["inboundExecution"]["pipelineExecutionId"],
+        id.as_str(),
+        "{held}"
+    );
+    assert_eq!(approve_stage["inboundTransitionState"]["enabled"], false);
+    assert_eq!(
+        approve_stage["inboundTransitionState"]["disabledReason"],
+        "Release freeze"
+    );
+    assert!(
+        approval_token(&server).is_none(),
+        "the approval has not started"
+    );
+
+    server.ok(
+        "EnableStageTransition",
+        &[
+            "enable-stage-transition",
+            "--pipeline-name",
+            "Gated",
+            "--stage-name",
+            "Approve",
+            "--transition-type",
+            "Inbound",
+        ],
+    );
+    let mut token = None;
+    for _ in 0..300 {
+        token = approval_token(&server);
+        if token.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let token = token.expect("the approval waits with a token");
+    server.fails(
+        "InvalidApprovalTokenException",
+        &[
+            "put-approval-result",
+            "--pipeline-name",
+            "Gated",
+            "--stage-name",
+            "Approve",
+            "--action-name",
+            "Review",
+            "--result",
+            "summary=ok,status=Approved",
+            "--token",
+            "00000000-0000-4000-8000-000000000000",
+        ],
+    );
+    let approved = server.ok(
+        "PutApprovalResult",
+        &[
+            "put-approval-result",
+            "--pipeline-name",
+            "Gated",
+            "--stage-name",
+            "Approve",
+            "--action-name",
+            "Review",
+            "--result",
+            "summary=ok,status=Approved",
+            "--token",
+            &token,
+        ],
+    );
+    assert!(approved["approvedAt"].is_string() || approved["approvedAt"].is_number());
+    wait_for_status(&server, "Gated", &id, "Succeeded");
+
+    // Stop and abandon a waiting approval.
+    let second = server.ok(
+        "StartPipelineExecution",
+        &["start-pipeline-execution", "--name", "Gated"],
+    )["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for _ in 0..300 {
+        if approval_token(&server).is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.ok(
+        "StopPipelineExecution",
+        &[
+            "stop-pipeline-execution",
+            "--pipeline-name",
+            "Gated",
+            "--pipeline-execution-id",
+            &second,
+            "--abandon",
+            "--reason",
+            "not today",
+        ],
+    );
+    wait_for_status(&server, "Gated", &second, "Stopped");
+    server.fails(
+        "PipelineExecutionNotStoppableException",
+        &[
+            "stop-pipeline-execution",
+            "--pipeline-name",
+            "Gated",
+            "--pipeline-execution-id",
+            &second,
+        ],
+    );
+    let executions = server.ok(
+        "ListPipelineExecutions",
+        &["list-pipeline-executions", "--pipeline-name", "Gated"],
+    );
+    let statuses: Vec<&str> = executions["pipelineExecutionSummaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["Stopped", "Succeeded"], "newest first");
+}
+
+#[test]
+fn requests_need_a_valid_signature_from_a_known_key() {
+    let server = Server::start(&[]);
+    let out = server.aws_as("test", "wrong-secret", &["list-pipelines"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(InvalidSignatureException)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = server.aws_as("nobody", "test", &["list-pipelines"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(UnrecognizedClientException)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let credentials = std::fs::read_to_string(server.data.join("credentials.json")).unwrap();
+    assert!(credentials.contains("\"test\""), "{credentials}");
+}
+
+#[test]
+fn bad_requests_get_the_errors_aws_gives_and_change_nothing() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    let mut pipeline: Value =
+        serde_json::from_str(&std::fs::read_to_string(seed_pipeline()).unwrap()).unwrap();
+    pipeline["pipeline"]["stages"] = json!([pipeline["pipeline"]["stages"][0]]);
+    std::fs::write(&bad, pipeline.to_string()).unwrap();
+    let message = server.fails(
+        "InvalidStructureException",
+        &[
+            "create-pipeline",
+            "--cli-input-json",
+            &format!("file://{}", bad.display()),
+        ],
+    );
+    assert!(message.contains("minimum of 2 stages"), "{message}");
+    assert_eq!(
+        server.ok("ListPipelines", &["list-pipelines"])["pipelines"],
+        json!([])
+    );
+    server.fails(
+        "PipelineNotFoundException",
+        &["start-pipeline-execution", "--name", "Nope"],
+    );
+    server.fails("UnsupportedOperationException", &["list-rule-types"]);
+}
+
+#[test]
+fn pipelines_and_history_survive_a_restart() {
+    let mut server = Server::start(&[]);
+    let file = format!("file://{}", seed_pipeline().display());
+    server.ok(
+        "CreatePipeline",
+        &["create-pipeline", "--cli-input-json", &file],
+    );
+    let id = server.ok(
+        "StartPipelineExecution",
+        &["start-pipeline-execution", "--name", "MyWebAppPipeline"],
+    )["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for_status(&server, "MyWebAppPipeline", &id, "Failed");
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let port = server.endpoint.rsplit(':').next().unwrap().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--port", &port, "--data-dir"])
+        .arg(&server.data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while !lines.next().unwrap().unwrap().starts_with("Sluice serves") {}
+    std::thread::spawn(move || for _ in lines {});
+    server.child = child;
+    let executions = server.ok(
+        "ListPipelineExecutions",
+        &[
+            "list-pipeline-executions",
+            "--pipeline-name",
+            "MyWebAppPipeline",
+        ],
+    );
+    assert_eq!(
+        executions["pipelineExecutionSummaries"][0]["pipelineExecutionId"],
+        id.as_str()
+    );
+    assert_eq!(
+        executions["pipelineExecutionSummaries"][0]["status"],
+        "Failed"
+    );
+}

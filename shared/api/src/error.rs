@@ -1,0 +1,211 @@
+//! API errors: CodePipeline's exception names, HTTP statuses and messages. The mapping from domain
+//! errors lives here, in one place ([`From`] impls), with a test per variant.
+
+use sluice_core::approval::ApprovalError;
+use sluice_core::dispatcher::{DispatchError, TransitionError};
+use sluice_core::execution::ExecutionError;
+use sluice_core::port::{OrchestratorError, StoreError};
+use sluice_core::problem::{Exception, Problem, validation_message};
+
+use crate::sigv4::SignatureError;
+
+/// An error answer: `{"__type": error_type, "message": message}` with `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub error_type: String,
+    pub message: String,
+    pub status: u16,
+}
+
+impl ApiError {
+    pub fn new(error_type: &str, message: impl Into<String>) -> Self {
+        let status = match error_type {
+            "ConflictException" => 409,
+            "InternalFailure" | "InternalServerError" => 500,
+            "ServiceUnavailable" => 503,
+            // The JSON protocol's signature errors are 400s (sigv4::SignatureError::status).
+            "AccessDeniedException" => 403,
+            _ => 400,
+        };
+        Self {
+            error_type: error_type.to_string(),
+            message: message.into(),
+            status,
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new("ValidationException", message)
+    }
+
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Self::new("SerializationException", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new("InternalFailure", message)
+    }
+
+    /// The model's shape problems or the pipeline rules' problems as the one error AWS answers: every
+    /// ValidationException constraint in one message, else the first problem.
+    pub fn from_problems(problems: &[Problem]) -> Self {
+        if let Some(message) = validation_message(problems) {
+            return Self::validation(message);
+        }
+        match problems.first() {
+            Some(problem) => Self::new(problem.exception.name(), problem.message()),
+            None => Self::internal("no problem was reported"),
+        }
+    }
+
+    /// The body of the answer.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "__type": self.error_type, "message": self.message })
+    }
+}
+
+/// Splits `"ExceptionName: message"` as the domain errors render themselves.
+fn split(text: &str, fallback: &str) -> ApiError {
+    match text.split_once(": ") {
+        Some((name, message)) if name.ends_with("Exception") && !name.contains(' ') => {
+            ApiError::new(name, message)
+        }
+        _ => ApiError::new(fallback, text),
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { .. } => ApiError::new(
+                "ConcurrentModificationException",
+                format!("{error}; try again"),
+            ),
+            StoreError::AlreadyExists { .. } => {
+                ApiError::new("ConflictException", error.to_string())
+            }
+            StoreError::Backend { .. } => ApiError::internal(error.to_string()),
+        }
+    }
+}
+
+impl From<OrchestratorError> for ApiError {
+    fn from(error: OrchestratorError) -> Self {
+        ApiError::internal(error.to_string())
+    }
+}
+
+impl From<ExecutionError> for ApiError {
+    fn from(error: ExecutionError) -> Self {
+        match error {
+            ExecutionError::Store(e) => e.into(),
+            ExecutionError::Orchestrator(e) => e.into(),
+            other => split(&other.to_string(), "ValidationException"),
+        }
+    }
+}
+
+impl From<ApprovalError> for ApiError {
+    fn from(error: ApprovalError) -> Self {
+        match error {
+            ApprovalError::Store(e) => e.into(),
+            ApprovalError::Worker(e) => ApiError::internal(e.to_string()),
+            other => split(&other.to_string(), "ValidationException"),
+        }
+    }
+}
+
+impl From<DispatchError> for ApiError {
+    fn from(error: DispatchError) -> Self {
+        match error {
+            DispatchError::Store(e) => e.into(),
+            DispatchError::Orchestrator(e) => e.into(),
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<TransitionError> for ApiError {
+    fn from(error: TransitionError) -> Self {
+        match error {
+            TransitionError::Dispatch(e) => e.into(),
+            other => split(&other.to_string(), "ValidationException"),
+        }
+    }
+}
+
+impl From<SignatureError> for ApiError {
+    fn from(error: SignatureError) -> Self {
+        ApiError {
+            error_type: error.error_type().to_string(),
+            message: error.to_string(),
+            status: error.status(),
+        }
+    }
+}
+
+/// CodePipeline's exception for a problem class, as the pipeline rules name them.
+pub fn exception(exception: Exception) -> &'static str {
+    exception.name()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_the_model() {
+        assert_eq!(ApiError::new("ConflictException", "x").status, 409);
+        assert_eq!(ApiError::new("PipelineNotFoundException", "x").status, 400);
+        assert_eq!(ApiError::new("AccessDeniedException", "x").status, 403);
+        assert_eq!(ApiError::internal("x").status, 500);
+    }
+
+    #[test]
+    fn domain_errors_keep_their_exception_names() {
+        let not_found: ApiError = ExecutionError::PipelineNotFound {
+            account: "123456789012".into(),
+            name: "p".into(),
+        }
+        .into();
+        assert_eq!(not_found.error_type, "PipelineNotFoundException");
+        assert_eq!(
+            not_found.message,
+            "Account '123456789012' does not have a pipeline with name 'p'"
+        );
+        let stopping: ApiError = ExecutionError::DuplicatedStop("e".into()).into();
+        assert_eq!(stopping.error_type, "DuplicatedStopRequestException");
+        let not_stoppable: ApiError = ExecutionError::NotStoppable("e".into()).into();
+        assert_eq!(
+            not_stoppable.error_type,
+            "PipelineExecutionNotStoppableException"
+        );
+        let gone: ApiError = ExecutionError::ExecutionNotFound {
+            pipeline: "p".into(),
+            id: "e".into(),
+        }
+        .into();
+        assert_eq!(gone.error_type, "PipelineExecutionNotFoundException");
+        let invalid: ApiError =
+            ExecutionError::Validation("Variable 'x' is not declared".into()).into();
+        assert_eq!(invalid.error_type, "ValidationException");
+        let conflict: ApiError = StoreError::Conflict { what: "w".into() }.into();
+        assert_eq!(conflict.error_type, "ConcurrentModificationException");
+        let exists: ApiError = StoreError::AlreadyExists { what: "w".into() }.into();
+        assert_eq!(exists.status, 409);
+        let token: ApiError = ApprovalError::InvalidToken {
+            pipeline: "p".into(),
+            stage: "s".into(),
+            action: "a".into(),
+            token: "t".into(),
+        }
+        .into();
+        assert_eq!(token.error_type, "InvalidApprovalTokenException");
+        let stage: ApiError = TransitionError::StageNotFound {
+            pipeline: "p".into(),
+            stage: "s".into(),
+        }
+        .into();
+        assert_eq!(stage.error_type, "StageNotFoundException");
+    }
+}

@@ -1,0 +1,174 @@
+//! CodePipeline's control API over sluice-core's ports, as an axum [`Router`]: `sluice serve` mounts it
+//! locally, and the same router serves behind API Gateway on AWS.
+//!
+//! A request goes through: SigV4 verification ([`sigv4`]), the protocol (awsJson1.1: `POST /` with
+//! `X-Amz-Target: CodePipeline_20150709.<Op>`), the model's shape check of `<Op>Input` (AWS's
+//! ValidationException wording), the operation ([`ops`]), and an answer with epoch-second timestamps;
+//! errors are `{"__type", "message"}` with the model's HTTP status ([`error`]).
+
+pub mod error;
+pub mod ops;
+pub mod sigv4;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use sluice_core::model::{self, check::Checker};
+use sluice_core::port::Ports;
+
+use crate::error::ApiError;
+use crate::ops::Service;
+use crate::sigv4::CredentialStore;
+
+/// awsJson1.1's target prefix for CodePipeline.
+pub const TARGET_PREFIX: &str = "CodePipeline_20150709.";
+pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// Who may call.
+#[derive(Clone)]
+pub enum Auth {
+    /// Every request must carry a valid SigV4 signature by a known key.
+    SigV4(Arc<dyn CredentialStore + Send + Sync>),
+    /// No checks (`sluice serve --no-auth`).
+    Off,
+}
+
+/// The API over a runtime's ports.
+pub struct Api<P> {
+    pub ports: P,
+    pub service: Service,
+    pub auth: Auth,
+}
+
+/// The router: every request is `POST /` (awsJson1.1) or an RPCv2 CBOR path.
+pub fn router<P: Ports + 'static>(api: Arc<Api<P>>) -> Router {
+    Router::new().fallback(handle::<P>).with_state(api)
+}
+
+async fn handle<P: Ports + 'static>(
+    State(api): State<Arc<Api<P>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = api.ports.ids().uuid();
+    let answer = answer(&api, &method, &uri, &headers, &body).await;
+    let (status, body) = match answer {
+        Ok(output) => (StatusCode::OK, output),
+        Err(error) => (
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST),
+            error.body(),
+        ),
+    };
+    let mut response = (status, Body::from(body.to_string())).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+async fn answer<P: Ports>(
+    api: &Api<P>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    if let Auth::SigV4(credentials) = &api.auth {
+        sigv4::verify(
+            method.as_str(),
+            uri.path(),
+            uri.query().unwrap_or_default(),
+            headers,
+            body,
+            time::OffsetDateTime::from_unix_timestamp(
+                api.ports.clock().now().epoch_millis() / 1000,
+            )
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            credentials.as_ref(),
+        )?;
+    }
+    if uri.path().starts_with("/service/") {
+        return Err(ApiError::new(
+            "UnsupportedOperationException",
+            "The Smithy RPCv2 CBOR protocol is not supported by Sluice yet; use the awsJson1.1 protocol (the aws CLI and SDKs fall back to it when configured to)",
+        ));
+    }
+    if method != Method::POST {
+        return Err(ApiError::new(
+            "UnknownOperationException",
+            format!(
+                "{method} {} is not an operation: CodePipeline takes POST / with X-Amz-Target",
+                uri.path()
+            ),
+        ));
+    }
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let operation = target
+        .strip_prefix(TARGET_PREFIX)
+        .filter(|op| model::codepipeline().operations.contains_key(*op))
+        .ok_or_else(|| {
+            ApiError::new(
+                "UnknownOperationException",
+                if target.is_empty() {
+                    "The request has no X-Amz-Target header naming the operation".to_string()
+                } else {
+                    format!("Unknown operation {target}")
+                },
+            )
+        })?;
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::serialization(format!("The request body is not valid JSON: {e}"))
+        })?
+    };
+    if !input.is_object() {
+        return Err(ApiError::serialization(
+            "The request body must be a JSON object",
+        ));
+    }
+    check_input(operation, &input)?;
+    ops::call(&api.ports, &api.service, operation, input).await
+}
+
+/// Checks the input against the operation's input shape, as AWS does before the operation runs.
+pub fn check_input(operation: &str, input: &Value) -> Result<(), ApiError> {
+    let model = model::codepipeline();
+    let Some(shape) = model
+        .operations
+        .get(operation)
+        .and_then(|op| op.input.as_ref())
+    else {
+        return Ok(());
+    };
+    // CreatePipeline and UpdatePipeline are checked with the pipeline rules, which report unknown
+    // members and every problem in the pipeline (see `ops::save_pipeline`).
+    if matches!(operation, "CreatePipeline" | "UpdatePipeline") {
+        return Ok(());
+    }
+    let mut checker = Checker::new(model, false);
+    checker.check(&shape.shape, input, "");
+    let problems = checker.into_problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::from_problems(&problems))
+    }
+}
