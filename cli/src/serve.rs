@@ -156,6 +156,7 @@ async fn serve(args: &Args, config: LocalConfig, address: SocketAddr) -> ExitCod
         service: Service {
             account: args.account.clone(),
             region: args.region.clone(),
+            base_url: format!("http://{bound}"),
             ..Service::default()
         },
         auth,

@@ -612,3 +612,321 @@ fn pipelines_and_history_survive_a_restart() {
         "Failed"
     );
 }
+
+#[test]
+fn tags_webhooks_and_custom_action_types_through_the_cli() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = approval_pipeline(dir.path());
+    server.ok(
+        "CreatePipeline",
+        &[
+            "create-pipeline",
+            "--cli-input-json",
+            &file,
+            "--tags",
+            "key=team,value=ci",
+        ],
+    );
+    let arn = format!(
+        "arn:aws:codepipeline:us-east-1:{}:Gated",
+        sluice_core::execution::LOCAL_ACCOUNT
+    );
+    server.ok(
+        "TagResource",
+        &[
+            "tag-resource",
+            "--resource-arn",
+            &arn,
+            "--tags",
+            "key=env,value=dev",
+            "key=team,value=platform",
+        ],
+    );
+    let tags = server.ok(
+        "ListTagsForResource",
+        &["list-tags-for-resource", "--resource-arn", &arn],
+    );
+    assert_eq!(
+        tags["tags"],
+        json!([{"key": "team", "value": "platform"}, {"key": "env", "value": "dev"}])
+    );
+    server.ok(
+        "UntagResource",
+        &[
+            "untag-resource",
+            "--resource-arn",
+            &arn,
+            "--tag-keys",
+            "team",
+        ],
+    );
+    let tags = server.ok(
+        "ListTagsForResource",
+        &["list-tags-for-resource", "--resource-arn", &arn],
+    );
+    assert_eq!(tags["tags"], json!([{"key": "env", "value": "dev"}]));
+    server.fails(
+        "InvalidTagsException",
+        &[
+            "tag-resource",
+            "--resource-arn",
+            &arn,
+            "--tags",
+            "key=aws:owner,value=x",
+        ],
+    );
+    server.fails(
+        "ResourceNotFoundException",
+        &[
+            "list-tags-for-resource",
+            "--resource-arn",
+            &format!("{arn}-missing"),
+        ],
+    );
+
+    let webhook = json!({"webhook": {
+        "name": "gated-push",
+        "targetPipeline": "Gated",
+        "targetAction": "Source",
+        "filters": [{"jsonPath": "$.ref", "matchEquals": "refs/heads/main"}],
+        "authentication": "GITHUB_HMAC",
+        "authenticationConfiguration": {"SecretToken": "s3cr3t"}
+    }});
+    let webhook_file = dir.path().join("webhook.json");
+    std::fs::write(&webhook_file, webhook.to_string()).unwrap();
+    let put = server.ok(
+        "PutWebhook",
+        &[
+            "put-webhook",
+            "--cli-input-json",
+            &format!("file://{}", webhook_file.display()),
+        ],
+    );
+    assert!(
+        put["webhook"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&server.endpoint)
+    );
+    let listed = server.ok("ListWebhooks", &["list-webhooks"]);
+    assert_eq!(listed["webhooks"][0]["definition"]["name"], "gated-push");
+    assert_eq!(
+        listed["webhooks"][0]["definition"]["authenticationConfiguration"]["SecretToken"], "****",
+        "the secret is not shown again"
+    );
+    server.ok("DeleteWebhook", &["delete-webhook", "--name", "gated-push"]);
+    assert_eq!(
+        server.ok("ListWebhooks", &["list-webhooks"])["webhooks"],
+        json!([])
+    );
+
+    let created = server.ok(
+        "CreateCustomActionType",
+        &[
+            "create-custom-action-type",
+            "--category",
+            "Build",
+            "--provider",
+            "MyJenkins",
+            "--action-version",
+            "1",
+            "--configuration-properties",
+            "name=ProjectName,required=true,key=true,secret=false,queryable=true",
+            "--input-artifact-details",
+            "minimumCount=1,maximumCount=1",
+            "--output-artifact-details",
+            "minimumCount=0,maximumCount=1",
+        ],
+    );
+    assert_eq!(created["actionType"]["id"]["owner"], "Custom");
+    let custom = server.ok(
+        "ListActionTypes",
+        &["list-action-types", "--action-owner-filter", "Custom"],
+    );
+    assert_eq!(custom["actionTypes"].as_array().unwrap().len(), 1);
+    let all = server.ok("ListActionTypes", &["list-action-types"]);
+    assert!(
+        all["actionTypes"].as_array().unwrap().len() > 10,
+        "the built-in types are listed too"
+    );
+    server.ok(
+        "DeleteCustomActionType",
+        &[
+            "delete-custom-action-type",
+            "--category",
+            "Build",
+            "--provider",
+            "MyJenkins",
+            "--action-version",
+            "1",
+        ],
+    );
+    let custom = server.ok(
+        "ListActionTypes",
+        &["list-action-types", "--action-owner-filter", "Custom"],
+    );
+    assert_eq!(custom["actionTypes"], json!([]));
+}
+
+#[test]
+fn a_failed_stage_is_retried_keeping_what_succeeded_with_failed_actions() {
+    let server = Server::start(&[]);
+    std::fs::create_dir_all(server.data.join("s3/inbox/app")).unwrap();
+    std::fs::write(server.data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("fixed");
+    let counter = dir.path().join("steady-runs");
+    let file = dir.path().join("retry.json");
+    std::fs::write(
+        &file,
+        json!({"pipeline": {
+            "name": "Retry",
+            "roleArn": "arn:aws:iam::123456789012:role/p",
+            "artifactStore": {"type": "S3", "location": "retry-artifacts"},
+            "pipelineType": "V2",
+            "stages": [
+                {"name": "Source", "actions": [{
+                    "name": "Source",
+                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app"},
+                    "outputArtifacts": [{"name": "Src"}]
+                }]},
+                {"name": "Check", "actions": [{
+                    "name": "Steady",
+                    "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+                    "commands": [format!("echo run >> {}", counter.display())],
+                    "inputArtifacts": [{"name": "Src"}]
+                }, {
+                    "name": "Flaky", "runOrder": 2,
+                    "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+                    "commands": [format!("test -f {}", marker.display())],
+                    "inputArtifacts": [{"name": "Src"}]
+                }]}
+            ]
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    server.ok(
+        "CreatePipeline",
+        &[
+            "create-pipeline",
+            "--cli-input-json",
+            &format!("file://{}", file.display()),
+        ],
+    );
+    let id = server.ok(
+        "StartPipelineExecution",
+        &["start-pipeline-execution", "--name", "Retry"],
+    )["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for_status(&server, "Retry", &id, "Failed");
+    server.fails(
+        "StageNotRetryableException",
+        &[
+            "retry-stage-execution",
+            "--pipeline-name",
+            "Retry",
+            "--stage-name",
+            "Source",
+            "--pipeline-execution-id",
+            &id,
+            "--retry-mode",
+            "FAILED_ACTIONS",
+        ],
+    );
+    std::fs::write(&marker, "").unwrap();
+    let retried = server.ok(
+        "RetryStageExecution",
+        &[
+            "retry-stage-execution",
+            "--pipeline-name",
+            "Retry",
+            "--stage-name",
+            "Check",
+            "--pipeline-execution-id",
+            &id,
+            "--retry-mode",
+            "FAILED_ACTIONS",
+        ],
+    );
+    assert_eq!(
+        retried["pipelineExecutionId"],
+        id.as_str(),
+        "a retry continues the same execution"
+    );
+    wait_for_status(&server, "Retry", &id, "Succeeded");
+    assert_eq!(
+        std::fs::read_to_string(&counter).unwrap().lines().count(),
+        1,
+        "FAILED_ACTIONS did not run the action that had succeeded"
+    );
+    let actions = server.ok(
+        "ListActionExecutions",
+        &[
+            "list-action-executions",
+            "--pipeline-name",
+            "Retry",
+            "--filter",
+            &format!("pipelineExecutionId={id}"),
+        ],
+    );
+    let flaky: Vec<&str> = actions["actionExecutionDetails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["actionName"] == "Flaky")
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        flaky,
+        ["Succeeded", "Failed"],
+        "both attempts are kept, newest first"
+    );
+}
+
+#[test]
+fn a_repeated_client_request_token_starts_one_execution() {
+    let server = Server::start(&[]);
+    let file = format!("file://{}", seed_pipeline().display());
+    server.ok(
+        "CreatePipeline",
+        &["create-pipeline", "--cli-input-json", &file],
+    );
+    let start = |token: &str| {
+        server.ok(
+            "StartPipelineExecution",
+            &[
+                "start-pipeline-execution",
+                "--name",
+                "MyWebAppPipeline",
+                "--client-request-token",
+                token,
+            ],
+        )["pipelineExecutionId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = start("deploy-42");
+    assert_eq!(start("deploy-42"), first);
+    assert_ne!(start("deploy-43"), first);
+    let listed = server.ok(
+        "ListPipelineExecutions",
+        &[
+            "list-pipeline-executions",
+            "--pipeline-name",
+            "MyWebAppPipeline",
+        ],
+    );
+    assert_eq!(
+        listed["pipelineExecutionSummaries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

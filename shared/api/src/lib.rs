@@ -2,12 +2,15 @@
 //! locally, and the same router serves behind API Gateway on AWS.
 //!
 //! A request goes through: SigV4 verification ([`sigv4`]), the protocol (awsJson1.1: `POST /` with
-//! `X-Amz-Target: CodePipeline_20150709.<Op>`), the model's shape check of `<Op>Input` (AWS's
+//! `X-Amz-Target: CodePipeline_20150709.<Op>`; or Smithy RPCv2 CBOR: `POST
+//! /service/CodePipeline_20150709/operation/<Op>`, [`cbor`]), the model's shape check of `<Op>Input` (AWS's
 //! ValidationException wording), the operation ([`ops`]), and an answer with epoch-second timestamps;
 //! errors are `{"__type", "message"}` with the model's HTTP status ([`error`]).
 
+pub mod cbor;
 pub mod error;
 pub mod ops;
+pub mod resources;
 pub mod sigv4;
 
 use std::sync::Arc;
@@ -51,6 +54,13 @@ pub fn router<P: Ports + 'static>(api: Arc<Api<P>>) -> Router {
     Router::new().fallback(handle::<P>).with_state(api)
 }
 
+/// The wire protocol of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    AwsJson,
+    RpcV2Cbor,
+}
+
 async fn handle<P: Ports + 'static>(
     State(api): State<Arc<Api<P>>>,
     method: Method,
@@ -59,33 +69,73 @@ async fn handle<P: Ports + 'static>(
     body: Bytes,
 ) -> Response {
     let request_id = api.ports.ids().uuid();
-    let answer = answer(&api, &method, &uri, &headers, &body).await;
-    let (status, body) = match answer {
-        Ok(output) => (StatusCode::OK, output),
-        Err(error) => (
-            StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST),
-            error.body(),
+    // RPCv2 CBOR is chosen by its path (and its smithy-protocol header); everything else is awsJson1.1.
+    let protocol =
+        if uri.path().contains("/service/") || headers.contains_key(cbor::PROTOCOL_HEADER) {
+            Protocol::RpcV2Cbor
+        } else {
+            Protocol::AwsJson
+        };
+    let answer = answer(&api, protocol, &method, &uri, &headers, &body).await;
+    let mut response = match (protocol, answer) {
+        (Protocol::AwsJson, Ok((_, output))) => json_response(StatusCode::OK, output.to_string()),
+        (Protocol::AwsJson, Err(error)) => {
+            json_response(status_of(&error), error.body().to_string())
+        }
+        (Protocol::RpcV2Cbor, Ok((operation, output))) => {
+            cbor_response(StatusCode::OK, cbor::output_body(&operation, &output))
+        }
+        (Protocol::RpcV2Cbor, Err(error)) => cbor_response(
+            status_of(&error),
+            Some(cbor::encode_error(&error.error_type, &error.message)),
         ),
     };
-    let mut response = (status, Body::from(body.to_string())).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(JSON_CONTENT_TYPE),
-    );
     if let Ok(id) = HeaderValue::from_str(&request_id) {
-        headers.insert("x-amzn-requestid", id);
+        response.headers_mut().insert("x-amzn-requestid", id);
     }
     response
 }
 
+fn status_of(error: &ApiError) -> StatusCode {
+    StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, Body::from(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
+    response
+}
+
+/// RPCv2 CBOR answers carry the protocol header always, and a content type only with a body.
+fn cbor_response(status: StatusCode, body: Option<Vec<u8>>) -> Response {
+    let has_body = body.is_some();
+    let mut response = (status, Body::from(body.unwrap_or_default())).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        cbor::PROTOCOL_HEADER,
+        HeaderValue::from_static(cbor::PROTOCOL),
+    );
+    if has_body {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(cbor::CONTENT_TYPE),
+        );
+    }
+    response
+}
+
+/// Verifies, reads and runs a request; returns the operation and its output.
 async fn answer<P: Ports>(
     api: &Api<P>,
+    protocol: Protocol,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Value, ApiError> {
+) -> Result<(String, Value), ApiError> {
     if let Auth::SigV4(credentials) = &api.auth {
         sigv4::verify(
             method.as_str(),
@@ -100,52 +150,75 @@ async fn answer<P: Ports>(
             credentials.as_ref(),
         )?;
     }
-    if uri.path().starts_with("/service/") {
-        return Err(ApiError::new(
-            "UnsupportedOperationException",
-            "The Smithy RPCv2 CBOR protocol is not supported by Sluice yet; use the awsJson1.1 protocol (the aws CLI and SDKs fall back to it when configured to)",
-        ));
-    }
     if method != Method::POST {
         return Err(ApiError::new(
             "UnknownOperationException",
             format!(
-                "{method} {} is not an operation: CodePipeline takes POST / with X-Amz-Target",
+                "{method} {} is not an operation: CodePipeline takes POST requests",
                 uri.path()
             ),
         ));
     }
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let operation = target
-        .strip_prefix(TARGET_PREFIX)
-        .filter(|op| model::codepipeline().operations.contains_key(*op))
-        .ok_or_else(|| {
-            ApiError::new(
-                "UnknownOperationException",
-                if target.is_empty() {
-                    "The request has no X-Amz-Target header naming the operation".to_string()
-                } else {
-                    format!("Unknown operation {target}")
-                },
-            )
-        })?;
-    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(Default::default())
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            ApiError::serialization(format!("The request body is not valid JSON: {e}"))
-        })?
+    let known = |op: &str| model::codepipeline().operations.contains_key(op);
+    let (operation, input) = match protocol {
+        Protocol::RpcV2Cbor => {
+            if headers.contains_key("x-amz-target") || headers.contains_key("x-amzn-target") {
+                return Err(ApiError::serialization(
+                    "An RPCv2 CBOR request must not carry X-Amz-Target",
+                ));
+            }
+            let operation = cbor::operation_name(uri.path())
+                .filter(|op| known(op))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "UnknownOperationException",
+                        format!("Unknown operation path {}", uri.path()),
+                    )
+                })?;
+            let input = if body.is_empty() {
+                Value::Object(Default::default())
+            } else {
+                cbor::decode_input(body).map_err(|e| ApiError::serialization(e.to_string()))?
+            };
+            (operation.to_string(), input)
+        }
+        Protocol::AwsJson => {
+            let target = headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let operation = target
+                .strip_prefix(TARGET_PREFIX)
+                .filter(|op| known(op))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "UnknownOperationException",
+                        if target.is_empty() {
+                            "The request has no X-Amz-Target header naming the operation"
+                                .to_string()
+                        } else {
+                            format!("Unknown operation {target}")
+                        },
+                    )
+                })?;
+            let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+                Value::Object(Default::default())
+            } else {
+                serde_json::from_slice(body).map_err(|e| {
+                    ApiError::serialization(format!("The request body is not valid JSON: {e}"))
+                })?
+            };
+            (operation.to_string(), input)
+        }
     };
     if !input.is_object() {
         return Err(ApiError::serialization(
-            "The request body must be a JSON object",
+            "The request body must be an object",
         ));
     }
-    check_input(operation, &input)?;
-    ops::call(&api.ports, &api.service, operation, input).await
+    check_input(&operation, &input)?;
+    let output = ops::call(&api.ports, &api.service, &operation, input).await?;
+    Ok((operation, output))
 }
 
 /// Checks the input against the operation's input shape, as AWS does before the operation runs.

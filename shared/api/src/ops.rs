@@ -14,7 +14,8 @@ use sluice_core::execution::{
 };
 use sluice_core::pipeline::{LoadError, PipelineFile, ValidationContext, validate};
 use sluice_core::port::{
-    ActionExecutionStore, ExecutionStore, PipelineStore, Ports, StageStore, StoredPipeline,
+    ActionExecutionStore, ExecutionStore, PipelineStore, Ports, ResourceStore, StageStore,
+    StoredPipeline,
 };
 use sluice_core::time::Timestamp;
 
@@ -26,6 +27,8 @@ pub struct Service {
     pub account: String,
     pub region: String,
     pub compile: CompileOptions,
+    /// Where the API is reached from outside, for the URLs it hands out (webhooks).
+    pub base_url: String,
 }
 
 impl Default for Service {
@@ -34,6 +37,7 @@ impl Default for Service {
             account: LOCAL_ACCOUNT.to_string(),
             region: "us-east-1".to_string(),
             compile: CompileOptions::default(),
+            base_url: "http://127.0.0.1:4570".to_string(),
         }
     }
 }
@@ -70,9 +74,19 @@ pub const SUPPORTED: &[&str] = &[
     "ListPipelineExecutions",
     "ListActionExecutions",
     "GetPipelineState",
+    "RetryStageExecution",
     "DisableStageTransition",
     "EnableStageTransition",
     "PutApprovalResult",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+    "PutWebhook",
+    "ListWebhooks",
+    "DeleteWebhook",
+    "CreateCustomActionType",
+    "DeleteCustomActionType",
+    "ListActionTypes",
 ];
 
 fn text<'a>(input: &'a Value, member: &str) -> &'a str {
@@ -98,7 +112,12 @@ pub async fn call<P: Ports>(
         "UpdatePipeline" => save_pipeline(ports, service, input, false).await,
         "GetPipeline" => get_pipeline(ports, service, &input).await,
         "DeletePipeline" => {
-            ports.store().delete_pipeline(text(&input, "name")).await?;
+            let name = text(&input, "name");
+            ports.store().delete_pipeline(name).await?;
+            ports
+                .store()
+                .delete_resource("tags", &service.pipeline_arn(name))
+                .await?;
             Ok(json!({}))
         }
         "ListPipelines" => list_pipelines(ports, &input).await,
@@ -124,6 +143,17 @@ pub async fn call<P: Ports>(
         "ListPipelineExecutions" => list_executions(ports, service, &input).await,
         "ListActionExecutions" => list_action_executions(ports, service, &input).await,
         "GetPipelineState" => pipeline_state(ports, service, &input).await,
+        "RetryStageExecution" => {
+            let retried = sluice_core::execution::retry_stage(
+                ports,
+                text(&input, "pipelineName"),
+                text(&input, "stageName"),
+                text(&input, "pipelineExecutionId"),
+                text(&input, "retryMode"),
+            )
+            .await?;
+            Ok(json!({ "pipelineExecutionId": retried.pipeline_execution_id }))
+        }
         "DisableStageTransition" | "EnableStageTransition" => {
             let transition = match text(&input, "transitionType") {
                 "Outbound" => TransitionType::Outbound,
@@ -156,10 +186,13 @@ pub async fn call<P: Ports>(
             .await?;
             Ok(json!({ "approvedAt": time(approved_at) }))
         }
-        other => Err(ApiError::new(
-            "UnsupportedOperationException",
-            format!("Sluice does not support the operation {other} yet"),
-        )),
+        other => match crate::resources::call(ports, service, other, &input).await {
+            Some(answer) => answer,
+            None => Err(ApiError::new(
+                "UnsupportedOperationException",
+                format!("Sluice does not support the operation {other} yet"),
+            )),
+        },
     }
 }
 
@@ -175,7 +208,9 @@ async fn save_pipeline<P: Ports>(
     })?;
     let context = ValidationContext {
         region: service.region.clone(),
-        ..ValidationContext::default()
+        action_types: sluice_core::action::ActionTypes {
+            custom: Some(crate::resources::custom_action_types(ports).await?),
+        },
     };
     let problems = validate(&file, &context);
     if !problems.is_empty() {
@@ -212,7 +247,10 @@ async fn save_pipeline<P: Ports>(
     let stored = put_pipeline(ports, &file.pipeline, &service.compile).await?;
     let mut output = json!({ "pipeline": stored.declaration });
     if create && !file.tags.is_empty() {
-        output["tags"] = serde_json::to_value(&file.tags).unwrap_or_default();
+        let tags = serde_json::to_value(&file.tags).unwrap_or_default();
+        let tags = tags.as_array().cloned().unwrap_or_default();
+        crate::resources::add_tags(ports, &service.pipeline_arn(name), &tags).await?;
+        output["tags"] = json!(tags);
     }
     Ok(output)
 }
@@ -301,17 +339,27 @@ async fn start<P: Ports>(ports: &P, service: &Service, input: &Value) -> Result<
         return Err(service.not_found(name));
     }
     let token = input.get("clientRequestToken").and_then(Value::as_str);
+    let execution_id = ports.ids().uuid();
     if let Some(token) = token {
-        // Idempotency: the same token starts one execution.
-        let detail = format!("clientRequestToken:{token}");
-        if let Some(existing) = ports
+        // Idempotency: the token is reserved for one execution id; a repeat gets that id.
+        let key = format!("{name}/{token}");
+        let reservation = json!({ "pipelineExecutionId": execution_id });
+        match ports
             .store()
-            .executions(name)
-            .await?
-            .into_iter()
-            .find(|e| e.trigger.trigger_detail.as_deref() == Some(detail.as_str()))
+            .put_resource("client-request-token", &key, &reservation, 0)
+            .await
         {
-            return Ok(json!({ "pipelineExecutionId": existing.pipeline_execution_id }));
+            Ok(()) => {}
+            Err(sluice_core::port::StoreError::AlreadyExists { .. }) => {
+                let existing = ports
+                    .store()
+                    .resource("client-request-token", &key)
+                    .await?
+                    .and_then(|(doc, _)| doc.get("pipelineExecutionId").cloned())
+                    .unwrap_or_default();
+                return Ok(json!({ "pipelineExecutionId": existing }));
+            }
+            Err(other) => return Err(other.into()),
         }
     }
     let variables: BTreeMap<String, String> = input
@@ -342,13 +390,28 @@ async fn start<P: Ports>(ports: &P, service: &Service, input: &Value) -> Result<
         StartRequest {
             variables,
             source_revisions,
+            pipeline_execution_id: Some(execution_id),
+            client_request_token: token.map(str::to_string),
             trigger: Some(ExecutionTrigger {
                 trigger_type: "StartPipelineExecution".to_string(),
-                trigger_detail: token.map(|t| format!("clientRequestToken:{t}")),
+                trigger_detail: None,
             }),
         },
     )
-    .await?;
+    .await;
+    let execution = match execution {
+        Ok(execution) => execution,
+        Err(error) => {
+            // Nothing started: the token is free for a corrected request.
+            if let Some(token) = token {
+                ports
+                    .store()
+                    .delete_resource("client-request-token", &format!("{name}/{token}"))
+                    .await?;
+            }
+            return Err(error.into());
+        }
+    };
     Ok(json!({ "pipelineExecutionId": execution.pipeline_execution_id }))
 }
 
@@ -533,8 +596,9 @@ async fn pipeline_state<P: Ports>(
         .pipeline(name)
         .await?
         .ok_or_else(|| service.not_found(name))?;
-    let executions = ports.store().executions(name).await?;
-    let actions = ports.store().action_executions(name, None).await?;
+    // Only the latest of everything: the cost does not grow with the pipeline's history.
+    let actions = ports.store().latest_action_executions(name).await?;
+    let latest_stages = ports.store().latest_stage_executions(name).await?;
     let mut stage_states = Vec::new();
     for stage in &stored.declaration.stages {
         let (gate, _) = ports.store().gate(name, &stage.name).await?;
@@ -552,36 +616,26 @@ async fn pipeline_state<P: Ports>(
             "stageName": stage.name,
             "inboundTransitionState": transition,
         });
-        let inbound: Vec<Value> = gate
-            .waiting
-            .iter()
-            .map(|w| {
-                let status = executions
-                    .iter()
-                    .find(|e| e.pipeline_execution_id == w.execution_id)
-                    .map(|e| e.status.name())
-                    .unwrap_or("InProgress");
-                json!({"pipelineExecutionId": w.execution_id, "status": status, "type": "STANDARD"})
-            })
-            .collect();
+        let mut inbound = Vec::new();
+        for waiting in &gate.waiting {
+            let status = ports
+                .store()
+                .execution(name, &waiting.execution_id)
+                .await?
+                .map(|e| e.status.name())
+                .unwrap_or("InProgress");
+            inbound.push(json!({"pipelineExecutionId": waiting.execution_id, "status": status, "type": "STANDARD"}));
+        }
         if let Some(first) = inbound.first() {
             state["inboundExecution"] = first.clone();
             state["inboundExecutions"] = json!(inbound);
         }
-        // The newest execution that entered the stage.
-        for execution in &executions {
-            let stages = ports
-                .store()
-                .stage_executions(name, &execution.pipeline_execution_id)
-                .await?;
-            if let Some(entered) = stages.iter().find(|s| s.stage_name == stage.name) {
-                state["latestExecution"] = json!({
-                    "pipelineExecutionId": execution.pipeline_execution_id,
-                    "status": entered.status.name(),
-                    "type": "STANDARD",
-                });
-                break;
-            }
+        if let Some(entered) = latest_stages.iter().find(|s| s.stage_name == stage.name) {
+            state["latestExecution"] = json!({
+                "pipelineExecutionId": entered.pipeline_execution_id,
+                "status": entered.status.name(),
+                "type": "STANDARD",
+            });
         }
         let action_states: Vec<Value> = stage
             .actions
@@ -590,7 +644,6 @@ async fn pipeline_state<P: Ports>(
                 let mut action_state = json!({ "actionName": action.name });
                 if let Some(latest) = actions
                     .iter()
-                    .rev()
                     .find(|a| a.stage_name == stage.name && a.action_name == action.name)
                 {
                     let mut execution = json!({

@@ -47,6 +47,8 @@ fn execution(pipeline: &str, id: &str, started: i64) -> PipelineExecution {
         variables: BTreeMap::from([("Env".to_string(), "dev".to_string())]),
         source_revisions: Vec::new(),
         orchestration: None,
+        client_request_token: None,
+        retry: None,
         start_time: Timestamp::from_epoch_millis(started),
         last_update_time: Timestamp::from_epoch_millis(started),
         record_version: 0,
@@ -98,6 +100,58 @@ pub async fn store_contract(store: &impl Store) {
     gates_and_stages(store).await;
     action_executions(store).await;
     deleting_a_pipeline_removes_everything_it_owns(store).await;
+    resources(store).await;
+}
+
+async fn resources(store: &impl Store) {
+    let document = serde_json::json!({"name": "hook", "n": 1});
+    assert!(store.resource("webhook", "hook").await.unwrap().is_none());
+    store
+        .put_resource("webhook", "hook", &document, 0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.put_resource("webhook", "hook", &document, 0).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    let (read, version) = store.resource("webhook", "hook").await.unwrap().unwrap();
+    assert_eq!((read, version), (document.clone(), 1));
+    let changed = serde_json::json!({"name": "hook", "n": 2});
+    store
+        .put_resource("webhook", "hook", &changed, 1)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.put_resource("webhook", "hook", &document, 1).await,
+            Err(StoreError::Conflict { .. })
+        ),
+        "a write from a stale version loses"
+    );
+    store
+        .put_resource("webhook", "another", &document, 0)
+        .await
+        .unwrap();
+    store
+        .put_resource("tags", "hook", &document, 0)
+        .await
+        .unwrap();
+    let ids: Vec<String> = store
+        .resources("webhook")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        ids,
+        ["another", "hook"],
+        "kinds are kept apart, ids in order"
+    );
+    store.delete_resource("webhook", "hook").await.unwrap();
+    store.delete_resource("webhook", "hook").await.unwrap();
+    assert!(store.resource("webhook", "hook").await.unwrap().is_none());
+    assert!(store.resource("tags", "hook").await.unwrap().is_some());
 }
 
 async fn pipelines(store: &impl Store) {
@@ -219,8 +273,28 @@ async fn gates_and_stages(store: &impl Store) {
     store.put_stage_execution(&stage).await.unwrap();
     assert_eq!(
         store.stage_executions("P", "e1").await.unwrap(),
-        vec![stage],
+        vec![stage.clone()],
         "a stage execution is replaced, not added"
+    );
+    let later = StageExecution {
+        pipeline_execution_id: "e2".to_string(),
+        status: StageExecutionStatus::InProgress,
+        ..stage.clone()
+    };
+    store.put_stage_execution(&later).await.unwrap();
+    let other_stage = StageExecution {
+        stage_name: "Deploy".to_string(),
+        ..stage.clone()
+    };
+    store.put_stage_execution(&other_stage).await.unwrap();
+    // e1 finishing Build after e2 entered it does not make e1 the latest there.
+    store.put_stage_execution(&stage).await.unwrap();
+    let mut latest = store.latest_stage_executions("P").await.unwrap();
+    latest.sort_by(|a, b| a.stage_name.cmp(&b.stage_name));
+    assert_eq!(
+        latest,
+        vec![later, other_stage],
+        "the latest to enter each stage"
     );
 }
 
@@ -255,6 +329,17 @@ async fn action_executions(store: &impl Store) {
         store.action_executions("P", Some("e2")).await.unwrap(),
         vec![action("P", "e2", "a2")]
     );
+    let mut other = action("P", "e2", "a3");
+    other.action_name = "Test".to_string();
+    store.put_action_execution(&other).await.unwrap();
+    let latest: Vec<String> = store
+        .latest_action_executions("P")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action_execution_id)
+        .collect();
+    assert_eq!(latest, ["a2", "a3"], "the newest attempt of each action");
 }
 
 async fn deleting_a_pipeline_removes_everything_it_owns(store: &impl Store) {

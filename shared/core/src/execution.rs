@@ -12,7 +12,7 @@ use crate::pipeline::declaration::{
 };
 use crate::port::{
     ArtifactLocation, Clock, ExecutionStore, Ids, Orchestrator, OrchestratorError, PipelineStore,
-    Ports, StoreError, StoredPipeline,
+    Ports, StageStore, StoreError, StoredPipeline,
 };
 use crate::time::Timestamp;
 
@@ -130,14 +130,32 @@ pub struct PipelineExecution {
     pub variables: BTreeMap<String, String>,
     #[serde(default)]
     pub source_revisions: Vec<SourceRevisionOverride>,
-    /// The orchestrator's execution (an SFN execution ARN on AWS), once started.
+    /// The orchestrator's execution (an SFN execution ARN on AWS), once started; a retry starts another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub orchestration: Option<String>,
+    /// StartPipelineExecution's clientRequestToken: a second start with the same token is the same
+    /// execution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_request_token: Option<String>,
+    /// The latest stage retry, which the workers read to skip succeeded actions (FAILED_ACTIONS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<StageRetry>,
     pub start_time: Timestamp,
     pub last_update_time: Timestamp,
     /// The version this record was read at; the store checks it on update.
     #[serde(default)]
     pub record_version: u64,
+}
+
+/// A retry of a failed stage (RetryStageExecution).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageRetry {
+    pub stage_name: String,
+    /// `FAILED_ACTIONS` or `ALL_ACTIONS`.
+    pub retry_mode: String,
+    /// 1 for the first retry of the execution.
+    pub attempt: u32,
 }
 
 /// One stage of one pipeline execution.
@@ -225,6 +243,14 @@ pub enum ExecutionError {
     NotStoppable(String),
     #[error("DuplicatedStopRequestException: Pipeline execution {0} is already stopping")]
     DuplicatedStop(String),
+    #[error("StageNotFoundException: Pipeline '{pipeline}' does not have a stage named '{stage}'")]
+    StageNotFound { pipeline: String, stage: String },
+    #[error("StageNotRetryableException: {0}")]
+    StageNotRetryable(String),
+    #[error("NotLatestPipelineExecutionException: {0}")]
+    NotLatest(String),
+    #[error("ConflictException: {0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -237,7 +263,10 @@ pub const LOCAL_ACCOUNT: &str = "123456789012";
 /// What a new execution is started with.
 #[derive(Debug, Clone, Default)]
 pub struct StartRequest {
+    /// The id to give the execution (the API reserves it for a clientRequestToken); a new one if `None`.
+    pub pipeline_execution_id: Option<String>,
     pub variables: BTreeMap<String, String>,
+    pub client_request_token: Option<String>,
     pub source_revisions: Vec<SourceRevisionOverride>,
     pub trigger: Option<ExecutionTrigger>,
 }
@@ -297,7 +326,9 @@ pub async fn start_execution<P: Ports>(
     let mut execution = PipelineExecution {
         pipeline_name: pipeline_name.to_string(),
         pipeline_version: pipeline.version(),
-        pipeline_execution_id: ports.ids().uuid(),
+        pipeline_execution_id: request
+            .pipeline_execution_id
+            .unwrap_or_else(|| ports.ids().uuid()),
         status: PipelineExecutionStatus::InProgress,
         status_summary: None,
         execution_mode: pipeline.declaration.execution_mode(),
@@ -308,6 +339,8 @@ pub async fn start_execution<P: Ports>(
         variables,
         source_revisions: request.source_revisions,
         orchestration: None,
+        client_request_token: request.client_request_token,
+        retry: None,
         start_time: now,
         last_update_time: now,
         record_version: 0,
@@ -468,4 +501,120 @@ pub async fn stop_execution<P: Ports>(
         return Ok(stopping.unwrap_or(execution));
     }
     crate::dispatcher::finish_stopped(ports, &execution, summary).await
+}
+
+/// RetryStageExecution: runs a failed (or stopped) stage of an execution again, and the stages after it.
+/// `FAILED_ACTIONS` re-runs the actions that did not succeed; `ALL_ACTIONS` re-runs every action.
+pub async fn retry_stage<P: Ports>(
+    ports: &P,
+    pipeline_name: &str,
+    stage_name: &str,
+    execution_id: &str,
+    retry_mode: &str,
+) -> Result<PipelineExecution, ExecutionError> {
+    let pipeline = ports
+        .store()
+        .pipeline(pipeline_name)
+        .await?
+        .ok_or_else(|| ExecutionError::PipelineNotFound {
+            account: LOCAL_ACCOUNT.to_string(),
+            name: pipeline_name.to_string(),
+        })?;
+    if !pipeline
+        .declaration
+        .stages
+        .iter()
+        .any(|s| s.name == stage_name)
+    {
+        return Err(ExecutionError::StageNotFound {
+            pipeline: pipeline_name.to_string(),
+            stage: stage_name.to_string(),
+        });
+    }
+    let execution = ports
+        .store()
+        .execution(pipeline_name, execution_id)
+        .await?
+        .ok_or_else(|| ExecutionError::ExecutionNotFound {
+            pipeline: pipeline_name.to_string(),
+            id: execution_id.to_string(),
+        })?;
+    if execution.status.is_open() {
+        return Err(ExecutionError::Conflict(format!(
+            "Pipeline execution {execution_id} is still {}; a stage can be retried once it has failed",
+            execution.status.name()
+        )));
+    }
+    if execution.pipeline_version != pipeline.version() {
+        return Err(ExecutionError::StageNotRetryable(format!(
+            "The pipeline was updated (version {} → {}) after execution {execution_id} ran; its stages cannot be retried",
+            execution.pipeline_version,
+            pipeline.version()
+        )));
+    }
+    let stages = ports
+        .store()
+        .stage_executions(pipeline_name, execution_id)
+        .await?;
+    let failed = stages.iter().any(|s| {
+        s.stage_name == stage_name
+            && matches!(
+                s.status,
+                StageExecutionStatus::Failed | StageExecutionStatus::Stopped
+            )
+    });
+    if !failed {
+        return Err(ExecutionError::StageNotRetryable(format!(
+            "Stage {stage_name} of pipeline execution {execution_id} has not failed, so there is nothing to retry"
+        )));
+    }
+    // A newer execution that entered the stage since makes this one stale.
+    for other in ports.store().executions(pipeline_name).await? {
+        if other.start_time <= execution.start_time || other.pipeline_execution_id == execution_id {
+            continue;
+        }
+        let entered = ports
+            .store()
+            .stage_executions(pipeline_name, &other.pipeline_execution_id)
+            .await?
+            .iter()
+            .any(|s| s.stage_name == stage_name);
+        if entered {
+            return Err(ExecutionError::NotLatest(format!(
+                "Pipeline execution {} entered stage {stage_name} after {execution_id}; only the latest execution can be retried",
+                other.pipeline_execution_id
+            )));
+        }
+    }
+    let attempt = execution.retry.as_ref().map_or(0, |r| r.attempt) + 1;
+    let retry = StageRetry {
+        stage_name: stage_name.to_string(),
+        retry_mode: retry_mode.to_string(),
+        attempt,
+    };
+    let mut retried = update_execution(ports.store(), ports.clock(), &execution, |e| {
+        e.status = PipelineExecutionStatus::InProgress;
+        e.status_summary = None;
+        e.retry = Some(retry.clone());
+    })
+    .await?
+    .unwrap_or(execution);
+    let mut input = machine_input(pipeline_name, execution_id);
+    input["resumeFrom"] = json!(stage_name);
+    let orchestration = ports
+        .orchestrator()
+        .start(
+            &pipeline.machine,
+            &format!("{execution_id}-retry-{attempt}"),
+            &input,
+        )
+        .await?;
+    if let Some(updated) = update_execution(ports.store(), ports.clock(), &retried, |e| {
+        e.orchestration = Some(orchestration.clone());
+    })
+    .await?
+    {
+        retried = updated;
+    }
+    Ok(retried)
 }

@@ -132,6 +132,11 @@ pub trait StageStore: Send + Sync {
         pipeline: &str,
         execution_id: &str,
     ) -> impl Future<Output = Result<Vec<StageExecution>, StoreError>> + Send;
+    /// For each stage of the pipeline, the stage execution of the execution that entered it last.
+    fn latest_stage_executions(
+        &self,
+        pipeline: &str,
+    ) -> impl Future<Output = Result<Vec<StageExecution>, StoreError>> + Send;
 }
 
 /// Action executions: one record per attempt.
@@ -147,11 +152,53 @@ pub trait ActionExecutionStore: Send + Sync {
         pipeline: &str,
         execution_id: Option<&str>,
     ) -> impl Future<Output = Result<Vec<ActionExecution>, StoreError>> + Send;
+    /// For each (stage, action) of the pipeline, its newest attempt.
+    fn latest_action_executions(
+        &self,
+        pipeline: &str,
+    ) -> impl Future<Output = Result<Vec<ActionExecution>, StoreError>> + Send;
+}
+
+/// The smaller resources the API keeps beside pipelines (tags, webhooks, custom action types, jobs), as
+/// JSON documents by kind and id with a version for conditional writes. Typed access lives with each
+/// resource's module (`resource`).
+pub trait ResourceStore: Send + Sync {
+    /// The document and its version (1 after the first write).
+    fn resource(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<(Value, u64)>, StoreError>> + Send;
+    /// Writes the document if its stored version is still `expected_version` (0: it must not exist).
+    fn put_resource(
+        &self,
+        kind: &str,
+        id: &str,
+        document: &Value,
+        expected_version: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every document of a kind, by id.
+    fn resources(
+        &self,
+        kind: &str,
+    ) -> impl Future<Output = Result<Vec<(String, Value)>, StoreError>> + Send;
+    /// Removing a missing document is not an error.
+    fn delete_resource(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Every store the handlers use; one adapter usually implements them all.
-pub trait Store: PipelineStore + ExecutionStore + StageStore + ActionExecutionStore {}
-impl<T: PipelineStore + ExecutionStore + StageStore + ActionExecutionStore> Store for T {}
+pub trait Store:
+    PipelineStore + ExecutionStore + StageStore + ActionExecutionStore + ResourceStore
+{
+}
+impl<T: PipelineStore + ExecutionStore + StageStore + ActionExecutionStore + ResourceStore> Store
+    for T
+{
+}
 
 /// Where an artifact lives: CodePipeline's S3 location (a bucket is a folder locally).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -225,6 +225,22 @@ pub async fn handle<P: Ports>(
         return Ok(done.clone());
     }
 
+    // A FAILED_ACTIONS retry of this stage keeps what already succeeded in it.
+    if let Some(retry) = &execution.retry
+        && retry.stage_name == event.stage
+        && retry.retry_mode == "FAILED_ACTIONS"
+        && let Some(succeeded) = history.iter().rev().find(|a| {
+            a.stage_name == event.stage
+                && a.action_name == event.action
+                && a.status == ActionExecutionStatus::Succeeded
+        })
+    {
+        let mut kept = succeeded.clone();
+        kept.token = event.token.clone();
+        answer(ports, &kept).await?;
+        return Ok(kept);
+    }
+
     let now = ports.clock().now();
     let mut record = ActionExecution {
         pipeline_name: event.pipeline.clone(),

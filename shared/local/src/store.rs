@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 
 use sluice_core::execution::{ActionExecution, PipelineExecution, StageExecution};
 use sluice_core::port::{
-    ActionExecutionStore, ExecutionStore, PipelineStore, StageStore, StoreError, StoredPipeline,
+    ActionExecutionStore, ExecutionStore, PipelineStore, ResourceStore, StageStore, StoreError,
+    StoredPipeline,
 };
 use sluice_core::stage::Gate;
 
@@ -61,6 +62,15 @@ const MIGRATIONS: &[&str] = &[
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         token TEXT NOT NULL,
         answer TEXT NOT NULL
+    );
+"#,
+    r#"
+    CREATE TABLE resources (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
     );
 "#,
 ];
@@ -436,6 +446,21 @@ impl StageStore for SqliteStore {
         Ok(())
     }
 
+    async fn latest_stage_executions(
+        &self,
+        pipeline: &str,
+    ) -> Result<Vec<StageExecution>, StoreError> {
+        // The row of the execution that entered a stage last is the newest one: a stage execution is
+        // inserted when its execution enters and only updated after.
+        let connection = self.connection();
+        records(
+            &connection,
+            "SELECT record FROM stage_executions WHERE rowid IN (
+                 SELECT MAX(rowid) FROM stage_executions WHERE pipeline = ?1 GROUP BY stage)",
+            params![pipeline],
+        )
+    }
+
     async fn stage_executions(
         &self,
         pipeline: &str,
@@ -451,6 +476,21 @@ impl StageStore for SqliteStore {
 }
 
 impl ActionExecutionStore for SqliteStore {
+    async fn latest_action_executions(
+        &self,
+        pipeline: &str,
+    ) -> Result<Vec<ActionExecution>, StoreError> {
+        let connection = self.connection();
+        records(
+            &connection,
+            "SELECT record FROM action_executions WHERE seq IN (
+                 SELECT MAX(seq) FROM action_executions WHERE pipeline = ?1
+                 GROUP BY json_extract(record, '$.stageName'), json_extract(record, '$.actionName'))
+             ORDER BY seq",
+            params![pipeline],
+        )
+    }
+
     async fn put_action_execution(&self, action: &ActionExecution) -> Result<(), StoreError> {
         let connection = self.connection();
         connection
@@ -486,5 +526,93 @@ impl ActionExecutionStore for SqliteStore {
                 params![pipeline],
             ),
         }
+    }
+}
+
+impl ResourceStore for SqliteStore {
+    async fn resource(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<(serde_json::Value, u64)>, StoreError> {
+        let connection = self.connection();
+        let row: Option<(String, i64)> = connection
+            .query_row(
+                "SELECT record, version FROM resources WHERE kind = ?1 AND id = ?2",
+                params![kind, id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(StoreError::backend)?;
+        row.map(|(record, version)| {
+            Ok((
+                from_json(&record)?,
+                u64::try_from(version).unwrap_or_default(),
+            ))
+        })
+        .transpose()
+    }
+
+    async fn put_resource(
+        &self,
+        kind: &str,
+        id: &str,
+        document: &serde_json::Value,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let connection = self.connection();
+        let record = to_json(document)?;
+        let changed = if expected_version == 0 {
+            connection.execute(
+                "INSERT INTO resources (kind, id, version, record) VALUES (?1, ?2, 1, ?3) ON CONFLICT DO NOTHING",
+                params![kind, id, record],
+            )
+        } else {
+            connection.execute(
+                "UPDATE resources SET record = ?1, version = version + 1 WHERE kind = ?2 AND id = ?3 AND version = ?4",
+                params![record, kind, id, i64::try_from(expected_version).unwrap_or(i64::MAX)],
+            )
+        }
+        .map_err(StoreError::backend)?;
+        if changed == 0 {
+            return Err(if expected_version == 0 {
+                StoreError::AlreadyExists {
+                    what: format!("{kind} {id}"),
+                }
+            } else {
+                StoreError::Conflict {
+                    what: format!("{kind} {id}"),
+                }
+            });
+        }
+        Ok(())
+    }
+
+    async fn resources(&self, kind: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached("SELECT id, record FROM resources WHERE kind = ?1 ORDER BY id")
+            .map_err(StoreError::backend)?;
+        let rows = statement
+            .query_map(params![kind], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(StoreError::backend)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, record) = row.map_err(StoreError::backend)?;
+            out.push((id, from_json(&record)?));
+        }
+        Ok(out)
+    }
+
+    async fn delete_resource(&self, kind: &str, id: &str) -> Result<(), StoreError> {
+        self.connection()
+            .execute(
+                "DELETE FROM resources WHERE kind = ?1 AND id = ?2",
+                params![kind, id],
+            )
+            .map_err(StoreError::backend)?;
+        Ok(())
     }
 }
