@@ -930,3 +930,186 @@ fn a_repeated_client_request_token_starts_one_execution() {
         2
     );
 }
+
+#[test]
+fn a_custom_action_waits_for_a_job_worker_that_polls_acknowledges_and_reports() {
+    let server = Server::start(&[]);
+    std::fs::create_dir_all(server.data.join("s3/inbox/app")).unwrap();
+    std::fs::write(server.data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
+    server.ok(
+        "CreateCustomActionType",
+        &[
+            "create-custom-action-type",
+            "--category",
+            "Build",
+            "--provider",
+            "MyJenkins",
+            "--action-version",
+            "1",
+            "--configuration-properties",
+            "name=ProjectName,required=true,key=true,secret=false,queryable=true",
+            "--input-artifact-details",
+            "minimumCount=1,maximumCount=1",
+            "--output-artifact-details",
+            "minimumCount=0,maximumCount=1",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("custom.json");
+    std::fs::write(
+        &file,
+        json!({"pipeline": {
+            "name": "Jenkins",
+            "roleArn": "arn:aws:iam::123456789012:role/p",
+            "artifactStore": {"type": "S3", "location": "jenkins-artifacts"},
+            "stages": [
+                {"name": "Source", "actions": [{
+                    "name": "Source",
+                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app"},
+                    "outputArtifacts": [{"name": "Src"}]
+                }]},
+                {"name": "Build", "actions": [{
+                    "name": "Jenkins", "namespace": "Jenkins",
+                    "actionTypeId": {"category": "Build", "owner": "Custom", "provider": "MyJenkins", "version": "1"},
+                    "configuration": {"ProjectName": "app"},
+                    "inputArtifacts": [{"name": "Src"}]
+                }]}
+            ]
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    server.ok(
+        "CreatePipeline",
+        &[
+            "create-pipeline",
+            "--cli-input-json",
+            &format!("file://{}", file.display()),
+        ],
+    );
+    let type_id = "category=Build,owner=Custom,provider=MyJenkins,version=1";
+    let poll = |query: &str| {
+        server.ok(
+            "PollForJobs",
+            &[
+                "poll-for-jobs",
+                "--action-type-id",
+                type_id,
+                "--max-batch-size",
+                "1",
+                "--query-param",
+                query,
+            ],
+        )
+    };
+
+    for outcome in ["success", "failure"] {
+        let id = server.ok(
+            "StartPipelineExecution",
+            &["start-pipeline-execution", "--name", "Jenkins"],
+        )["pipelineExecutionId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut jobs = json!([]);
+        for _ in 0..300 {
+            jobs = poll("ProjectName=app")["jobs"].clone();
+            if !jobs.as_array().unwrap().is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let job = jobs[0].clone();
+        assert_eq!(
+            job["data"]["pipelineContext"]["pipelineExecutionId"],
+            id.as_str(),
+            "{job}"
+        );
+        assert_eq!(
+            job["data"]["actionConfiguration"]["configuration"]["ProjectName"],
+            "app"
+        );
+        assert_eq!(job["data"]["inputArtifacts"][0]["name"], "Src");
+        let job_id = job["id"].as_str().unwrap();
+        assert_eq!(
+            poll("ProjectName=app")["jobs"],
+            json!([]),
+            "a polled job is not handed out twice"
+        );
+        server.fails(
+            "InvalidNonceException",
+            &["acknowledge-job", "--job-id", job_id, "--nonce", "wrong"],
+        );
+        let acknowledged = server.ok(
+            "AcknowledgeJob",
+            &[
+                "acknowledge-job",
+                "--job-id",
+                job_id,
+                "--nonce",
+                job["nonce"].as_str().unwrap(),
+            ],
+        );
+        assert_eq!(acknowledged["status"], "InProgress");
+        let details = server.ok("GetJobDetails", &["get-job-details", "--job-id", job_id]);
+        assert_eq!(details["jobDetails"]["id"], job_id);
+        if outcome == "success" {
+            server.ok(
+                "PutJobSuccessResult",
+                &[
+                    "put-job-success-result",
+                    "--job-id",
+                    job_id,
+                    "--execution-details",
+                    "summary=built,externalExecutionId=jenkins-7,percentComplete=100",
+                    "--output-variables",
+                    "BuildNumber=7",
+                ],
+            );
+            wait_for_status(&server, "Jenkins", &id, "Succeeded");
+            let actions = server.ok(
+                "ListActionExecutions",
+                &[
+                    "list-action-executions",
+                    "--pipeline-name",
+                    "Jenkins",
+                    "--filter",
+                    &format!("pipelineExecutionId={id}"),
+                ],
+            );
+            let jenkins = &actions["actionExecutionDetails"][0];
+            assert_eq!(
+                jenkins["output"]["outputVariables"]["BuildNumber"], "7",
+                "{actions}"
+            );
+            assert_eq!(
+                jenkins["output"]["executionResult"]["externalExecutionSummary"],
+                "built"
+            );
+        } else {
+            server.ok(
+                "PutJobFailureResult",
+                &[
+                    "put-job-failure-result",
+                    "--job-id",
+                    job_id,
+                    "--failure-details",
+                    "type=JobFailed,message=tests failed on jenkins",
+                ],
+            );
+            let failed = wait_for_status(&server, "Jenkins", &id, "Failed");
+            assert!(
+                failed["pipelineExecution"]["statusSummary"]
+                    .as_str()
+                    .unwrap()
+                    .contains("tests failed on jenkins"),
+                "{failed}"
+            );
+            server.fails(
+                "InvalidJobStateException",
+                &["put-job-success-result", "--job-id", job_id],
+            );
+        }
+    }
+}

@@ -134,6 +134,16 @@ impl From<TransitionError> for ApiError {
     }
 }
 
+impl From<sluice_core::job::JobError> for ApiError {
+    fn from(error: sluice_core::job::JobError) -> Self {
+        match error {
+            sluice_core::job::JobError::Store(e) => e.into(),
+            sluice_core::job::JobError::Worker(e) => ApiError::internal(e.to_string()),
+            other => split(&other.to_string(), "ValidationException"),
+        }
+    }
+}
+
 impl From<SignatureError> for ApiError {
     fn from(error: SignatureError) -> Self {
         ApiError {

@@ -75,6 +75,11 @@ pub const SUPPORTED: &[&str] = &[
     "ListActionExecutions",
     "GetPipelineState",
     "RetryStageExecution",
+    "PollForJobs",
+    "AcknowledgeJob",
+    "GetJobDetails",
+    "PutJobSuccessResult",
+    "PutJobFailureResult",
     "DisableStageTransition",
     "EnableStageTransition",
     "PutApprovalResult",
@@ -143,6 +148,66 @@ pub async fn call<P: Ports>(
         "ListPipelineExecutions" => list_executions(ports, service, &input).await,
         "ListActionExecutions" => list_action_executions(ports, service, &input).await,
         "GetPipelineState" => pipeline_state(ports, service, &input).await,
+        "PollForJobs" => {
+            let max = input
+                .get("maxBatchSize")
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(1);
+            let query = input
+                .get("queryParam")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let type_id = input.get("actionTypeId").cloned().unwrap_or_default();
+            let jobs = sluice_core::job::poll(ports, &type_id, max, &query).await?;
+            Ok(json!({ "jobs": jobs }))
+        }
+        "AcknowledgeJob" => {
+            let status =
+                sluice_core::job::acknowledge(ports, text(&input, "jobId"), text(&input, "nonce"))
+                    .await?;
+            Ok(json!({ "status": status }))
+        }
+        "GetJobDetails" => Ok(json!({
+            "jobDetails": sluice_core::job::details(ports, text(&input, "jobId")).await?
+        })),
+        "PutJobSuccessResult" => {
+            let details = input.get("executionDetails").cloned().unwrap_or_default();
+            let success = sluice_core::worker::JobSuccess {
+                output_variables: input
+                    .get("outputVariables")
+                    .and_then(|v| serde_json::from_value(v.clone()).ok())
+                    .unwrap_or_default(),
+                summary: details
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                external_execution_id: details
+                    .get("externalExecutionId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                log: None,
+            };
+            sluice_core::job::finish(
+                ports,
+                text(&input, "jobId"),
+                Ok(success),
+                input.get("continuationToken").and_then(Value::as_str),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        "PutJobFailureResult" => {
+            let details = input.get("failureDetails").cloned().unwrap_or_default();
+            let failure = sluice_core::worker::JobFailure {
+                failure_type: text(&details, "type").to_string(),
+                message: text(&details, "message").to_string(),
+                log: None,
+            };
+            sluice_core::job::finish(ports, text(&input, "jobId"), Err(failure), None).await?;
+            Ok(json!({}))
+        }
         "RetryStageExecution" => {
             let retried = sluice_core::execution::retry_stage(
                 ports,

@@ -13,6 +13,7 @@ pub mod condition;
 pub mod contract;
 pub mod dispatcher;
 pub mod execution;
+pub mod job;
 pub mod model;
 pub mod pipeline;
 pub mod port;

@@ -114,6 +114,8 @@ pub trait ActionProvider: Send + Sync {
 #[derive(Default, Clone)]
 pub struct Providers {
     providers: BTreeMap<(String, String, String), Arc<dyn ActionProvider>>,
+    /// The provider of every action type owned by `Custom` (the job-worker protocol).
+    custom: Option<Arc<dyn ActionProvider>>,
 }
 
 impl Providers {
@@ -134,7 +136,17 @@ impl Providers {
         );
     }
 
+    /// Runs every action whose type is owned by `Custom`.
+    pub fn register_custom(&mut self, implementation: Arc<dyn ActionProvider>) {
+        self.custom = Some(implementation);
+    }
+
     pub fn get(&self, type_id: &ActionTypeId) -> Option<Arc<dyn ActionProvider>> {
+        if type_id.owner == crate::pipeline::declaration::ActionOwner::Custom
+            && let Some(custom) = &self.custom
+        {
+            return Some(custom.clone());
+        }
         self.providers
             .get(&(
                 type_id.category.name().to_string(),
@@ -305,6 +317,10 @@ pub async fn handle<P: Ports>(
                         declaration.action_type_id.provider
                     )))),
                     Some(provider) => {
+                        // The attempt's id is its outside handle: the approval token, a custom job's
+                        // action, PARALLEL mode's externalExecutionId. Written before the provider
+                        // runs, so an answer that comes back at once finds the record.
+                        record.external_execution_id = Some(record.action_execution_id.clone());
                         store.put_action_execution(&record).await?;
                         Some(provider.run(&job).await)
                     }
@@ -314,10 +330,9 @@ pub async fn handle<P: Ports>(
     };
 
     match outcome {
-        Some(JobOutcome::Waiting) | None => {
-            // The attempt's id is its outside handle: the approval token, PARALLEL mode's
-            // externalExecutionId.
-            record.external_execution_id = Some(record.action_execution_id.clone());
+        // Recorded before the provider ran; a decision from outside may already have ended it.
+        Some(JobOutcome::Waiting) => {}
+        None => {
             store.put_action_execution(&record).await?;
         }
         Some(JobOutcome::Succeeded(success)) => {

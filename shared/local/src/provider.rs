@@ -185,7 +185,7 @@ pub fn providers_for(
     source_overrides: BTreeMap<String, String>,
 ) -> impl FnOnce(&LocalRuntime) -> Providers {
     move |runtime| {
-        local_providers(Arc::new(LocalContext {
+        let mut providers = local_providers(Arc::new(LocalContext {
             data_dir: runtime.data_dir.clone(),
             artifacts: runtime.ports.artifacts.clone(),
             buckets: S3Folder::new(&runtime.data_dir),
@@ -193,7 +193,12 @@ pub fn providers_for(
             source_overrides,
             cancellations: runtime.cancellations.clone(),
             shell: PathBuf::from("bash"),
-        }))
+        }));
+        // Custom action types wait for a job worker (PollForJobs through `sluice serve`).
+        providers.register_custom(Arc::new(sluice_core::job::CustomJobs(Arc::new(
+            runtime.ports.clone(),
+        ))));
+        providers
     }
 }
 
