@@ -35,6 +35,10 @@ pub(crate) struct Args {
     /// The account id the API's ARNs name.
     #[arg(long, default_value = sluice_core::execution::LOCAL_ACCOUNT)]
     account: String,
+    /// Check every answer against its output shape in the API model; a broken one is answered as
+    /// InternalFailure (for tests and for debugging Sluice itself).
+    #[arg(long, hide = true)]
+    check_responses: bool,
     /// Local configuration for the pipelines' actions (sources, build projects, functions).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -160,6 +164,7 @@ async fn serve(args: &Args, config: LocalConfig, address: SocketAddr) -> ExitCod
             ..Service::default()
         },
         auth,
+        check_responses: args.check_responses,
     });
     println!(
         "Sluice serves the CodePipeline API on http://{bound} (region {}, account {}); data in {}",

@@ -8,7 +8,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sluice_core::model::{self, check::Checker};
 
 fn aws_cli() -> PathBuf {
     let aws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
@@ -38,7 +37,13 @@ impl Server {
             .unwrap()
             .port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["serve", "--port", &port.to_string(), "--data-dir"])
+            .args([
+                "serve",
+                "--check-responses",
+                "--port",
+                &port.to_string(),
+                "--data-dir",
+            ])
             .arg(&data)
             .args(extra)
             .stdout(Stdio::piped())
@@ -125,27 +130,14 @@ impl Drop for Server {
     }
 }
 
-/// The one checker for answers: the CLI prints the parsed answer with timestamps as ISO 8601 text, which
-/// the check reads back into the model's epoch-seconds form first.
+/// Answers as the CLI printed them go through the API's one checker (`sluice_api::check_output`); the
+/// server checks every answer too (`--check-responses`). The CLI prints timestamps as ISO 8601 text,
+/// which is read back into the model's epoch seconds first.
 fn check_output(operation: &str, value: &Value) {
-    let model = model::codepipeline();
-    let Some(output) = model.operations[operation].output.as_ref() else {
-        assert_eq!(
-            value,
-            &json!({}),
-            "{operation} has no output shape, so it answers nothing"
-        );
-        return;
-    };
-    let shape = &output.shape;
     let value = epoch_timestamps(value);
-    let mut checker = Checker::new(model, true);
-    checker.check(shape, &value, "");
-    let problems = checker.into_problems();
-    assert!(
-        problems.is_empty(),
-        "{operation}'s answer breaks {shape}: {problems:?}\n{value:#}"
-    );
+    if let Err(problems) = sluice_api::check_output(operation, &value) {
+        panic!("{operation}'s answer breaks its output shape: {problems:?}\n{value:#}");
+    }
 }
 
 fn epoch_timestamps(value: &Value) -> Value {
@@ -585,7 +577,7 @@ fn pipelines_and_history_survive_a_restart() {
     let _ = server.child.wait();
     let port = server.endpoint.rsplit(':').next().unwrap().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--port", &port, "--data-dir"])
+        .args(["serve", "--check-responses", "--port", &port, "--data-dir"])
         .arg(&server.data)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -1112,4 +1104,134 @@ fn a_custom_action_waits_for_a_job_worker_that_polls_acknowledges_and_reports() 
             );
         }
     }
+}
+
+/// One raw awsJson1.1 request to a `--no-auth` server: (status, body).
+fn raw(server: &Server, target: Option<&str>, body: &str) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let address = server.endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if let Some(target) = target {
+        request.push_str(&format!("X-Amz-Target: {target}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn the_wire_protocol_answers_bad_requests_as_aws_does() {
+    let server = Server::start(&["--no-auth"]);
+    let (status, body) = raw(&server, Some("CodePipeline_20150709.NoSuchThing"), "{}");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("UnknownOperationException"))
+    );
+    let (status, body) = raw(&server, None, "{}");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("UnknownOperationException"))
+    );
+    let (status, body) = raw(
+        &server,
+        Some("CodePipeline_20150709.ListPipelines"),
+        "{not json",
+    );
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("SerializationException"))
+    );
+    let long = "x".repeat(101);
+    let (status, body) = raw(
+        &server,
+        Some("CodePipeline_20150709.GetPipeline"),
+        &json!({ "name": long }).to_string(),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "ValidationException");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("1 validation error detected: Value '{long}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 100")),
+        "{body}"
+    );
+    let (status, body) = raw(
+        &server,
+        Some("CodePipeline_20150709.GetPipeline"),
+        r#"{"name": 5}"#,
+    );
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("SerializationException")),
+        "{body}"
+    );
+
+    // ListPipelines pages with maxResults and nextToken.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["A", "B", "C"] {
+        let mut pipeline: Value =
+            serde_json::from_str(&std::fs::read_to_string(seed_pipeline()).unwrap()).unwrap();
+        pipeline["pipeline"]["name"] = json!(name);
+        let file = dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, pipeline.to_string()).unwrap();
+        let (status, body) = raw(
+            &server,
+            Some("CodePipeline_20150709.CreatePipeline"),
+            &std::fs::read_to_string(&file).unwrap(),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut input = json!({"maxResults": 2});
+        if let Some(token) = &token {
+            input["nextToken"] = json!(token);
+        }
+        let (status, page) = raw(
+            &server,
+            Some("CodePipeline_20150709.ListPipelines"),
+            &input.to_string(),
+        );
+        assert_eq!(status, 200, "{page}");
+        sluice_api::check_output("ListPipelines", &page).unwrap();
+        names.extend(
+            page["pipelines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_string()),
+        );
+        match page["nextToken"].as_str() {
+            Some(next) => token = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["A", "B", "C"]);
+}
+
+#[test]
+fn no_auth_says_so_loudly_when_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--no-auth", "--port", "0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first.starts_with("WARNING: --no-auth"), "{first}");
 }

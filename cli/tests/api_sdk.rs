@@ -50,7 +50,13 @@ impl Server {
             .unwrap()
             .port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["serve", "--port", &port.to_string(), "--data-dir"])
+            .args([
+                "serve",
+                "--check-responses",
+                "--port",
+                &port.to_string(),
+                "--data-dir",
+            ])
             .arg(&data)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

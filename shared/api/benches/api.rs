@@ -205,6 +205,7 @@ fn main() {
             ports: local.ports.clone(),
             service: Service::default(),
             auth: Auth::SigV4(Arc::new(vec![Credentials::new("test", "test")])),
+            check_responses: false,
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

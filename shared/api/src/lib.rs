@@ -47,6 +47,9 @@ pub struct Api<P> {
     pub ports: P,
     pub service: Service,
     pub auth: Auth,
+    /// Check every answer against its output shape in the model and answer InternalFailure when one
+    /// breaks it (`sluice serve --check-responses`, which the end-to-end tests turn on).
+    pub check_responses: bool,
 }
 
 /// The router: every request is `POST /` (awsJson1.1) or an RPCv2 CBOR path.
@@ -218,6 +221,14 @@ async fn answer<P: Ports>(
     }
     check_input(&operation, &input)?;
     let output = ops::call(&api.ports, &api.service, &operation, input).await?;
+    if api.check_responses {
+        check_output(&operation, &output).map_err(|problems| {
+            ApiError::internal(format!(
+                "Sluice's answer to {operation} breaks the model's output shape: {}",
+                problems.join("; ")
+            ))
+        })?;
+    }
     Ok((operation, output))
 }
 
@@ -243,5 +254,31 @@ pub fn check_input(operation: &str, input: &Value) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::from_problems(&problems))
+    }
+}
+
+/// The one checker for answers: the operation's output against its shape in the model, unknown members
+/// included (an operation without an output shape answers `{}`). Returns the problems in AWS's words.
+pub fn check_output(operation: &str, output: &Value) -> Result<(), Vec<String>> {
+    let model = model::codepipeline();
+    let Some(definition) = model.operations.get(operation) else {
+        return Err(vec![format!("the model has no operation {operation}")]);
+    };
+    let Some(shape) = definition.output.as_ref() else {
+        return if output.as_object().is_some_and(|o| o.is_empty()) {
+            Ok(())
+        } else {
+            Err(vec![format!(
+                "{operation} has no output shape, so it answers nothing"
+            )])
+        };
+    };
+    let mut checker = Checker::new(model, true);
+    checker.check(&shape.shape, output, "");
+    let problems = checker.into_problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.iter().map(|p| p.message()).collect())
     }
 }
