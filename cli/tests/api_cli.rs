@@ -878,6 +878,96 @@ fn a_failed_stage_is_retried_keeping_what_succeeded_with_failed_actions() {
         ["Succeeded", "Failed"],
         "both attempts are kept, newest first"
     );
+
+    // ALL_ACTIONS runs the whole stage again, the action that had succeeded included.
+    std::fs::remove_file(&marker).unwrap();
+    let second = server.ok(
+        "StartPipelineExecution",
+        &["start-pipeline-execution", "--name", "Retry"],
+    )["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for_status(&server, "Retry", &second, "Failed");
+    let runs_before = std::fs::read_to_string(&counter).unwrap().lines().count();
+    std::fs::write(&marker, "").unwrap();
+    server.ok(
+        "RetryStageExecution",
+        &[
+            "retry-stage-execution",
+            "--pipeline-name",
+            "Retry",
+            "--stage-name",
+            "Check",
+            "--pipeline-execution-id",
+            &second,
+            "--retry-mode",
+            "ALL_ACTIONS",
+        ],
+    );
+    wait_for_status(&server, "Retry", &second, "Succeeded");
+    assert_eq!(
+        std::fs::read_to_string(&counter).unwrap().lines().count(),
+        runs_before + 1,
+        "ALL_ACTIONS ran the succeeded action again"
+    );
+}
+
+#[test]
+fn variables_given_at_start_are_resolved_into_the_execution() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut pipeline: Value =
+        serde_json::from_str(&std::fs::read_to_string(seed_pipeline()).unwrap()).unwrap();
+    pipeline["pipeline"]["pipelineType"] = json!("V2");
+    pipeline["pipeline"]["variables"] = json!([
+        {"name": "DeployEnv", "defaultValue": "staging"},
+        {"name": "Region"}
+    ]);
+    let file = dir.path().join("variables.json");
+    std::fs::write(&file, pipeline.to_string()).unwrap();
+    server.ok(
+        "CreatePipeline",
+        &[
+            "create-pipeline",
+            "--cli-input-json",
+            &format!("file://{}", file.display()),
+        ],
+    );
+    server.fails(
+        "ValidationException",
+        &["start-pipeline-execution", "--name", "MyWebAppPipeline"],
+    );
+    let id = server.ok(
+        "StartPipelineExecution",
+        &[
+            "start-pipeline-execution",
+            "--name",
+            "MyWebAppPipeline",
+            "--variables",
+            "name=Region,value=eu-west-1",
+        ],
+    )["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let execution = server.ok(
+        "GetPipelineExecution",
+        &[
+            "get-pipeline-execution",
+            "--pipeline-name",
+            "MyWebAppPipeline",
+            "--pipeline-execution-id",
+            &id,
+        ],
+    );
+    assert_eq!(
+        execution["pipelineExecution"]["variables"],
+        json!([
+            {"name": "DeployEnv", "resolvedValue": "staging"},
+            {"name": "Region", "resolvedValue": "eu-west-1"}
+        ])
+    );
 }
 
 #[test]

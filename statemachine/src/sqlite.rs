@@ -60,6 +60,7 @@ impl SqliteStore {
     }
 
     fn prepare(mut connection: Connection) -> Result<Self, StoreError> {
+        connection.set_prepared_statement_cache_capacity(64);
         // WAL lets readers run beside the writer; NORMAL syncs at checkpoints, which keeps every
         // committed transaction across a process crash (only an OS crash can lose the last ones).
         connection
@@ -131,9 +132,9 @@ fn append_events(
 impl Store for SqliteStore {
     fn put_machine(&self, machine: &MachineRecord) -> Result<(), StoreError> {
         self.lock()
-            .execute(
-                "INSERT OR REPLACE INTO machines (arn, revision, name, definition, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
+            .prepare_cached("INSERT OR REPLACE INTO machines (arn, revision, name, definition, created) VALUES (?1, ?2, ?3, ?4, ?5)")
+.map_err(backend)?
+.execute(params![
                     machine.arn,
                     i64::try_from(machine.revision).unwrap_or(i64::MAX),
                     machine.name,
@@ -173,10 +174,10 @@ impl Store for SqliteStore {
         let mut connection = self.lock();
         let transaction = connection.transaction().map_err(backend)?;
         let inserted = transaction
-            .execute(
-                "INSERT OR IGNORE INTO executions (arn, machine_arn, name, status, start_date, stop_date, version, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            .prepare_cached("INSERT OR IGNORE INTO executions (arn, machine_arn, name, status, start_date, stop_date, version, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+.map_err(backend)?
+.execute(params![
                     execution.execution_arn,
                     execution.state_machine_arn,
                     execution.name,
@@ -205,9 +206,9 @@ impl Store for SqliteStore {
         let mut connection = self.lock();
         let transaction = connection.transaction().map_err(backend)?;
         let updated = transaction
-            .execute(
-                "UPDATE executions SET status = ?2, stop_date = ?3, version = ?4, state = ?5 WHERE arn = ?1 AND version = ?6",
-                params![
+            .prepare_cached("UPDATE executions SET status = ?2, stop_date = ?3, version = ?4, state = ?5 WHERE arn = ?1 AND version = ?6")
+.map_err(backend)?
+.execute(params![
                     execution.execution_arn,
                     execution.status.name(),
                     execution.stop_date,

@@ -2,6 +2,10 @@
 //! 200 clients, each on its own keep-alive connection, every request signed with AWS's SigV4 signer and
 //! verified by the server, against `sluice serve`'s router over the local runtime (SQLite, engine).
 //!
+//! StartPipelineExecution is measured on a pipeline whose executions wait at a disabled transition (the
+//! start alone) and on one whose executions run their source action and wait for an approval (the start
+//! while the executions it started compete for the same two cores).
+//!
 //! Two loads per operation:
 //! - *paced*: each client sends a request, waits for the answer, then waits until a second has passed
 //!   since it sent (200 requests per second in all);
@@ -201,6 +205,23 @@ fn main() {
         put_pipeline(&local.ports, &pipeline, &CompileOptions::default())
             .await
             .expect("stored");
+        // The same pipeline with its first stage's inbound transition disabled: its executions are
+        // started and wait at once, so a start's latency is the API's and the orchestration's own,
+        // not that of the actions of the executions started before it.
+        let mut parked = pipeline.clone();
+        parked.name = "Parked".to_string();
+        put_pipeline(&local.ports, &parked, &CompileOptions::default())
+            .await
+            .expect("stored");
+        sluice_core::dispatcher::disable_transition(
+            &local.ports,
+            "Parked",
+            "Source",
+            sluice_core::dispatcher::TransitionType::Inbound,
+            "benchmark",
+        )
+        .await
+        .expect("disabled");
         let api = Arc::new(Api {
             ports: local.ports.clone(),
             service: Service::default(),
@@ -213,13 +234,14 @@ fn main() {
         let host = listener.local_addr().expect("address").to_string();
         tokio::spawn(async move { axum::serve(listener, router(api)).await });
 
-        for (operation, body) in [
-            ("GetPipelineState", r#"{"name": "Bench"}"#),
-            ("StartPipelineExecution", r#"{"name": "Bench"}"#),
+        for (label, operation, body) in [
+            ("GetPipelineState", "GetPipelineState", r#"{"name": "Bench"}"#),
+            ("Start (parked)", "StartPipelineExecution", r#"{"name": "Parked"}"#),
+            ("Start (running)", "StartPipelineExecution", r#"{"name": "Bench"}"#),
         ] {
             for paced in [true, false] {
                 let latencies = load(&host, operation, body, duration, paced).await;
-                report(operation, if paced { "paced" } else { "saturated" }, latencies, duration);
+                report(label, if paced { "paced" } else { "saturated" }, latencies, duration);
             }
         }
         local.shutdown();

@@ -98,6 +98,8 @@ impl SqliteStore {
     pub fn on(connection: Arc<Mutex<Connection>>) -> Result<Self, StoreError> {
         {
             let mut connection = connection.lock().unwrap_or_else(|p| p.into_inner());
+            // Every statement of both stores sharing the connection stays prepared.
+            connection.set_prepared_statement_cache_capacity(64);
             connection
                 .execute_batch(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
@@ -120,10 +122,10 @@ impl SqliteStore {
                     .execute_batch(migration)
                     .map_err(StoreError::backend)?;
                 transaction
-                    .execute(
-                        "INSERT INTO sluice_migrations (component, applied) VALUES ('pipelines', ?1)
-                         ON CONFLICT (component) DO UPDATE SET applied = excluded.applied",
-                        params![i64::try_from(index + 1).unwrap_or(i64::MAX)],
+                    .prepare_cached("INSERT INTO sluice_migrations (component, applied) VALUES ('pipelines', ?1)
+                         ON CONFLICT (component) DO UPDATE SET applied = excluded.applied")
+.map_err(StoreError::backend)?
+.execute(params![i64::try_from(index + 1).unwrap_or(i64::MAX)],
                     )
                     .map_err(StoreError::backend)?;
             }
@@ -153,10 +155,9 @@ pub enum TaskAnswer {
 impl SqliteStore {
     pub fn push_task_answer(&self, token: &str, answer: &TaskAnswer) -> Result<(), StoreError> {
         self.connection()
-            .execute(
-                "INSERT INTO task_answers (token, answer) VALUES (?1, ?2)",
-                params![token, to_json(answer)?],
-            )
+            .prepare_cached("INSERT INTO task_answers (token, answer) VALUES (?1, ?2)")
+            .map_err(StoreError::backend)?
+            .execute(params![token, to_json(answer)?])
             .map_err(StoreError::backend)?;
         Ok(())
     }
@@ -176,7 +177,9 @@ impl SqliteStore {
                 .map_err(StoreError::backend)?
         };
         transaction
-            .execute("DELETE FROM task_answers", [])
+            .prepare_cached("DELETE FROM task_answers")
+            .map_err(StoreError::backend)?
+            .execute([])
             .map_err(StoreError::backend)?;
         transaction.commit().map_err(StoreError::backend)?;
         rows.into_iter()
@@ -262,10 +265,11 @@ impl PipelineStore for SqliteStore {
             });
         }
         transaction
-            .execute(
+            .prepare_cached(
                 "INSERT INTO pipeline_versions (name, version, record) VALUES (?1, ?2, ?3)",
-                params![name, pipeline.version(), to_json(pipeline)?],
             )
+            .map_err(StoreError::backend)?
+            .execute(params![name, pipeline.version(), to_json(pipeline)?])
             .map_err(StoreError::backend)?;
         transaction.commit().map_err(StoreError::backend)
     }
@@ -302,19 +306,20 @@ impl ExecutionStore for SqliteStore {
     async fn create_execution(&self, execution: &PipelineExecution) -> Result<(), StoreError> {
         let connection = self.connection();
         let inserted = connection
-            .execute(
+            .prepare_cached(
                 "INSERT INTO pipeline_executions (pipeline, id, record_version, start_time, record)
                  VALUES (?1, ?2, 0, ?3, ?4) ON CONFLICT DO NOTHING",
-                params![
-                    execution.pipeline_name,
-                    execution.pipeline_execution_id,
-                    execution.start_time.epoch_millis(),
-                    to_json(&PipelineExecution {
-                        record_version: 0,
-                        ..execution.clone()
-                    })?
-                ],
             )
+            .map_err(StoreError::backend)?
+            .execute(params![
+                execution.pipeline_name,
+                execution.pipeline_execution_id,
+                execution.start_time.epoch_millis(),
+                to_json(&PipelineExecution {
+                    record_version: 0,
+                    ..execution.clone()
+                })?
+            ])
             .map_err(StoreError::backend)?;
         if inserted == 0 {
             return Err(StoreError::AlreadyExists {
@@ -346,17 +351,18 @@ impl ExecutionStore for SqliteStore {
             ..execution.clone()
         })?;
         let updated = connection
-            .execute(
+            .prepare_cached(
                 "UPDATE pipeline_executions SET record = ?1, record_version = ?2
                  WHERE pipeline = ?3 AND id = ?4 AND record_version = ?5",
-                params![
-                    record,
-                    i64::try_from(next).unwrap_or(i64::MAX),
-                    execution.pipeline_name,
-                    execution.pipeline_execution_id,
-                    i64::try_from(execution.record_version).unwrap_or(i64::MAX)
-                ],
             )
+            .map_err(StoreError::backend)?
+            .execute(params![
+                record,
+                i64::try_from(next).unwrap_or(i64::MAX),
+                execution.pipeline_name,
+                execution.pipeline_execution_id,
+                i64::try_from(execution.record_version).unwrap_or(i64::MAX)
+            ])
             .map_err(StoreError::backend)?;
         if updated == 0 {
             return Err(StoreError::Conflict {
@@ -408,16 +414,16 @@ impl StageStore for SqliteStore {
         let record = to_json(gate)?;
         let expected = i64::try_from(expected_version).unwrap_or(i64::MAX);
         let changed = if expected_version == 0 {
-            connection.execute(
-                "INSERT INTO stage_gates (pipeline, stage, version, record) VALUES (?1, ?2, 1, ?3)
-                 ON CONFLICT DO NOTHING",
-                params![pipeline, stage, record],
+            connection.prepare_cached("INSERT INTO stage_gates (pipeline, stage, version, record) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT DO NOTHING")
+.map_err(StoreError::backend)?
+.execute(params![pipeline, stage, record],
             )
         } else {
-            connection.execute(
-                "UPDATE stage_gates SET record = ?1, version = version + 1
-                 WHERE pipeline = ?2 AND stage = ?3 AND version = ?4",
-                params![record, pipeline, stage, expected],
+            connection.prepare_cached("UPDATE stage_gates SET record = ?1, version = version + 1
+                 WHERE pipeline = ?2 AND stage = ?3 AND version = ?4")
+.map_err(StoreError::backend)?
+.execute(params![record, pipeline, stage, expected],
             )
         }
         .map_err(StoreError::backend)?;
@@ -432,10 +438,10 @@ impl StageStore for SqliteStore {
     async fn put_stage_execution(&self, stage: &StageExecution) -> Result<(), StoreError> {
         let connection = self.connection();
         connection
-            .execute(
-                "INSERT INTO stage_executions (pipeline, execution_id, stage, record) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (pipeline, execution_id, stage) DO UPDATE SET record = excluded.record",
-                params![
+            .prepare_cached("INSERT INTO stage_executions (pipeline, execution_id, stage, record) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (pipeline, execution_id, stage) DO UPDATE SET record = excluded.record")
+.map_err(StoreError::backend)?
+.execute(params![
                     stage.pipeline_name,
                     stage.pipeline_execution_id,
                     stage.stage_name,
@@ -494,10 +500,10 @@ impl ActionExecutionStore for SqliteStore {
     async fn put_action_execution(&self, action: &ActionExecution) -> Result<(), StoreError> {
         let connection = self.connection();
         connection
-            .execute(
-                "INSERT INTO action_executions (id, pipeline, execution_id, record) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (id) DO UPDATE SET record = excluded.record",
-                params![
+            .prepare_cached("INSERT INTO action_executions (id, pipeline, execution_id, record) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET record = excluded.record")
+.map_err(StoreError::backend)?
+.execute(params![
                     action.action_execution_id,
                     action.pipeline_name,
                     action.pipeline_execution_id,
@@ -563,14 +569,14 @@ impl ResourceStore for SqliteStore {
         let connection = self.connection();
         let record = to_json(document)?;
         let changed = if expected_version == 0 {
-            connection.execute(
-                "INSERT INTO resources (kind, id, version, record) VALUES (?1, ?2, 1, ?3) ON CONFLICT DO NOTHING",
-                params![kind, id, record],
+            connection.prepare_cached("INSERT INTO resources (kind, id, version, record) VALUES (?1, ?2, 1, ?3) ON CONFLICT DO NOTHING")
+.map_err(StoreError::backend)?
+.execute(params![kind, id, record],
             )
         } else {
-            connection.execute(
-                "UPDATE resources SET record = ?1, version = version + 1 WHERE kind = ?2 AND id = ?3 AND version = ?4",
-                params![record, kind, id, i64::try_from(expected_version).unwrap_or(i64::MAX)],
+            connection.prepare_cached("UPDATE resources SET record = ?1, version = version + 1 WHERE kind = ?2 AND id = ?3 AND version = ?4")
+.map_err(StoreError::backend)?
+.execute(params![record, kind, id, i64::try_from(expected_version).unwrap_or(i64::MAX)],
             )
         }
         .map_err(StoreError::backend)?;
@@ -608,10 +614,9 @@ impl ResourceStore for SqliteStore {
 
     async fn delete_resource(&self, kind: &str, id: &str) -> Result<(), StoreError> {
         self.connection()
-            .execute(
-                "DELETE FROM resources WHERE kind = ?1 AND id = ?2",
-                params![kind, id],
-            )
+            .prepare_cached("DELETE FROM resources WHERE kind = ?1 AND id = ?2")
+            .map_err(StoreError::backend)?
+            .execute(params![kind, id])
             .map_err(StoreError::backend)?;
         Ok(())
     }
