@@ -41,6 +41,56 @@ const MIGRATIONS: &[&str] = &[r#"
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    /// Copies the write-ahead log into the database file in the background (file stores only).
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// SQLite checkpoints the WAL from inside a commit once it passes 1000 pages, and that commit then waits
+/// for the copy and its fsync: milliseconds on the request that happens to commit. Instead the serving
+/// connection never checkpoints, and this thread does, on its own connection, in PASSIVE mode (it never
+/// blocks the writer). Committed transactions are durable in the WAL either way.
+struct Checkpointer {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often the background checkpoint runs.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+        let connection = Connection::open(path).map_err(backend)?;
+        connection
+            .execute_batch("PRAGMA busy_timeout = 5000;")
+            .map_err(backend)?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".to_string())
+            .spawn(move || {
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::park_timeout(CHECKPOINT_EVERY);
+                    // A failed checkpoint leaves the WAL as it is; the next one tries again.
+                    let _ = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
+                }
+                let _ = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
+            })
+            .map_err(backend)?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -51,7 +101,13 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in `path`, migrating its schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let connection = Connection::open(path).map_err(backend)?;
-        Self::prepare(connection)
+        let mut store = Self::prepare(connection)?;
+        store
+            .lock()
+            .execute_batch("PRAGMA wal_autocheckpoint = 0;")
+            .map_err(backend)?;
+        store._checkpointer = Some(Checkpointer::start(path)?);
+        Ok(store)
     }
 
     /// A store in memory, for tests of the SQLite code itself.
@@ -80,6 +136,7 @@ impl SqliteStore {
         }
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
+            _checkpointer: None,
         })
     }
 

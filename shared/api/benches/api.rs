@@ -172,78 +172,106 @@ fn main() {
         .build()
         .expect("tokio");
     tokio.block_on(async {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::create_dir_all(dir.path().join("s3/inbox")).expect("mkdir");
-        std::fs::write(dir.path().join("s3/inbox/app.zip"), b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")
-            .expect("write");
-        let local = LocalRuntime::open_default(
-            dir.path(),
-            providers_for(LocalConfig::default(), Default::default()),
-        )
-        .await
-        .expect("opens");
-        let pipeline = serde_json::from_value(json!({
-            "name": "Bench",
-            "roleArn": "arn:aws:iam::123456789012:role/p",
-            "artifactStore": {"type": "S3", "location": "bench-artifacts"},
-            "pipelineType": "V2",
-            "executionMode": "PARALLEL",
-            "stages": [
-                {"name": "Source", "actions": [{
-                    "name": "Source",
-                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
-                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app.zip"},
-                    "outputArtifacts": [{"name": "Src"}]
-                }]},
-                {"name": "Approve", "actions": [{
-                    "name": "Review",
-                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
-                }]}
-            ]
-        }))
-        .expect("pipeline");
-        put_pipeline(&local.ports, &pipeline, &CompileOptions::default())
-            .await
-            .expect("stored");
-        // The same pipeline with its first stage's inbound transition disabled: its executions are
-        // started and wait at once, so a start's latency is the API's and the orchestration's own,
-        // not that of the actions of the executions started before it.
-        let mut parked = pipeline.clone();
-        parked.name = "Parked".to_string();
-        put_pipeline(&local.ports, &parked, &CompileOptions::default())
-            .await
-            .expect("stored");
-        sluice_core::dispatcher::disable_transition(
-            &local.ports,
-            "Parked",
-            "Source",
-            sluice_core::dispatcher::TransitionType::Inbound,
-            "benchmark",
-        )
-        .await
-        .expect("disabled");
-        let api = Arc::new(Api {
-            ports: local.ports.clone(),
-            service: Service::default(),
-            auth: Auth::SigV4(Arc::new(vec![Credentials::new("test", "test")])),
-            check_responses: false,
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binds");
-        let host = listener.local_addr().expect("address").to_string();
-        tokio::spawn(async move { axum::serve(listener, router(api)).await });
-
+        // Every load gets a fresh data directory and server, so one load's executions do not weigh on
+        // the next.
         for (label, operation, body) in [
-            ("GetPipelineState", "GetPipelineState", r#"{"name": "Bench"}"#),
-            ("Start (parked)", "StartPipelineExecution", r#"{"name": "Parked"}"#),
-            ("Start (running)", "StartPipelineExecution", r#"{"name": "Bench"}"#),
+            (
+                "GetPipelineState",
+                "GetPipelineState",
+                r#"{"name": "Bench"}"#,
+            ),
+            (
+                "Start (parked)",
+                "StartPipelineExecution",
+                r#"{"name": "Parked"}"#,
+            ),
+            (
+                "Start (running)",
+                "StartPipelineExecution",
+                r#"{"name": "Bench"}"#,
+            ),
         ] {
             for paced in [true, false] {
+                let (local, host, _dir) = serve().await;
                 let latencies = load(&host, operation, body, duration, paced).await;
-                report(label, if paced { "paced" } else { "saturated" }, latencies, duration);
+                report(
+                    label,
+                    if paced { "paced" } else { "saturated" },
+                    latencies,
+                    duration,
+                );
+                local.shutdown();
             }
         }
-        local.shutdown();
     });
+}
+
+/// A fresh local runtime with the two benchmark pipelines, served on a free port.
+async fn serve() -> (LocalRuntime, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("s3/inbox")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("s3/inbox/app.zip"),
+        b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+    )
+    .expect("write");
+    let local = LocalRuntime::open_default(
+        dir.path(),
+        providers_for(LocalConfig::default(), Default::default()),
+    )
+    .await
+    .expect("opens");
+    let pipeline = serde_json::from_value(json!({
+        "name": "Bench",
+        "roleArn": "arn:aws:iam::123456789012:role/p",
+        "artifactStore": {"type": "S3", "location": "bench-artifacts"},
+        "pipelineType": "V2",
+        "executionMode": "PARALLEL",
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Source",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app.zip"},
+                "outputArtifacts": [{"name": "Src"}]
+            }]},
+            {"name": "Approve", "actions": [{
+                "name": "Review",
+                "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
+            }]}
+        ]
+    }))
+    .expect("pipeline");
+    put_pipeline(&local.ports, &pipeline, &CompileOptions::default())
+        .await
+        .expect("stored");
+    // The same pipeline with its first stage's inbound transition disabled: its executions are
+    // started and wait at once, so a start's latency is the API's and the orchestration's own,
+    // not that of the actions of the executions started before it.
+    let mut parked = pipeline.clone();
+    parked.name = "Parked".to_string();
+    put_pipeline(&local.ports, &parked, &CompileOptions::default())
+        .await
+        .expect("stored");
+    sluice_core::dispatcher::disable_transition(
+        &local.ports,
+        "Parked",
+        "Source",
+        sluice_core::dispatcher::TransitionType::Inbound,
+        "benchmark",
+    )
+    .await
+    .expect("disabled");
+    let api = Arc::new(Api {
+        ports: local.ports.clone(),
+        service: Service::default(),
+        auth: Auth::SigV4(Arc::new(vec![Credentials::new("test", "test")])),
+        check_responses: false,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let host = listener.local_addr().expect("address").to_string();
+    tokio::spawn(async move { axum::serve(listener, router(api)).await });
+
+    (local, host, dir)
 }
