@@ -94,6 +94,19 @@ pub const SUPPORTED: &[&str] = &[
     "ListActionTypes",
 ];
 
+/// The pipeline `name`, or PipelineNotFoundException.
+async fn pipeline<P: Ports>(
+    ports: &P,
+    service: &Service,
+    name: &str,
+) -> Result<StoredPipeline, ApiError> {
+    ports
+        .store()
+        .pipeline(name)
+        .await?
+        .ok_or_else(|| service.not_found(name))
+}
+
 fn text<'a>(input: &'a Value, member: &str) -> &'a str {
     input
         .get(member)
@@ -400,9 +413,7 @@ fn pipeline_summary(stored: &StoredPipeline) -> Value {
 
 async fn start<P: Ports>(ports: &P, service: &Service, input: &Value) -> Result<Value, ApiError> {
     let name = text(input, "name");
-    if ports.store().pipeline(name).await?.is_none() {
-        return Err(service.not_found(name));
-    }
+    pipeline(ports, service, name).await?;
     let token = input.get("clientRequestToken").and_then(Value::as_str);
     let execution_id = ports.ids().uuid();
     if let Some(token) = token {
@@ -489,9 +500,7 @@ async fn execution<P: Ports>(
         text(input, "pipelineName"),
         text(input, "pipelineExecutionId"),
     );
-    if ports.store().pipeline(name).await?.is_none() {
-        return Err(service.not_found(name));
-    }
+    pipeline(ports, service, name).await?;
     ports.store().execution(name, id).await?.ok_or_else(|| {
         ApiError::new(
             "PipelineExecutionNotFoundException",
@@ -532,9 +541,7 @@ async fn list_executions<P: Ports>(
     input: &Value,
 ) -> Result<Value, ApiError> {
     let name = text(input, "pipelineName");
-    if ports.store().pipeline(name).await?.is_none() {
-        return Err(service.not_found(name));
-    }
+    pipeline(ports, service, name).await?;
     let executions = ports.store().executions(name).await?;
     let (executions, next) = page(executions, input, 100)?;
     let summaries: Vec<Value> = executions
@@ -622,9 +629,7 @@ async fn list_action_executions<P: Ports>(
     input: &Value,
 ) -> Result<Value, ApiError> {
     let name = text(input, "pipelineName");
-    if ports.store().pipeline(name).await?.is_none() {
-        return Err(service.not_found(name));
-    }
+    pipeline(ports, service, name).await?;
     let filter = input
         .get("filter")
         .and_then(|f| f.get("pipelineExecutionId"))
@@ -656,11 +661,7 @@ async fn pipeline_state<P: Ports>(
     input: &Value,
 ) -> Result<Value, ApiError> {
     let name = text(input, "name");
-    let stored = ports
-        .store()
-        .pipeline(name)
-        .await?
-        .ok_or_else(|| service.not_found(name))?;
+    let stored = pipeline(ports, service, name).await?;
     // Only the latest of everything: the cost does not grow with the pipeline's history.
     let actions = ports.store().latest_action_executions(name).await?;
     let latest_stages = ports.store().latest_stage_executions(name).await?;
