@@ -238,6 +238,15 @@ async fn store_artifact(
         .map_err(failed)
 }
 
+/// Runs file work on tokio's blocking threads, so the async threads keep answering.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, JobOutcome> + Send + 'static,
+) -> Result<T, JobOutcome> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| failed(format!("the file work stopped: {e}")))?
+}
+
 /// A scratch folder for one job, removed when the job is done.
 struct Scratch(PathBuf);
 
@@ -386,13 +395,22 @@ impl ActionProvider for S3Source {
                         job.action.name
                     ))
                 })?;
-                let scratch = Scratch::new(context.workspace(job))?;
-                let zip = scratch.0.join("object.zip");
-                let revision = context
-                    .buckets
-                    .read_source(bucket, key, &zip)
-                    .map_err(|e| configuration_error(e.to_string()))?;
-                store_artifact(context, output, &zip).await?;
+                // Straight into the artifact store: no scratch copy, and the file work off the async
+                // threads, which answer the API meanwhile.
+                let target = context.artifacts.path(&output.location).map_err(failed)?;
+                let (buckets, bucket_name, key_name) =
+                    (context.buckets.clone(), bucket.to_string(), key.to_string());
+                let revision = blocking(move || {
+                    if let Some(parent) = target.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            failed(format!("cannot create {}: {e}", parent.display()))
+                        })?;
+                    }
+                    buckets
+                        .read_source(&bucket_name, &key_name, &target)
+                        .map_err(|e| configuration_error(e.to_string()))
+                })
+                .await?;
                 Ok(JobOutcome::Succeeded(JobSuccess {
                     output_variables: BTreeMap::from([
                         ("ETag".to_string(), revision.etag.clone()),
@@ -450,8 +468,13 @@ impl Build {
                 .await
                 .map_err(failed)?;
             let dir = scratch.0.join("src").join(&input.name);
-            archive::unzip(&zip, &dir).map_err(failed)?;
-            let _ = std::fs::remove_file(&zip);
+            let (from, to) = (zip.clone(), dir.clone());
+            blocking(move || {
+                archive::unzip(&from, &to).map_err(failed)?;
+                let _ = std::fs::remove_file(&from);
+                Ok(())
+            })
+            .await?;
             inputs.push(InputSource {
                 name: input.name.clone(),
                 dir,
@@ -611,7 +634,8 @@ impl Build {
                 )));
             };
             let zip = scratch.0.join(format!("{}.out.zip", declared.name));
-            archive::zip_dir(dir, &zip).map_err(failed)?;
+            let (from, to) = (dir.clone(), zip.clone());
+            blocking(move || archive::zip_dir(&from, &to).map_err(failed)).await?;
             store_artifact(context, declared, &zip).await?;
         }
         Ok(JobOutcome::Succeeded(JobSuccess {
@@ -658,10 +682,18 @@ impl ActionProvider for S3Deploy {
                     .get_artifact(&input.location, &zip)
                     .await
                     .map_err(failed)?;
-                let written = context
-                    .buckets
-                    .deploy(bucket, key, extract, &zip)
-                    .map_err(|e| configuration_error(e.to_string()))?;
+                let (buckets, bucket_name, key_name, artifact) = (
+                    context.buckets.clone(),
+                    bucket.to_string(),
+                    key.map(str::to_string),
+                    zip.clone(),
+                );
+                let written = blocking(move || {
+                    buckets
+                        .deploy(&bucket_name, key_name.as_deref(), extract, &artifact)
+                        .map_err(|e| configuration_error(e.to_string()))
+                })
+                .await?;
                 let target = match key {
                     Some(key) => format!("s3://{bucket}/{key}"),
                     None => format!("s3://{bucket}/"),
