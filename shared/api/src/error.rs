@@ -5,7 +5,7 @@ use sluice_core::approval::ApprovalError;
 use sluice_core::dispatcher::{DispatchError, TransitionError};
 use sluice_core::execution::ExecutionError;
 use sluice_core::port::{OrchestratorError, StoreError};
-use sluice_core::problem::{Exception, Problem, validation_message};
+use sluice_core::problem::{Problem, validation_message};
 
 use crate::sigv4::SignatureError;
 
@@ -100,6 +100,7 @@ impl From<ExecutionError> for ApiError {
         match error {
             ExecutionError::Store(e) => e.into(),
             ExecutionError::Orchestrator(e) => e.into(),
+            ExecutionError::Dispatch(e) => e.into(),
             other => split(&other.to_string(), "ValidationException"),
         }
     }
@@ -152,11 +153,6 @@ impl From<SignatureError> for ApiError {
             status: error.status(),
         }
     }
-}
-
-/// CodePipeline's exception for a problem class, as the pipeline rules name them.
-pub fn exception(exception: Exception) -> &'static str {
-    exception.name()
 }
 
 #[cfg(test)]

@@ -366,16 +366,7 @@ async fn stage_exit<P: Ports>(
     if execution.status == PipelineExecutionStatus::Stopping {
         // Stop and wait: what ran has finished; the next stage does not start.
         let summary = execution.status_summary.clone();
-        finish_stopped(ports, &execution, summary)
-            .await
-            .map_err(|e| match e {
-                crate::execution::ExecutionError::Store(s) => DispatchError::Store(s),
-                crate::execution::ExecutionError::Orchestrator(o) => DispatchError::Orchestrator(o),
-                other => DispatchError::Store(StoreError::Backend {
-                    message: other.to_string(),
-                    source: None,
-                }),
-            })?;
+        finish_stopped(ports, &execution, summary).await?;
     }
     Ok(())
 }
@@ -539,7 +530,7 @@ pub(crate) async fn finish_stopped<P: Ports>(
     ports: &P,
     execution: &PipelineExecution,
     summary: Option<String>,
-) -> Result<PipelineExecution, crate::execution::ExecutionError> {
+) -> Result<PipelineExecution, DispatchError> {
     let stopped = update_execution(ports.store(), ports.clock(), execution, |e| {
         if e.status.is_open() {
             e.status = PipelineExecutionStatus::Stopped;
@@ -582,8 +573,7 @@ pub(crate) async fn finish_stopped<P: Ports>(
                 &stage.stage_name,
                 StageExecutionStatus::Stopped,
             )
-            .await
-            .map_err(dispatch_to_execution)?;
+            .await?;
         }
     }
     if let Some(pipeline) = pipeline {
@@ -594,21 +584,11 @@ pub(crate) async fn finish_stopped<P: Ports>(
                 .await?;
             let id = &execution.pipeline_execution_id;
             if gate.inside.contains(id) || gate.waiting.iter().any(|w| &w.execution_id == id) {
-                release(ports, &stopped, &stage.name)
-                    .await
-                    .map_err(dispatch_to_execution)?;
+                release(ports, &stopped, &stage.name).await?;
             }
         }
     }
     Ok(stopped)
-}
-
-fn dispatch_to_execution(error: DispatchError) -> crate::execution::ExecutionError {
-    match error {
-        DispatchError::Store(s) => s.into(),
-        DispatchError::Orchestrator(o) => o.into(),
-        other => crate::execution::ExecutionError::Validation(other.to_string()),
-    }
 }
 
 /// `StageTransitionType`: only inbound transitions hold executions in Sluice; an outbound transition is

@@ -255,6 +255,8 @@ pub enum ExecutionError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Orchestrator(#[from] OrchestratorError),
+    #[error(transparent)]
+    Dispatch(#[from] crate::dispatcher::DispatchError),
 }
 
 /// The account id local pipelines are reported under (the one moto and the docs use).
@@ -500,7 +502,7 @@ pub async fn stop_execution<P: Ports>(
         .await?;
         return Ok(stopping.unwrap_or(execution));
     }
-    crate::dispatcher::finish_stopped(ports, &execution, summary).await
+    Ok(crate::dispatcher::finish_stopped(ports, &execution, summary).await?)
 }
 
 /// RetryStageExecution: runs a failed (or stopped) stage of an execution again, and the stages after it.
