@@ -530,7 +530,7 @@ fn requests_need_a_valid_signature_from_a_known_key() {
 
 #[test]
 fn bad_requests_get_the_errors_aws_gives_and_change_nothing() {
-    let server = Server::start(&[]);
+    let server = Server::start(&["--account", "111111111111"]);
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
     let mut pipeline: Value =
@@ -550,10 +550,31 @@ fn bad_requests_get_the_errors_aws_gives_and_change_nothing() {
         server.ok("ListPipelines", &["list-pipelines"])["pipelines"],
         json!([])
     );
-    server.fails(
+    let missing = server.fails(
         "PipelineNotFoundException",
         &["start-pipeline-execution", "--name", "Nope"],
     );
+    assert!(
+        missing.contains("Account '111111111111' does not have a pipeline with name 'Nope'"),
+        "errors name the configured account: {missing}"
+    );
+    let missing = server.fails(
+        "PipelineNotFoundException",
+        &[
+            "put-approval-result",
+            "--pipeline-name",
+            "Nope",
+            "--stage-name",
+            "S",
+            "--action-name",
+            "A",
+            "--result",
+            "summary=x,status=Approved",
+            "--token",
+            "00000000-0000-4000-8000-000000000000",
+        ],
+    );
+    assert!(missing.contains("Account '111111111111'"), "{missing}");
     server.fails("UnsupportedOperationException", &["list-rule-types"]);
 }
 

@@ -50,6 +50,18 @@ impl Service {
         )
     }
 
+    /// The core's handlers name the local account in their errors; the API answers with its own.
+    fn in_account(&self, mut error: ApiError) -> ApiError {
+        if error.error_type == "PipelineNotFoundException" {
+            error.message = error.message.replacen(
+                &format!("Account '{LOCAL_ACCOUNT}'"),
+                &format!("Account '{}'", self.account),
+                1,
+            );
+        }
+        error
+    }
+
     fn not_found(&self, name: &str) -> ApiError {
         ApiError::new(
             "PipelineNotFoundException",
@@ -60,39 +72,6 @@ impl Service {
         )
     }
 }
-
-/// The operations Sluice answers; every other operation of the model gets a clear "not supported yet".
-pub const SUPPORTED: &[&str] = &[
-    "CreatePipeline",
-    "GetPipeline",
-    "UpdatePipeline",
-    "DeletePipeline",
-    "ListPipelines",
-    "StartPipelineExecution",
-    "StopPipelineExecution",
-    "GetPipelineExecution",
-    "ListPipelineExecutions",
-    "ListActionExecutions",
-    "GetPipelineState",
-    "RetryStageExecution",
-    "PollForJobs",
-    "AcknowledgeJob",
-    "GetJobDetails",
-    "PutJobSuccessResult",
-    "PutJobFailureResult",
-    "DisableStageTransition",
-    "EnableStageTransition",
-    "PutApprovalResult",
-    "TagResource",
-    "UntagResource",
-    "ListTagsForResource",
-    "PutWebhook",
-    "ListWebhooks",
-    "DeleteWebhook",
-    "CreateCustomActionType",
-    "DeleteCustomActionType",
-    "ListActionTypes",
-];
 
 /// The pipeline `name`, or PipelineNotFoundException.
 async fn pipeline<P: Ports>(
@@ -125,6 +104,17 @@ pub async fn call<P: Ports>(
     operation: &str,
     input: Value,
 ) -> Result<Value, ApiError> {
+    operate(ports, service, operation, input)
+        .await
+        .map_err(|error| service.in_account(error))
+}
+
+async fn operate<P: Ports>(
+    ports: &P,
+    service: &Service,
+    operation: &str,
+    input: Value,
+) -> Result<Value, ApiError> {
     match operation {
         "CreatePipeline" => save_pipeline(ports, service, input, true).await,
         "UpdatePipeline" => save_pipeline(ports, service, input, false).await,
@@ -139,7 +129,7 @@ pub async fn call<P: Ports>(
             Ok(json!({}))
         }
         "ListPipelines" => list_pipelines(ports, &input).await,
-        "StartPipelineExecution" => start(ports, service, &input).await,
+        "StartPipelineExecution" => start(ports, &input).await,
         "StopPipelineExecution" => {
             let stopped = stop_execution(
                 ports,
@@ -411,9 +401,8 @@ fn pipeline_summary(stored: &StoredPipeline) -> Value {
     })
 }
 
-async fn start<P: Ports>(ports: &P, service: &Service, input: &Value) -> Result<Value, ApiError> {
+async fn start<P: Ports>(ports: &P, input: &Value) -> Result<Value, ApiError> {
     let name = text(input, "name");
-    pipeline(ports, service, name).await?;
     let token = input.get("clientRequestToken").and_then(Value::as_str);
     let execution_id = ports.ids().uuid();
     if let Some(token) = token {
@@ -749,9 +738,4 @@ async fn pipeline_state<P: Ports>(
         "created": time(stored.created),
         "updated": time(stored.updated),
     }))
-}
-
-/// The account ARNs name when none is configured.
-pub fn default_account() -> &'static str {
-    LOCAL_ACCOUNT
 }
