@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -19,57 +19,10 @@ fn aws_cli() -> PathBuf {
     aws
 }
 
-/// A `sluice serve` on a free port, stopped when dropped.
-struct Server {
-    child: Child,
-    endpoint: String,
-    data: PathBuf,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::Server;
 
 impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args([
-                "serve",
-                "--check-responses",
-                "--port",
-                &port.to_string(),
-                "--data-dir",
-            ])
-            .arg(&data)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        loop {
-            let line = lines
-                .next()
-                .expect("sluice serve printed where it listens")
-                .unwrap();
-            if line.starts_with("Sluice serves") {
-                break;
-            }
-        }
-        // Keep draining its output so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            data,
-            _dir: dir,
-        }
-    }
-
     fn aws(&self, args: &[&str]) -> Output {
         self.aws_as("test", "test", args)
     }
@@ -120,13 +73,6 @@ impl Server {
             "{args:?}: expected {error}, got {stderr}"
         );
         stderr
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -594,20 +540,7 @@ fn pipelines_and_history_survive_a_restart() {
         .unwrap()
         .to_string();
     wait_for_status(&server, "MyWebAppPipeline", &id, "Failed");
-    let _ = server.child.kill();
-    let _ = server.child.wait();
-    let port = server.endpoint.rsplit(':').next().unwrap().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["serve", "--check-responses", "--port", &port, "--data-dir"])
-        .arg(&server.data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while !lines.next().unwrap().unwrap().starts_with("Sluice serves") {}
-    std::thread::spawn(move || for _ in lines {});
-    server.child = child;
+    server.restart();
     let executions = server.ok(
         "ListPipelineExecutions",
         &[

@@ -6,10 +6,7 @@
 //! The client gets a plain-HTTP connector and no retries; every call has a time limit and every wait is
 //! bounded, so a server that cannot answer fails the test with the reason instead of hanging it.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_codepipeline::Client;
@@ -32,72 +29,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// How long any wait in these tests may take: the server's start, an execution reaching a state.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A `sluice serve` on a free port, stopped when dropped.
-struct Server {
-    child: Child,
-    endpoint: String,
-    data: PathBuf,
-    _dir: tempfile::TempDir,
-}
+mod common;
+use common::Server;
 
 impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args([
-                "serve",
-                "--check-responses",
-                "--port",
-                &port.to_string(),
-                "--data-dir",
-            ])
-            .arg(&data)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        // Read its output on a thread, so the wait for the line is bounded; the thread keeps draining it
-        // afterwards so the server never blocks on a full pipe.
-        let stdout = child.stdout.take().unwrap();
-        let (listening, ready) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.starts_with("Sluice serves") {
-                    let _ = listening.send(());
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            data,
-            _dir: dir,
-        };
-        if ready.recv_timeout(PATIENCE).is_err() {
-            let exited = server.child.try_wait().unwrap();
-            panic!(
-                "sluice serve did not print \"Sluice serves\" within {PATIENCE:?} (exit status: {exited:?})"
-            );
-        }
-        server
-    }
-
     fn client(&self) -> Client {
         client(&self.endpoint)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -413,7 +350,7 @@ async fn the_sdk_speaks_aws_json_1_1_to_codepipeline() {
 
 #[tokio::test]
 async fn the_seed_pipeline_goes_through_the_sdk_types_and_back() {
-    let server = Server::start();
+    let server = Server::start(&[]);
     let client = server.client();
     let seed = seed_declaration();
 
@@ -571,7 +508,7 @@ async fn an_approval_gated_run_through_the_sdk_over_rpcv2_cbor() {
 }
 
 async fn approval_gated_run(cbor: bool) {
-    let server = Server::start();
+    let server = Server::start(&[]);
     std::fs::create_dir_all(server.data.join("s3/inbox/app")).unwrap();
     std::fs::write(server.data.join("s3/inbox/app/index.html"), "hi").unwrap();
     let client = if cbor {
