@@ -256,14 +256,11 @@ impl View {
                     .iter()
                     .rev()
                     .find(|a| a.stage_name == stage.name && a.action_name == action.name);
-                let text = match latest {
-                    None => "-".to_string(),
-                    Some(a) => describe(a, &self.pipeline.name, &self.data_dir),
-                };
-                lines.push((
-                    Some(format!("{}/{}", stage.name, action.name)),
-                    format!("  {:<22} {text}", action.name),
-                ));
+                let state = latest.map(|a| describe(a, &self.pipeline.name, &self.data_dir));
+                let line = format!("  {:<22} {}", action.name, state.as_deref().unwrap_or("-"));
+                // An action that has not started has no state for the plain view.
+                let change = state.map(|state| (format!("{}/{}", stage.name, action.name), state));
+                lines.push((change, line));
             }
         }
         lines.push((
@@ -281,20 +278,11 @@ impl View {
             }
             self.drawn_lines = lines.len();
         } else {
-            for (key, line) in &lines {
-                if let Some(key) = key {
-                    let text = line.trim().to_string();
-                    if self.seen.get(key) != Some(&text) && !text.ends_with(" -") {
-                        let _ = writeln!(
-                            out,
-                            "{key}: {}",
-                            line.trim_start()
-                                .split_once(' ')
-                                .map(|(_, rest)| rest.trim())
-                                .unwrap_or("")
-                        );
-                        self.seen.insert(key.clone(), text);
-                    }
+            // One line per action whose state changed since the last look.
+            for (key, state) in lines.iter().filter_map(|(change, _)| change.as_ref()) {
+                if self.seen.get(key) != Some(state) {
+                    let _ = writeln!(out, "{key}: {state}");
+                    self.seen.insert(key.clone(), state.clone());
                 }
             }
         }
