@@ -316,7 +316,7 @@ async fn put_webhook<P: Ports>(
     let url = format!(
         "{}/webhooks/{}",
         service.base_url.trim_end_matches('/'),
-        uuid_like(ports)
+        ports.ids().token(32)
     );
     let item = json!({ "definition": definition, "url": url, "arn": arn });
     loop {
@@ -349,10 +349,6 @@ async fn put_webhook<P: Ports>(
         answer["tags"] = json!(tags);
     }
     Ok(json!({ "webhook": answer }))
-}
-
-fn uuid_like<P: Ports>(ports: &P) -> String {
-    ports.ids().token(32)
 }
 
 async fn create_action_type<P: Ports>(

@@ -342,10 +342,7 @@ impl GitSource {
             ("AuthorEmail".to_string(), commit.author_email.clone()),
         ]);
         match provider {
-            "CodeCommit" => {
-                variables.insert("RepositoryName".to_string(), repository.clone());
-            }
-            "GitHub" => {
+            "CodeCommit" | "GitHub" => {
                 variables.insert("RepositoryName".to_string(), repository.clone());
             }
             _ => {
