@@ -10,11 +10,11 @@
 //! <data-dir>/work/<action execution id>/       a build's workspace (removed when the action succeeds)
 //! ```
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -135,32 +135,37 @@ impl Ids for RandomIds {
     }
 }
 
-/// Cancels the local jobs of executions that are stopped.
-#[derive(Default, Clone)]
+/// Cancels the local jobs of executions that are stopped. One channel holds the set of cancelled
+/// executions, so nothing is kept for the executions that are never cancelled.
+#[derive(Clone)]
 pub struct Cancellations {
-    executions: Arc<Mutex<HashMap<String, watch::Sender<bool>>>>,
+    cancelled: Arc<watch::Sender<BTreeSet<String>>>,
+}
+
+impl Default for Cancellations {
+    fn default() -> Self {
+        Self {
+            cancelled: Arc::new(watch::channel(BTreeSet::new()).0),
+        }
+    }
 }
 
 impl Cancellations {
-    fn sender(&self, execution_id: &str) -> watch::Sender<bool> {
-        self.executions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(execution_id.to_string())
-            .or_insert_with(|| watch::channel(false).0)
-            .clone()
-    }
-
     /// Resolves when the execution is cancelled.
     pub fn signal(&self, execution_id: &str) -> impl Future<Output = ()> + Send + 'static {
-        let mut receiver = self.sender(execution_id).subscribe();
+        let mut receiver = self.cancelled.subscribe();
+        let execution_id = execution_id.to_string();
         async move {
-            let _ = receiver.wait_for(|cancelled| *cancelled).await;
+            let _ = receiver
+                .wait_for(|cancelled| cancelled.contains(&execution_id))
+                .await;
         }
     }
 
     pub fn cancel(&self, execution_id: &str) {
-        let _ = self.sender(execution_id).send(true);
+        self.cancelled.send_modify(|cancelled| {
+            cancelled.insert(execution_id.to_string());
+        });
     }
 }
 
