@@ -14,7 +14,7 @@ use sluice_api::ops::Service;
 use sluice_api::sigv4::CredentialStore;
 use sluice_api::{Api, Auth, router};
 use sluice_local::provider::{LocalConfig, providers_for};
-use sluice_local::runtime::LocalRuntime;
+use sluice_local::runtime::{LocalRuntime, work_runtime};
 
 use crate::run::DataDir;
 
@@ -112,16 +112,37 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(e),
     };
-    runtime.block_on(serve(args, config, address))
+    // Executions (the engine, the actions, their builds) run on their own lower-priority threads, so
+    // the API answers promptly however busy the pipelines keep the machine (docs/decisions.md).
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let work = match work_runtime(threads) {
+        Ok(work) => work,
+        Err(e) => return fail(e),
+    };
+    let code = runtime.block_on(serve(args, config, address, work.handle()));
+    work.shutdown_background();
+    code
 }
 
-async fn serve(args: &Args, config: LocalConfig, address: SocketAddr) -> ExitCode {
+async fn serve(
+    args: &Args,
+    config: LocalConfig,
+    address: SocketAddr,
+    work: &tokio::runtime::Handle,
+) -> ExitCode {
     let data_dir = args.data.path();
-    let local =
-        match LocalRuntime::open_default(&data_dir, providers_for(config, BTreeMap::new())).await {
-            Ok(local) => local,
-            Err(e) => return fail(e),
-        };
+    let opened = {
+        let data_dir = data_dir.clone();
+        work.spawn(async move {
+            LocalRuntime::open_default(&data_dir, providers_for(config, BTreeMap::new())).await
+        })
+        .await
+    };
+    let local = match opened {
+        Ok(Ok(local)) => local,
+        Ok(Err(e)) => return fail(e),
+        Err(e) => return fail(e),
+    };
     let auth = if args.no_auth {
         println!(
             "WARNING: --no-auth: requests are NOT authenticated; anyone who can reach {address} can change pipelines"

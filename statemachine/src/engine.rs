@@ -152,6 +152,10 @@ struct Inner {
     changed: Notify,
     /// Set by [`Engine::shutdown`]: the engine changes nothing more.
     stopped: std::sync::atomic::AtomicBool,
+    /// The runtime the engine was started on. Task handlers and timers run there, whichever runtime
+    /// the call that dispatched them came from, so a host can keep executions' work off the threads
+    /// that serve its API.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Engine {
@@ -178,6 +182,7 @@ impl Engine {
                 timer_changed: Notify::new(),
                 changed: Notify::new(),
                 stopped: std::sync::atomic::AtomicBool::new(false),
+                runtime: tokio::runtime::Handle::current(),
             }),
         };
         for record in engine.inner.store.machines()? {
@@ -185,7 +190,10 @@ impl Engine {
             engine.remember(&record, Program::new(machine));
         }
         let timers = engine.clone();
-        tokio::spawn(async move { timers.timer_loop().await });
+        engine
+            .inner
+            .runtime
+            .spawn(async move { timers.timer_loop().await });
         Ok(engine)
     }
 
@@ -669,7 +677,7 @@ impl Engine {
     fn dispatch(&self, arn: &str, dispatch: Dispatch) {
         let engine = self.clone();
         let arn = arn.to_string();
-        tokio::spawn(async move {
+        self.inner.runtime.spawn(async move {
             let token = dispatch.token.clone();
             let wait_for_token = dispatch.wait_for_token;
             let outcome = match engine.handler_for(&dispatch.resource) {

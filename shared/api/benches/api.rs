@@ -28,8 +28,9 @@ use sluice_api::sigv4::Credentials;
 use sluice_api::{Api, Auth, router};
 use sluice_core::compile::CompileOptions;
 use sluice_core::execution::put_pipeline;
+use sluice_core::port::ActionExecutionStore;
 use sluice_local::provider::{LocalConfig, providers_for};
-use sluice_local::runtime::LocalRuntime;
+use sluice_local::runtime::{LocalRuntime, work_runtime};
 
 const CLIENTS: usize = 200;
 
@@ -192,22 +193,39 @@ fn main() {
             ),
         ] {
             for paced in [true, false] {
-                let (local, host, _dir) = serve().await;
+                let (work, local, host, _dir) = serve().await;
                 let latencies = load(&host, operation, body, duration, paced).await;
-                report(
-                    label,
-                    if paced { "paced" } else { "saturated" },
-                    latencies,
-                    duration,
-                );
+                let mode = if paced { "paced" } else { "saturated" };
+                report(label, mode, latencies, duration);
+                if label == "Start (running)" {
+                    // The executions' work runs at a lower priority than the API: show how far it got.
+                    let actions = local
+                        .ports
+                        .store
+                        .action_executions("Bench", None)
+                        .await
+                        .expect("reads");
+                    let started = actions.iter().filter(|a| a.stage_name == "Source").count();
+                    let waiting = actions.iter().filter(|a| a.stage_name == "Approve").count();
+                    println!(
+                        "{:<24} {mode:<10} when the load ended: {started} source actions started, {waiting} executions at the approval",
+                        ""
+                    );
+                }
                 local.shutdown();
+                work.shutdown_background();
             }
         }
     });
 }
 
 /// A fresh local runtime with the two benchmark pipelines, served on a free port.
-async fn serve() -> (LocalRuntime, String, tempfile::TempDir) {
+async fn serve() -> (
+    tokio::runtime::Runtime,
+    LocalRuntime,
+    String,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("s3/inbox")).expect("mkdir");
     std::fs::write(
@@ -215,12 +233,20 @@ async fn serve() -> (LocalRuntime, String, tempfile::TempDir) {
         b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
     )
     .expect("write");
-    let local = LocalRuntime::open_default(
-        dir.path(),
-        providers_for(LocalConfig::default(), Default::default()),
-    )
-    .await
-    .expect("opens");
+    // As `sluice serve` does: executions run on their own, lower-priority runtime.
+    let work = work_runtime(2).expect("work runtime");
+    let data_dir = dir.path().to_path_buf();
+    let local = work
+        .spawn(async move {
+            LocalRuntime::open_default(
+                &data_dir,
+                providers_for(LocalConfig::default(), Default::default()),
+            )
+            .await
+        })
+        .await
+        .expect("joins")
+        .expect("opens");
     let pipeline = serde_json::from_value(json!({
         "name": "Bench",
         "roleArn": "arn:aws:iam::123456789012:role/p",
@@ -273,5 +299,5 @@ async fn serve() -> (LocalRuntime, String, tempfile::TempDir) {
     let host = listener.local_addr().expect("address").to_string();
     tokio::spawn(async move { axum::serve(listener, router(api)).await });
 
-    (local, host, dir)
+    (work, local, host, dir)
 }

@@ -376,3 +376,55 @@ impl TaskHandler for LambdaTasks {
         })
     }
 }
+
+/// The nice value of the threads that run executions' work in [`work_runtime`] (0 is normal, 19 the
+/// lowest priority).
+pub const WORK_NICE: i32 = 10;
+
+/// A tokio runtime for the executions' work: the engine, the task handlers, the providers and the builds
+/// they start. Its threads run at a lower priority ([`WORK_NICE`]) than the threads that serve the API, so
+/// a busy machine still answers API calls promptly; build processes inherit the priority. Open the
+/// [`LocalRuntime`] on it (the engine spawns its work on the runtime it was started on).
+pub fn work_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .thread_name("sluice-work")
+        .on_thread_start(lower_thread_priority)
+        .enable_all()
+        .build()
+}
+
+/// Lowers the calling thread's priority: on Linux a nice value belongs to the thread, not the process.
+fn lower_thread_priority() {
+    // Best effort: a host that forbids it keeps the normal priority, which is only slower.
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), WORK_NICE);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own_nice() -> i32 {
+        rustix::process::getpriority_process(Some(rustix::thread::gettid())).expect("getpriority")
+    }
+
+    #[test]
+    fn the_work_runtime_runs_tasks_and_blocking_work_at_the_lower_priority() {
+        let normal = own_nice();
+        let work = work_runtime(1).expect("builds");
+        let (in_task, in_blocking) = work.block_on(async {
+            let task = tokio::spawn(async { own_nice() }).await.expect("task");
+            let blocking = tokio::task::spawn_blocking(own_nice)
+                .await
+                .expect("blocking");
+            (task, blocking)
+        });
+        // At least WORK_NICE: a process already niced further (say, by its CI) may keep its value.
+        assert!(in_task >= WORK_NICE, "task at nice {in_task}");
+        assert!(
+            in_blocking >= WORK_NICE,
+            "blocking work at nice {in_blocking}"
+        );
+        assert_eq!(own_nice(), normal, "the calling thread keeps its priority");
+    }
+}
