@@ -1,15 +1,17 @@
 # Sluice: the targets a newcomer needs. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
+# The stamp of the pinned Python tools in .venv (the rule is below, by the npm tools).
+PY_TOOLS := .venv/.tools-1
 
 .PHONY: help run validate bench test lint package deploy
 
 help:
 	@echo "make run      run the first example pipeline on this machine (sluice run)"
 	@echo "make validate check every example pipeline as CreatePipeline would"
-	@echo "make test     formatting, clippy with warnings denied, and every test"
-	@echo "make lint     formatting and clippy only"
-	@echo "make package  build the Lambda zips (not yet: arrives with the serverless runtime)"
-	@echo "make deploy   deploy with SAM (not yet: arrives with the serverless runtime)"
+	@echo "make test     lint (formatting, cfn-lint, clippy with warnings denied) and every test"
+	@echo "make lint     formatting, cfn-lint on infra/template.yaml, and clippy only"
+	@echo "make package  build the arm64 Lambda zips (needs cargo-lambda and zig; see infra/README.md)"
+	@echo "make deploy   deploy to an AWS account with SAM (sam deploy --guided; see infra/README.md)"
 
 run:
 	$(CARGO) run -q -p sluice-cli -- run examples/simple-web-app/pipeline.json
@@ -22,28 +24,40 @@ bench:
 	$(CARGO) bench -p sluice-statemachine --bench engine
 	$(CARGO) bench -p sluice-local --bench orchestration
 
-lint:
+lint: $(PY_TOOLS)
 	$(CARGO) fmt --all --check
+	.venv/bin/cfn-lint infra/template.yaml
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 # npm tools the suites run against (asl-validator, aws-local-stepfunctions), pinned by package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-# Python tools the suites drive as real clients: the aws CLI (pinned).
-.venv/bin/aws:
-	python3 -m venv .venv
-	.venv/bin/pip install --quiet --disable-pip-version-check 'awscli==1.46.3'
+# Python tools, pinned, in one venv: the aws CLI (the suites drive it as a real client), moto_server (the
+# AWS adapters' contract tests run against it) and cfn-lint (lint checks infra/template.yaml). They share
+# the venv without conflict: awscli 1.x vendors its own botocore, so moto's boto3/botocore pins never meet
+# it. The stamp names the tool set: bump its number when a pin changes, so an existing .venv (say, one
+# holding only the aws CLI) is upgraded in place on the next make.
+$(PY_TOOLS):
+	test -x .venv/bin/python || python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check \
+		'awscli==1.46.3' 'moto[server]==5.2.5' 'cfn-lint==1.58.0'
+	touch $@
 
-test: lint node_modules/.package-lock.json .venv/bin/aws
+test: lint node_modules/.package-lock.json $(PY_TOOLS)
 	$(CARGO) test --workspace --locked
 
-package:
-	@echo "make package: there is nothing to package yet. The Lambda functions (functions/) and their" >&2
-	@echo "arm64 bootstrap zips arrive with the serverless runtime; see functions/README.md." >&2
-	@exit 1
+# The serverless runtime's Lambda binaries (functions/), cross-compiled for arm64 (provided.al2023) into
+# target/lambda/<binary>/bootstrap.zip, where infra/template.yaml's CodeUri looks. Needs cargo-lambda and zig
+# (infra/README.md); neither is part of `make test`.
+LAMBDA_BINS := sluice-api sluice-dispatcher sluice-worker-source sluice-worker-build sluice-worker-deploy sluice-worker-invoke
 
+package:
+	@test -f functions/api/Cargo.toml || { echo "make package: the Lambda functions (functions/) are not written yet; infra/template.yaml is" >&2; exit 1; }
+	@command -v cargo-lambda >/dev/null || { echo "make package: needs cargo-lambda and zig; see infra/README.md" >&2; exit 1; }
+	$(CARGO) lambda build --release --arm64 --output-format zip --lambda-dir target/lambda $(addprefix --bin ,$(LAMBDA_BINS))
+
+# Deploys to the AWS account of your credentials; asks for the region and the parameters the first time.
 deploy:
-	@echo "make deploy: there is nothing to deploy yet. The SAM template (infra/template.yaml) and" >&2
-	@echo "'sam deploy --guided' arrive with the serverless runtime; see infra/README.md." >&2
-	@exit 1
+	@command -v sam >/dev/null || { echo "make deploy: needs the AWS SAM CLI and AWS credentials; see infra/README.md" >&2; exit 1; }
+	sam deploy --guided --template-file infra/template.yaml
