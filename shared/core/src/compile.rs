@@ -29,7 +29,7 @@ const INVOKE_AND_WAIT: &str = "arn:aws:states:::lambda:invoke.waitForTaskToken";
 pub struct CompileOptions {
     /// Execution and stage bookkeeping: start, stage entry (transition gate, lock), exit, failure.
     pub dispatcher: String,
-    /// The worker function of each action category gets `{prefix}-{category}` (lowercase).
+    /// Workers are `{prefix}-source`, `-build`, `-deploy` and `-invoke` ([`CompileOptions::worker`]).
     pub worker_prefix: String,
 }
 
@@ -42,9 +42,21 @@ impl Default for CompileOptions {
     }
 }
 
+/// The worker function of each action category. Four workers, one per kind of work and so per set of
+/// permissions (infra/template.yaml): Build, Test and Compute all run builds; an Approval, like an Invoke,
+/// hands the work to someone else (a person, a function) and waits for the answer.
+pub fn worker_of(category: ActionCategory) -> &'static str {
+    match category {
+        ActionCategory::Source => "source",
+        ActionCategory::Build | ActionCategory::Test | ActionCategory::Compute => "build",
+        ActionCategory::Deploy => "deploy",
+        ActionCategory::Approval | ActionCategory::Invoke => "invoke",
+    }
+}
+
 impl CompileOptions {
     pub fn worker(&self, category: ActionCategory) -> String {
-        format!("{}-{}", self.worker_prefix, category.name().to_lowercase())
+        format!("{}-{}", self.worker_prefix, worker_of(category))
     }
 }
 
@@ -266,8 +278,15 @@ mod tests {
     }
 
     #[test]
-    fn workers_are_named_by_category() {
+    fn the_four_workers_share_the_categories() {
         let options = CompileOptions::default();
-        assert_eq!(options.worker(ActionCategory::Build), "sluice-worker-build");
+        let worker = |category| options.worker(category);
+        assert_eq!(worker(ActionCategory::Source), "sluice-worker-source");
+        assert_eq!(worker(ActionCategory::Build), "sluice-worker-build");
+        assert_eq!(worker(ActionCategory::Test), "sluice-worker-build");
+        assert_eq!(worker(ActionCategory::Compute), "sluice-worker-build");
+        assert_eq!(worker(ActionCategory::Deploy), "sluice-worker-deploy");
+        assert_eq!(worker(ActionCategory::Approval), "sluice-worker-invoke");
+        assert_eq!(worker(ActionCategory::Invoke), "sluice-worker-invoke");
     }
 }

@@ -333,7 +333,7 @@ impl LocalRuntime {
     }
 }
 
-/// The machine's Lambda tasks, run in process: `sluice-dispatcher` and `sluice-worker-<category>`.
+/// The machine's Lambda tasks, run in process: `sluice-dispatcher` and the four `sluice-worker-<kind>`.
 struct LambdaTasks {
     ports: LocalPorts,
     providers: Arc<Providers>,
