@@ -1,8 +1,11 @@
 //! The contract every store adapter keeps, written once and run against each adapter (SQLite here, the
 //! DynamoDB one against moto): `sluice_core::contract::store_contract(adapter).await`. A broken promise
-//! panics with what was expected, as a test assertion does.
+//! panics with what was expected, as a test assertion does. [`artifact_contract`] does the same for the
+//! artifact stores (files locally, S3 against moto).
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::execution::{
     ActionExecution, ActionExecutionStatus, ExecutionTrigger, PipelineExecution,
@@ -11,7 +14,9 @@ use crate::execution::{
 use crate::pipeline::declaration::{
     ActionCategory, ActionOwner, ActionTypeId, ExecutionMode, PipelineDeclaration,
 };
-use crate::port::{ArtifactLocation, Store, StoreError, StoredPipeline};
+use crate::port::{
+    ArtifactError, ArtifactLocation, ArtifactStore, Store, StoreError, StoredPipeline,
+};
 use crate::stage::{Arrival, Gate};
 use crate::time::Timestamp;
 
@@ -351,4 +356,314 @@ async fn deleting_a_pipeline_removes_everything_it_owns(store: &impl Store) {
     assert_eq!(store.gate("P", "Build").await.unwrap().1, 0);
     assert!(store.pipeline("A").await.unwrap().is_some(), "others stay");
     store.delete_pipeline("never-existed").await.unwrap();
+}
+
+/// Runs every promise of [`ArtifactStore`] against `store`, in `bucket` (which must exist and hold none of
+/// the contract's keys). `large_bytes` is the size of the large artifact: above the adapter's multipart
+/// threshold where it has one, so that path is taken. Scratch files go to a fresh directory under the
+/// system's temporary directory, removed at the end.
+pub async fn artifact_contract(store: &impl ArtifactStore, bucket: &str, large_bytes: usize) {
+    let scratch = Scratch::new();
+    // CodePipeline's key shape: <pipeline name, 20 chars>/<artifact name, 10 chars>/<7 characters>.
+    let location = |key: &str| ArtifactLocation {
+        bucket_name: bucket.to_string(),
+        object_key: key.to_string(),
+    };
+    let source = location("ArtifactContractPipe/SourceArti/x7Kq2Zb");
+
+    // Every byte value, so an adapter that treats the file as text shows.
+    let small: Vec<u8> = (0..=255u8).cycle().take(3_000).collect();
+    let fetched = scratch.path("fetched.zip");
+    put(store, &source, &scratch.file("small.zip", &small)).await;
+    get(store, &source, &fetched).await;
+    assert_same_bytes(
+        &small,
+        &fetched,
+        "a put then a get returns the bytes exactly",
+    );
+
+    // Shorter than before: neither the stored object nor the file fetched over may keep a tail.
+    let replacement = b"PK\x05\x06 replaced".to_vec();
+    put(
+        store,
+        &source,
+        &scratch.file("replacement.zip", &replacement),
+    )
+    .await;
+    get(store, &source, &fetched).await;
+    assert_same_bytes(
+        &replacement,
+        &fetched,
+        "a put over a key replaces the artifact, and a get over a file replaces the file",
+    );
+
+    let empty = location("ArtifactContractPipe/EmptyOutpu/e0e0e0e");
+    let fetched_empty = scratch.path("empty.zip");
+    put(store, &empty, &scratch.file("empty-in.zip", &[])).await;
+    get(store, &empty, &fetched_empty).await;
+    assert_same_bytes(&[], &fetched_empty, "an empty artifact round-trips");
+
+    let nested = scratch.path("not/yet/there/artifact.zip");
+    get(store, &source, &nested).await;
+    assert_same_bytes(
+        &replacement,
+        &nested,
+        "a get creates the missing parent directories of its file",
+    );
+
+    let missing = location("ArtifactContractPipe/SourceArti/missing");
+    let nowhere = scratch.path("missing.zip");
+    match store.get_artifact(&missing, &nowhere).await {
+        Err(ArtifactError::NotFound { location }) => assert_eq!(
+            location, missing,
+            "NotFound names the location that was asked for"
+        ),
+        other => panic!(
+            "a get of s3://{bucket}/{} must be NotFound, not {other:?}",
+            missing.object_key
+        ),
+    }
+    assert!(
+        !nowhere.exists(),
+        "a get of a missing artifact writes no file at {}",
+        nowhere.display()
+    );
+
+    let large_location = location("ArtifactContractPipe/BuildOutpu/L4rg3x1");
+    let large = pseudo_random_bytes(large_bytes);
+    let fetched_large = scratch.path("large-out.zip");
+    put(store, &large_location, &scratch.file("large.zip", &large)).await;
+    get(store, &large_location, &fetched_large).await;
+    assert_same_bytes(
+        &large,
+        &fetched_large,
+        "a large artifact (above the multipart threshold) round-trips",
+    );
+    get(store, &source, &fetched).await;
+    assert_same_bytes(
+        &replacement,
+        &fetched,
+        "artifacts under different keys are kept apart",
+    );
+}
+
+async fn put(store: &impl ArtifactStore, location: &ArtifactLocation, file: &Path) {
+    if let Err(e) = store.put_artifact(location, file).await {
+        panic!("put of {} to {location:?} failed: {e:?}", file.display());
+    }
+}
+
+async fn get(store: &impl ArtifactStore, location: &ArtifactLocation, file: &Path) {
+    if let Err(e) = store.get_artifact(location, file).await {
+        panic!("get of {location:?} into {} failed: {e:?}", file.display());
+    }
+}
+
+/// Compares without printing megabytes: the lengths and the first differing offset.
+fn assert_same_bytes(expected: &[u8], file: &Path, promise: &str) {
+    let actual = std::fs::read(file)
+        .unwrap_or_else(|e| panic!("{promise}: cannot read {}: {e}", file.display()));
+    if actual != expected {
+        let first_difference = expected
+            .iter()
+            .zip(&actual)
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.len().min(actual.len()));
+        panic!(
+            "{promise}: expected {} bytes, {} holds {} bytes, first difference at offset {first_difference}",
+            expected.len(),
+            file.display(),
+            actual.len()
+        );
+    }
+}
+
+/// Bytes with no repeating period near a part size (xorshift64), so a part sent twice or out of order shows.
+fn pseudo_random_bytes(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
+}
+
+/// A fresh directory under the system's temporary directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "sluice-artifact-contract-{}-{nanos}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Where the orchestrator contract reads the token of an execution's waiting task: the engine's task
+/// handler locally, the execution's history on Step Functions.
+pub trait TaskTokens: Send + Sync {
+    fn token(&self, execution: &str) -> impl std::future::Future<Output = String> + Send;
+}
+
+/// The machine the orchestrator contract deploys: one callback task (an EventBridge event carrying the
+/// task token, which needs nothing but the default bus), whose answer is the execution's output; or, when
+/// the input says `hold`, a long Wait to be stopped in. (Stopping in the Wait, not in the task: moto 5.2.5
+/// fails an execution stopped during a callback task with States.Runtime instead of aborting it.)
+pub fn contract_machine(comment: &str) -> serde_json::Value {
+    serde_json::json!({
+        "Comment": comment,
+        "StartAt": "Route",
+        "States": {
+            "Route": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.hold", "IsPresent": true, "Next": "Hold"}],
+                "Default": "Wait for the answer"
+            },
+            "Hold": {"Type": "Wait", "Seconds": 300, "End": true},
+            "Wait for the answer": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken",
+                "Parameters": {"Entries": [{
+                    "Source": "sluice.contract",
+                    "DetailType": "task",
+                    "Detail": {"token.$": "$$.Task.Token"}
+                }]},
+                "End": true
+            }
+        }
+    })
+}
+
+/// The contract every orchestrator adapter keeps (the embedded engine, Step Functions on moto).
+pub async fn orchestrator_contract(
+    orchestrator: &impl crate::port::Orchestrator,
+    tokens: &impl TaskTokens,
+) {
+    let machine = orchestrator
+        .deploy("Contract", &contract_machine("first"))
+        .await
+        .unwrap();
+    let again = orchestrator
+        .deploy("Contract", &contract_machine("second"))
+        .await
+        .unwrap();
+    assert_eq!(machine, again, "deploying again updates the same machine");
+
+    let input = serde_json::json!({"pipeline": "Contract", "pipelineExecutionId": "e1"});
+    let run = orchestrator.start(&machine, "e1", &input).await.unwrap();
+    assert_eq!(
+        orchestrator.start(&machine, "e1", &input).await.unwrap(),
+        run,
+        "a start is idempotent on its name"
+    );
+    assert_eq!(
+        orchestrator.describe(&run).await.unwrap().status,
+        crate::port::RunStatus::Running
+    );
+    let token = tokens.token(&run).await;
+    let answer = serde_json::json!({"answer": 42});
+    orchestrator.task_succeeded(&token, &answer).await.unwrap();
+    let succeeded = settled(orchestrator, &run).await;
+    assert_eq!(
+        (succeeded.status, succeeded.output),
+        (crate::port::RunStatus::Succeeded, Some(answer.clone())),
+        "the task's answer is the output"
+    );
+    assert!(
+        matches!(
+            orchestrator.task_succeeded(&token, &answer).await,
+            Err(crate::port::OrchestratorError::TaskClosed(_))
+        ),
+        "a decided task takes no second answer"
+    );
+
+    let failing = orchestrator.start(&machine, "e2", &input).await.unwrap();
+    let token = tokens.token(&failing).await;
+    orchestrator
+        .task_failed(&token, "Build.Failed", "exit status 1")
+        .await
+        .unwrap();
+    let failed = settled(orchestrator, &failing).await;
+    assert_eq!(
+        (failed.status, failed.error.as_deref()),
+        (crate::port::RunStatus::Failed, Some("Build.Failed")),
+        "a failed task fails an execution that catches nothing"
+    );
+
+    let hold =
+        serde_json::json!({"pipeline": "Contract", "pipelineExecutionId": "e3", "hold": true});
+    let stopping = orchestrator.start(&machine, "e3", &hold).await.unwrap();
+    orchestrator
+        .stop(&stopping, "Sluice.Stopped", "stopped by the contract")
+        .await
+        .unwrap();
+    let stopped = settled(orchestrator, &stopping).await;
+    assert_eq!(
+        stopped.status,
+        crate::port::RunStatus::Aborted,
+        "a stopped execution is aborted: {stopped:?}"
+    );
+
+    assert!(
+        matches!(
+            orchestrator
+                .task_failed("no-such-token", "Build.Failed", "x")
+                .await,
+            Err(crate::port::OrchestratorError::TaskClosed(_))
+        ),
+        "an unknown token is refused as closed"
+    );
+    let unknown = run.replace(":e1", ":never-started");
+    assert!(
+        matches!(
+            orchestrator.describe(&unknown).await,
+            Err(crate::port::OrchestratorError::NoExecution(_))
+        ),
+        "describing an execution that never started: {unknown}"
+    );
+}
+
+/// The execution once it has ended (within 10 s).
+async fn settled(
+    orchestrator: &impl crate::port::Orchestrator,
+    execution: &str,
+) -> crate::port::Run {
+    for _ in 0..500 {
+        let run = orchestrator.describe(execution).await.unwrap();
+        if run.status != crate::port::RunStatus::Running {
+            return run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{execution} did not end within 10 s");
 }

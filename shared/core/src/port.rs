@@ -221,13 +221,17 @@ pub enum ArtifactError {
     },
 }
 
-/// The artifact store: zip files by location.
+/// The artifact store: zip files by location. Its promises are checked by
+/// [`crate::contract::artifact_contract`] against every adapter.
 pub trait ArtifactStore: Send + Sync {
+    /// Stores the bytes of `file` at `location`, replacing what was there.
     fn put_artifact(
         &self,
         location: &ArtifactLocation,
         file: &Path,
     ) -> impl Future<Output = Result<(), ArtifactError>> + Send;
+    /// Writes the artifact at `location` to `file`, creating its missing parent directories and replacing a
+    /// file already there. A missing artifact is [`ArtifactError::NotFound`], and nothing is written.
     fn get_artifact(
         &self,
         location: &ArtifactLocation,
@@ -250,7 +254,28 @@ pub enum OrchestratorError {
     },
 }
 
-/// Runs compiled state machines: Step Functions on AWS, the embedded engine locally.
+/// How a state machine execution stands (DescribeExecution).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub status: RunStatus,
+    pub output: Option<Value>,
+    /// For a failed, timed-out or stopped execution: its error name and cause.
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// Step Functions' execution statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+/// Runs compiled state machines: Step Functions on AWS, the embedded engine locally. Its promises are
+/// checked by [`crate::contract::orchestrator_contract`] against every adapter.
 pub trait Orchestrator: Send + Sync {
     /// Creates or updates the pipeline's state machine; returns its name for [`Orchestrator::start`].
     fn deploy(
@@ -284,6 +309,11 @@ pub trait Orchestrator: Send + Sync {
         error: &str,
         cause: &str,
     ) -> impl Future<Output = Result<(), OrchestratorError>> + Send;
+    /// DescribeExecution: `execution` is what [`Orchestrator::start`] returned.
+    fn describe(
+        &self,
+        execution: &str,
+    ) -> impl Future<Output = Result<Run, OrchestratorError>> + Send;
 }
 
 /// Wall-clock time, injected so tests run on virtual time.

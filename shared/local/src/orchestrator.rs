@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use sluice_core::port::{Orchestrator, OrchestratorError};
+use sluice_core::port::{Orchestrator, OrchestratorError, Run, RunStatus};
 use sluice_statemachine::engine::{Engine, EngineError};
+use sluice_statemachine::execution::ExecutionStatus;
 
 use crate::store::{SqliteStore, TaskAnswer};
 
@@ -150,6 +151,25 @@ impl Orchestrator for LocalOrchestrator {
             .send_task_failure(token, error, cause)
             .await
             .map_err(engine_error)
+    }
+
+    async fn describe(&self, execution: &str) -> Result<Run, OrchestratorError> {
+        let state = self
+            .engine()?
+            .describe_execution(execution)
+            .map_err(engine_error)?;
+        Ok(Run {
+            status: match state.status {
+                ExecutionStatus::Running => RunStatus::Running,
+                ExecutionStatus::Succeeded => RunStatus::Succeeded,
+                ExecutionStatus::Failed => RunStatus::Failed,
+                ExecutionStatus::TimedOut => RunStatus::TimedOut,
+                ExecutionStatus::Aborted => RunStatus::Aborted,
+            },
+            output: state.output,
+            error: state.error.as_ref().map(|e| e.error.clone()),
+            cause: state.error.map(|e| e.cause),
+        })
     }
 }
 

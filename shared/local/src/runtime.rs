@@ -96,6 +96,11 @@ impl ArtifactStore for FileArtifactStore {
                 location: location.clone(),
             });
         }
+        if let Some(parent) = file.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| io_error(location, e))?;
+        }
         tokio::fs::copy(&source, file)
             .await
             .map_err(|e| io_error(location, e))?;

@@ -1,0 +1,8 @@
+//! Sluice on AWS: sluice-core's ports over the AWS SDK. The Lambda functions build one [`config::AwsConfig`]
+//! per process and hand its clients to the adapters; the contract suites run the adapters against
+//! moto_server.
+
+pub mod config;
+pub mod dynamo;
+pub mod s3;
+pub mod sfn;
