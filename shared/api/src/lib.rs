@@ -15,7 +15,8 @@ pub mod sigv4;
 
 use std::sync::Arc;
 
-use axum::Router;
+/// The router type, so hosts (`sluice serve`, the api Lambda function) need no axum of their own.
+pub use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};

@@ -4,5 +4,7 @@
 
 pub mod config;
 pub mod dynamo;
+pub mod ports;
+pub mod provider;
 pub mod s3;
 pub mod sfn;

@@ -181,3 +181,17 @@ pub async fn put_approval_result<P: Ports>(
     let decided = complete_action(ports, attempt, outcome).await?;
     Ok(decided.last_update_time)
 }
+
+/// The Manual approval action's provider, the same in both runtimes: the action waits, and
+/// PutApprovalResult (`sluice approve|reject` locally) decides it.
+pub struct ManualApproval;
+
+impl crate::worker::ActionProvider for ManualApproval {
+    fn run<'a>(
+        &'a self,
+        _job: &'a crate::worker::Job,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::worker::JobOutcome> + Send + 'a>>
+    {
+        Box::pin(async { crate::worker::JobOutcome::Waiting })
+    }
+}

@@ -31,6 +31,22 @@ pub struct CompileOptions {
     pub dispatcher: String,
     /// Workers are `{prefix}-source`, `-build`, `-deploy` and `-invoke` ([`CompileOptions::worker`]).
     pub worker_prefix: String,
+    /// How the machine's tasks reach the functions.
+    pub transport: Transport,
+}
+
+/// How a compiled machine calls its dispatcher and workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// Lambda invocations (`lambda:invoke`, `.waitForTaskToken` for callbacks): Step Functions, and the
+    /// embedded engine, which routes them to the handlers in process.
+    #[default]
+    Lambda,
+    /// FOR TESTS ON EMULATORS THAT CANNOT INVOKE LAMBDA (moto runs functions only in Docker): every task
+    /// puts `{"function", "payload", "taskToken"}` on the default event bus and waits for its token; a test
+    /// bridge reads the scheduled tasks from the execution's history, calls the same handlers a function
+    /// would, and answers the token. Never for a deployment.
+    TestBridge,
 }
 
 impl Default for CompileOptions {
@@ -38,6 +54,7 @@ impl Default for CompileOptions {
         Self {
             dispatcher: "sluice-dispatcher".to_string(),
             worker_prefix: "sluice-worker".to_string(),
+            transport: Transport::Lambda,
         }
     }
 }
@@ -92,14 +109,26 @@ fn payload(kind: &str, stage: Option<&str>, action: Option<&str>, with_token: bo
     Value::Object(payload)
 }
 
-fn invoke(function: &str, payload: Value, wait_for_token: bool) -> Value {
-    json!({
-        "Type": "Task",
-        "Resource": if wait_for_token { INVOKE_AND_WAIT } else { INVOKE },
-        "Parameters": { "FunctionName": function, "Payload": payload },
-        "ResultPath": null,
-        "Retry": lambda_retry(),
-    })
+fn invoke(options: &CompileOptions, function: &str, payload: Value, wait_for_token: bool) -> Value {
+    match options.transport {
+        Transport::Lambda => json!({
+            "Type": "Task",
+            "Resource": if wait_for_token { INVOKE_AND_WAIT } else { INVOKE },
+            "Parameters": { "FunctionName": function, "Payload": payload },
+            "ResultPath": null,
+            "Retry": lambda_retry(),
+        }),
+        Transport::TestBridge => json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken",
+            "Parameters": { "Entries": [{
+                "Source": "sluice.test-bridge",
+                "DetailType": function,
+                "Detail": { "function": function, "payload": payload, "taskToken.$": "$$.Task.Token" }
+            }]},
+            "ResultPath": null,
+        }),
+    }
 }
 
 /// Readable, unique state names within Step Functions' 80 characters: `<stage>: <what>` (stage names
@@ -132,6 +161,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
         .unwrap_or_else(|| "Finish".to_string());
 
     let mut start = invoke(
+        options,
         &options.dispatcher,
         payload("ExecutionStarted", None, None, false),
         false,
@@ -177,6 +207,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
 
         // Entry waits on the dispatcher: the inbound transition and the stage lock may hold it.
         let mut entry = invoke(
+            options,
             &options.dispatcher,
             payload("StageEnter", Some(name), None, true),
             true,
@@ -201,6 +232,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
                             u64::from(default_timeout_minutes(&action.action_type_id))
                         });
                     let mut task = invoke(
+                        options,
                         &options.worker(action.action_type_id.category),
                         payload("Action", Some(name), Some(&action.name), true),
                         true,
@@ -224,6 +256,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
         }
 
         let mut exit_state = invoke(
+            options,
             &options.dispatcher,
             payload("StageExit", Some(name), None, false),
             false,
@@ -236,12 +269,13 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
         // A failure is recorded (and the stage released) before the execution fails.
         let mut failure_payload = payload("StageFailed", Some(name), None, false);
         failure_payload["error.$"] = json!("$.error");
-        let mut failure = invoke(&options.dispatcher, failure_payload, false);
+        let mut failure = invoke(options, &options.dispatcher, failure_payload, false);
         failure["Next"] = json!("Failed");
         states.insert(failed, failure);
     }
 
     let mut finish = invoke(
+        options,
         &options.dispatcher,
         payload("ExecutionSucceeded", None, None, false),
         false,
@@ -275,6 +309,34 @@ mod tests {
             "{name}"
         );
         assert_eq!(state_name(0, "Build", "Enter"), "Build: Enter");
+    }
+
+    #[test]
+    fn the_test_bridge_transport_invokes_no_lambda_and_carries_every_payload() {
+        let pipeline: PipelineDeclaration = serde_json::from_value(json!({
+            "name": "P", "roleArn": "arn:aws:iam::123456789012:role/p",
+            "artifactStore": {"type": "S3", "location": "b"},
+            "stages": [
+                {"name": "Source", "actions": [{"name": "S", "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                    "configuration": {"S3Bucket": "b", "S3ObjectKey": "k"}, "outputArtifacts": [{"name": "A"}]}]},
+                {"name": "Approve", "actions": [{"name": "R", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}]}
+            ]
+        }))
+        .unwrap();
+        let options = CompileOptions {
+            transport: Transport::TestBridge,
+            ..CompileOptions::default()
+        };
+        let machine = compile(&pipeline, &options).to_string();
+        assert!(!machine.contains("lambda:invoke"), "{machine}");
+        let lambda = compile(&pipeline, &CompileOptions::default()).to_string();
+        assert_eq!(
+            machine.matches("events:putEvents.waitForTaskToken").count(),
+            lambda.matches("lambda:invoke").count(),
+            "one bridged task for every Lambda task"
+        );
+        assert!(!machine.contains(r#""FunctionName""#));
+        assert!(machine.contains(r#""function":"sluice-worker-invoke""#));
     }
 
     #[test]

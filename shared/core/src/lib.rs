@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod port;
 pub mod problem;
 pub mod stage;
+pub mod system;
 pub mod time;
 pub mod variable;
 pub mod worker;

@@ -168,7 +168,7 @@ pub fn local_providers(context: Arc<LocalContext>) -> Providers {
         ActionCategory::Approval,
         "AWS",
         "Manual",
-        Arc::new(ManualApproval),
+        Arc::new(sluice_core::approval::ManualApproval),
     );
     providers.register(
         ActionCategory::Invoke,
@@ -707,17 +707,6 @@ impl ActionProvider for S3Deploy {
             .await;
             result.unwrap_or_else(|outcome| outcome)
         })
-    }
-}
-
-// ------------------------------------------------------------------------------------------- approval
-
-/// A manual approval waits; `sluice approve|reject` (PutApprovalResult) decides it.
-struct ManualApproval;
-
-impl ActionProvider for ManualApproval {
-    fn run<'a>(&'a self, _job: &'a Job) -> Run<'a> {
-        Box::pin(async { JobOutcome::Waiting })
     }
 }
 

@@ -27,7 +27,6 @@ use sluice_core::worker::Providers;
 use sluice_statemachine::clock::{Clock as EngineClock, SystemClock};
 use sluice_statemachine::engine::{Engine, Location, TaskHandler, TaskOutcome, TaskRequest};
 use sluice_statemachine::entropy::OsEntropy;
-use sluice_statemachine::intrinsic::Randomness;
 use sluice_statemachine::sqlite::SqliteStore as EngineStore;
 
 use crate::orchestrator::{LocalOrchestrator, deliver_task_answers};
@@ -118,27 +117,8 @@ impl Clock for SharedClock {
     }
 }
 
-/// Identifiers from the operating system's randomness.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RandomIds;
-
-const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-impl Ids for RandomIds {
-    fn uuid(&self) -> String {
-        // The engine's generator: one place formats version-4 UUIDs.
-        OsEntropy.uuid_v4()
-    }
-
-    fn token(&self, len: usize) -> String {
-        let mut bytes = vec![0u8; len];
-        let _ = getrandom::fill(&mut bytes);
-        bytes
-            .iter()
-            .map(|b| ALPHANUMERIC[usize::from(*b) % ALPHANUMERIC.len()] as char)
-            .collect()
-    }
-}
+/// Identifiers from the operating system's randomness (the AWS runtime uses the same).
+pub use sluice_core::system::RandomIds;
 
 /// Cancels the local jobs of executions that are stopped. One channel holds the set of cancelled
 /// executions, so nothing is kept for the executions that are never cancelled.

@@ -1,0 +1,165 @@
+//! The ports the Lambda functions run over, built once per process from the environment the SAM template
+//! sets (infra/template.yaml): the DynamoDB store, the S3 artifact store and Step Functions.
+
+use sluice_core::compile::CompileOptions;
+use sluice_core::port::{Clock, Ids, Ports};
+use sluice_core::system::{RandomIds, SystemClock};
+
+use crate::config::AwsConfig;
+use crate::dynamo::DynamoStore;
+use crate::s3::S3ArtifactStore;
+use crate::sfn::StepFunctions;
+
+/// A setting the functions read from their environment is missing or empty.
+#[derive(Debug, thiserror::Error)]
+#[error("the environment variable {name} is not set: {purpose} (infra/template.yaml sets it)")]
+pub struct MissingSetting {
+    pub name: &'static str,
+    pub purpose: &'static str,
+}
+
+/// What a function needs to know about its stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `SLUICE_TABLE`: the single table.
+    pub table: String,
+    /// `SLUICE_KMS_KEY_ARN`: the customer key artifacts are encrypted with.
+    pub kms_key: String,
+    /// `SLUICE_STATE_MACHINE_ROLE_ARN`: the role compiled machines run as (the api function only).
+    pub state_machine_role: Option<String>,
+    /// `SLUICE_FUNCTION_PREFIX`: the stack's name; functions are `<prefix>-dispatcher`,
+    /// `<prefix>-worker-<kind>`, and state machines `<prefix>-<pipeline>`.
+    pub prefix: String,
+}
+
+impl Settings {
+    /// Reads the settings through `variable` (the process environment in a function, a map in tests).
+    pub fn from_lookup(variable: impl Fn(&str) -> Option<String>) -> Result<Self, MissingSetting> {
+        let required = |name: &'static str, purpose: &'static str| {
+            variable(name)
+                .filter(|value| !value.is_empty())
+                .ok_or(MissingSetting { name, purpose })
+        };
+        Ok(Self {
+            table: required(
+                "SLUICE_TABLE",
+                "the DynamoDB table of pipelines and executions",
+            )?,
+            kms_key: required(
+                "SLUICE_KMS_KEY_ARN",
+                "the KMS key artifacts are encrypted with",
+            )?,
+            state_machine_role: variable("SLUICE_STATE_MACHINE_ROLE_ARN").filter(|v| !v.is_empty()),
+            prefix: required(
+                "SLUICE_FUNCTION_PREFIX",
+                "the stack name that prefixes functions and state machines",
+            )?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, MissingSetting> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// How pipelines compile here: the stack's dispatcher and workers.
+    pub fn compile_options(&self) -> CompileOptions {
+        CompileOptions {
+            dispatcher: format!("{}-dispatcher", self.prefix),
+            worker_prefix: format!("{}-worker", self.prefix),
+            ..CompileOptions::default()
+        }
+    }
+}
+
+/// The ports over AWS. Clone it freely: the clients inside are shared.
+#[derive(Clone, Debug)]
+pub struct AwsPorts {
+    pub store: DynamoStore,
+    pub orchestrator: StepFunctions,
+    pub artifacts: S3ArtifactStore,
+    pub s3: aws_sdk_s3::Client,
+    pub kms_key: String,
+}
+
+impl AwsPorts {
+    pub fn new(config: &AwsConfig, settings: &Settings) -> Self {
+        let s3 = config.s3();
+        Self {
+            store: DynamoStore::new(config.dynamodb(), &settings.table),
+            orchestrator: StepFunctions::new(
+                config.sfn(),
+                settings.state_machine_role.clone().unwrap_or_default(),
+                &settings.prefix,
+            ),
+            artifacts: S3ArtifactStore::new(s3.clone(), &settings.kms_key),
+            s3,
+            kms_key: settings.kms_key.clone(),
+        }
+    }
+}
+
+impl Ports for AwsPorts {
+    type Store = DynamoStore;
+    type Orchestrator = StepFunctions;
+    type Artifacts = S3ArtifactStore;
+
+    fn store(&self) -> &DynamoStore {
+        &self.store
+    }
+    fn orchestrator(&self) -> &StepFunctions {
+        &self.orchestrator
+    }
+    fn artifacts(&self) -> &S3ArtifactStore {
+        &self.artifacts
+    }
+    fn clock(&self) -> &dyn Clock {
+        &SystemClock
+    }
+    fn ids(&self) -> &dyn Ids {
+        &RandomIds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn settings_name_the_missing_variable() {
+        let error = Settings::from_lookup(lookup(&[("SLUICE_TABLE", "t")])).unwrap_err();
+        assert_eq!(error.name, "SLUICE_KMS_KEY_ARN");
+        assert!(error.to_string().contains("SLUICE_KMS_KEY_ARN is not set"));
+        let empty = Settings::from_lookup(lookup(&[
+            ("SLUICE_TABLE", ""),
+            ("SLUICE_KMS_KEY_ARN", "k"),
+            ("SLUICE_FUNCTION_PREFIX", "p"),
+        ]))
+        .unwrap_err();
+        assert_eq!(empty.name, "SLUICE_TABLE", "an empty value is missing too");
+    }
+
+    #[test]
+    fn pipelines_compile_to_the_stacks_functions() {
+        let settings = Settings::from_lookup(lookup(&[
+            ("SLUICE_TABLE", "t"),
+            ("SLUICE_KMS_KEY_ARN", "k"),
+            ("SLUICE_FUNCTION_PREFIX", "prod"),
+        ]))
+        .unwrap();
+        let options = settings.compile_options();
+        assert_eq!(options.dispatcher, "prod-dispatcher");
+        assert_eq!(
+            options.worker(sluice_core::pipeline::declaration::ActionCategory::Test),
+            "prod-worker-build"
+        );
+        assert_eq!(settings.state_machine_role, None);
+    }
+}

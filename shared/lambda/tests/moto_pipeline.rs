@@ -1,0 +1,320 @@
+//! A pipeline end to end on moto_server: created through the api function's router over the AWS
+//! adapters, its state machine created in moto's Step Functions and run by moto's ASL interpreter, its
+//! records in DynamoDB and its artifacts in S3.
+//!
+//! moto cannot invoke Lambda functions without Docker, so the pipeline is compiled with
+//! `Transport::TestBridge`: every task puts its payload and task token on the event bus instead of invoking
+//! a function, and [`TestBridge`] — test code, never deployed — reads the scheduled tasks from the
+//! executions' histories and calls the same entry points the functions' `main.rs` call
+//! (`sluice_lambda::dispatch` and `sluice_lambda::work`).
+
+#[path = "../../aws/tests/common/mod.rs"]
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use sluice_aws::ports::{AwsPorts, Settings};
+use sluice_aws::provider::{WorkerKind, providers};
+use sluice_core::compile::Transport;
+use sluice_core::port::{ExecutionStore, Orchestrator, RunStatus};
+use sluice_core::worker::Providers;
+
+const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
+
+/// THE TEST BRIDGE: stands in for Lambda's invocation of the functions, which moto cannot do.
+struct TestBridge {
+    ports: AwsPorts,
+    sfn: aws_sdk_sfn::Client,
+    workers: Vec<(&'static str, Providers)>,
+    handled: HashSet<(String, i64)>,
+}
+
+impl TestBridge {
+    fn new(ports: AwsPorts, sfn: aws_sdk_sfn::Client) -> Self {
+        let kinds = [
+            ("-worker-source", WorkerKind::Source),
+            ("-worker-build", WorkerKind::Build),
+            ("-worker-deploy", WorkerKind::Deploy),
+            ("-worker-invoke", WorkerKind::Invoke),
+        ];
+        let workers = kinds
+            .into_iter()
+            .map(|(suffix, kind)| (suffix, providers(kind, ports.s3.clone(), &ports.kms_key)))
+            .collect();
+        Self {
+            ports,
+            sfn,
+            workers,
+            handled: HashSet::new(),
+        }
+    }
+
+    /// Hands every task scheduled since the last pass to its handler.
+    async fn pass(&mut self) {
+        let machines = self.sfn.list_state_machines().send().await.unwrap();
+        for machine in machines.state_machines() {
+            let running = self
+                .sfn
+                .list_executions()
+                .state_machine_arn(machine.state_machine_arn())
+                .status_filter(ExecutionStatus::Running)
+                .send()
+                .await
+                .unwrap();
+            for execution in running.executions() {
+                let arn = execution.execution_arn().to_string();
+                let history = self
+                    .sfn
+                    .get_execution_history()
+                    .execution_arn(&arn)
+                    .send()
+                    .await
+                    .unwrap();
+                for event in history.events() {
+                    if event.r#type() != &HistoryEventType::TaskScheduled
+                        || !self.handled.insert((arn.clone(), event.id()))
+                    {
+                        continue;
+                    }
+                    let parameters = event
+                        .task_scheduled_event_details()
+                        .map(|d| d.parameters())
+                        .unwrap_or_default();
+                    self.call(serde_json::from_str(parameters).unwrap()).await;
+                }
+            }
+        }
+    }
+
+    /// Calls the handler the task names, as Lambda would call the function, and answers the task when
+    /// Lambda would have: a request-response task with the result, any task with the function's error.
+    async fn call(&self, parameters: Value) {
+        let mut detail = parameters["Entries"][0]["Detail"].clone();
+        if let Value::String(text) = &detail {
+            detail = serde_json::from_str(text).unwrap();
+        }
+        let function = detail["function"].as_str().unwrap().to_string();
+        let payload = detail["payload"].clone();
+        let token = detail["taskToken"].as_str().unwrap().to_string();
+        let callback = payload.get("token").is_some();
+        let event = LambdaEvent::new(payload, Context::default());
+        let result = if function.ends_with("-dispatcher") {
+            sluice_lambda::dispatch(&self.ports, event).await
+        } else {
+            let (_, providers) = self
+                .workers
+                .iter()
+                .find(|(suffix, _)| function.ends_with(suffix))
+                .unwrap_or_else(|| panic!("no worker is named like {function}"));
+            sluice_lambda::work(&self.ports, providers, event).await
+        };
+        let orchestrator = &self.ports.orchestrator;
+        match result {
+            Ok(_) if callback => {}
+            Ok(output) => orchestrator.task_succeeded(&token, &output).await.unwrap(),
+            Err(diagnostic) => orchestrator
+                .task_failed(&token, &diagnostic.error_type, &diagnostic.error_message)
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+/// One awsJson1.1 call to the router (no signature: behind API Gateway the route is IAM-authorised).
+async fn call(address: &str, operation: &str, body: Value) -> (u16, Value) {
+    let body = body.to_string();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nX-Amz-Target: CodePipeline_20150709.{operation}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let status = answer.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_runs_on_step_functions_dynamodb_and_s3_in_moto() {
+    let moto = common::Moto::start();
+    moto.execute_state_machines();
+    let config = moto.config().await;
+    let settings = Settings {
+        table: "sluice".to_string(),
+        kms_key: KMS_KEY.to_string(),
+        state_machine_role: Some("arn:aws:iam::123456789012:role/sluice-state-machine".to_string()),
+        prefix: "sluice".to_string(),
+    };
+    let ports = AwsPorts::new(&config, &settings);
+    ports.store.create_table().await.unwrap();
+    let s3 = config.s3();
+    for bucket in ["sluice-artifacts", "inbox"] {
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+    }
+    let source = b"PK\x05\x06 the app's source".to_vec();
+    s3.put_object()
+        .bucket("inbox")
+        .key("app.zip")
+        .body(source.clone().into())
+        .send()
+        .await
+        .unwrap();
+
+    // The api function's router over the AWS ports, pipelines compiled for the test bridge.
+    let mut service = sluice_lambda::service(&settings, "us-east-1", "");
+    service.compile.transport = Transport::TestBridge;
+    assert_eq!(service.account, "123456789012");
+    let router = sluice_lambda::api_router(ports.clone(), service);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let mut bridge = TestBridge::new(ports.clone(), config.sfn());
+
+    let (status, created) = call(
+        &address,
+        "CreatePipeline",
+        json!({"pipeline": {
+            "name": "OnMoto",
+            "roleArn": "arn:aws:iam::123456789012:role/pipeline",
+            "artifactStore": {"type": "S3", "location": "sluice-artifacts"},
+            "stages": [
+                {"name": "Source", "actions": [{
+                    "name": "Fetch",
+                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app.zip", "PollForSourceChanges": "false"},
+                    "outputArtifacts": [{"name": "App"}]
+                }]},
+                {"name": "Approve", "actions": [{
+                    "name": "Review",
+                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
+                }]}
+            ]
+        }}),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let machines = config.sfn().list_state_machines().send().await.unwrap();
+    assert_eq!(
+        machines.state_machines()[0].name(),
+        "sluice-OnMoto",
+        "creating the pipeline created its state machine"
+    );
+
+    let (status, started) = call(
+        &address,
+        "StartPipelineExecution",
+        json!({"name": "OnMoto"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    let execution_id = started["pipelineExecutionId"].as_str().unwrap().to_string();
+
+    // Run until the approval waits, approve it through the API, run to the end.
+    let mut approved = false;
+    let mut finished = String::new();
+    for _ in 0..300 {
+        bridge.pass().await;
+        let (_, state) = call(&address, "GetPipelineState", json!({"name": "OnMoto"})).await;
+        let review = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
+        if let Some(token) = review["token"].as_str().filter(|_| !approved) {
+            assert_eq!(review["status"], "InProgress");
+            let (status, answer) = call(
+                &address,
+                "PutApprovalResult",
+                json!({"pipelineName": "OnMoto", "stageName": "Approve", "actionName": "Review",
+                       "result": {"summary": "ship it", "status": "Approved"}, "token": token}),
+            )
+            .await;
+            assert_eq!(status, 200, "{answer}");
+            approved = true;
+        }
+        let (_, execution) = call(
+            &address,
+            "GetPipelineExecution",
+            json!({"pipelineName": "OnMoto", "pipelineExecutionId": execution_id}),
+        )
+        .await;
+        let status = execution["pipelineExecution"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if status != "InProgress" {
+            finished = status;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(approved, "the approval waited for its answer");
+    assert_eq!(finished, "Succeeded");
+
+    // The execution record in DynamoDB, the artifact in S3 and the state machine agree.
+    let record = ports
+        .store
+        .execution("OnMoto", &execution_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(record.status).unwrap(),
+        json!("Succeeded")
+    );
+    let orchestration = record.orchestration.clone().unwrap();
+    let mut run = ports.orchestrator.describe(&orchestration).await.unwrap();
+    for _ in 0..100 {
+        if run.status != RunStatus::Running {
+            break;
+        }
+        bridge.pass().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        run = ports.orchestrator.describe(&orchestration).await.unwrap();
+    }
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    let (_, actions) = call(
+        &address,
+        "ListActionExecutions",
+        json!({"pipelineName": "OnMoto", "filter": {"pipelineExecutionId": execution_id}}),
+    )
+    .await;
+    let fetch = actions["actionExecutionDetails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["actionName"] == "Fetch")
+        .unwrap()
+        .clone();
+    assert_eq!(fetch["status"], "Succeeded", "{fetch}");
+    let location = &fetch["output"]["outputArtifacts"][0]["s3location"];
+    let (bucket, key) = (
+        location["bucket"].as_str().unwrap(),
+        location["key"].as_str().unwrap(),
+    );
+    assert_eq!(bucket, "sluice-artifacts");
+    assert!(key.starts_with("OnMoto/App/"), "{key}");
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        object.server_side_encryption().map(|e| e.as_str()),
+        Some("aws:kms")
+    );
+    assert_eq!(object.ssekms_key_id(), Some(KMS_KEY));
+    let body = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(
+        body.as_ref(),
+        source.as_slice(),
+        "the artifact is the source object"
+    );
+}
