@@ -18,6 +18,7 @@ pub mod model;
 pub mod pipeline;
 pub mod port;
 pub mod problem;
+pub mod schedule;
 pub mod stage;
 pub mod system;
 pub mod time;
