@@ -3,7 +3,7 @@ CARGO ?= cargo
 # The stamp of the pinned Python tools in .venv (the rule is below, by the npm tools).
 PY_TOOLS := .venv/.tools-1
 
-.PHONY: help run validate bench test lint package deploy
+.PHONY: help run validate bench bench-lambda test lint package deploy
 
 help:
 	@echo "make run      run the first example pipeline on this machine (sluice run)"
@@ -23,6 +23,14 @@ validate:
 bench:
 	$(CARGO) bench -p sluice-statemachine --bench engine
 	$(CARGO) bench -p sluice-local --bench orchestration
+	$(CARGO) bench -p sluice-api --bench api
+
+# Each Lambda binary's cold init against a Runtime API stand-in, and its stripped size (release builds of
+# the six functions first: several minutes on two cores).
+bench-lambda:
+	$(CARGO) build --release --locked $(addprefix -p sluice-function-,api dispatcher worker-source worker-build worker-deploy worker-invoke)
+	$(CARGO) build --release --locked -p sluice-lambda --example hello_world
+	$(CARGO) bench -p sluice-lambda --bench cold_init
 
 lint: $(PY_TOOLS)
 	$(CARGO) fmt --all --check

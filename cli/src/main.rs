@@ -2,6 +2,7 @@
 
 mod approve;
 mod asl;
+mod aws_model;
 mod render;
 mod run;
 mod serve;
@@ -50,6 +51,10 @@ enum Command {
     Approve(approve::Args),
     /// Reject a manual approval waiting in a running pipeline (PutApprovalResult).
     Reject(approve::Args),
+    /// Print CodePipeline's API model for the aws CLI, signing for another service name: with
+    /// `aws configure add-model --service-name sluice --service-model file://MODEL`, `aws sluice ...` calls a
+    /// deployed Sluice stack, whose HTTP API checks signatures made for `execute-api`.
+    AwsModel(aws_model::Args),
     /// Amazon States Language definitions: `sluice asl validate FILE`, `sluice asl run FILE`.
     #[command(subcommand)]
     Asl(asl::Command),
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Approve(args) => approve::run(&args, ApprovalStatus::Approved),
         Command::Reject(args) => approve::run(&args, ApprovalStatus::Rejected),
+        Command::AwsModel(args) => aws_model::run(&args),
         Command::Asl(command) => asl::run(&command),
     }
 }

@@ -35,6 +35,10 @@ pub(crate) struct Args {
     /// The account id the API's ARNs name.
     #[arg(long, default_value = sluice_core::execution::LOCAL_ACCOUNT)]
     account: String,
+    /// The service name requests must be signed for: `codepipeline`, as CodePipeline checks; or
+    /// `execute-api`, as API Gateway checks in front of the deployed stack (to try a client set up for it).
+    #[arg(long, default_value = "codepipeline", value_name = "NAME")]
+    signing_name: String,
     /// Check every answer against its output shape in the API model; a broken one is answered as
     /// InternalFailure (for tests and for debugging Sluice itself).
     #[arg(long, hide = true)]
@@ -160,16 +164,20 @@ async fn serve(
             .map(|c| c.access_key_id.as_str())
             .collect();
         println!(
-            "Requests must be signed (SigV4) with a key from {} (access key ids: {})",
+            "Requests must be signed (SigV4, service {}) with a key from {} (access key ids: {})",
+            args.signing_name,
             path.display(),
             ids.join(", ")
         );
-        Auth::SigV4(Arc::new(Keys(
-            file.credentials
-                .into_iter()
-                .map(|c| (c.access_key_id, c.secret_access_key))
-                .collect(),
-        )))
+        Auth::SigV4 {
+            keys: Arc::new(Keys(
+                file.credentials
+                    .into_iter()
+                    .map(|c| (c.access_key_id, c.secret_access_key))
+                    .collect(),
+            )),
+            service: args.signing_name.clone(),
+        }
     };
     let listener = match tokio::net::TcpListener::bind(address).await {
         Ok(listener) => listener,

@@ -1279,3 +1279,69 @@ fn no_auth_says_so_loudly_when_it_starts() {
     let _ = child.wait();
     assert!(first.starts_with("WARNING: --no-auth"), "{first}");
 }
+
+/// What a deployed stack's user does: API Gateway accepts only signatures made for `execute-api`, so plain
+/// `aws codepipeline` is refused; a model from `sluice aws-model` added to the aws CLI signs for it.
+#[test]
+fn the_aws_cli_signs_for_execute_api_with_the_model_sluice_prints() {
+    let server = Server::start(&["--signing-name", "execute-api"]);
+    let refused = server.aws(&["list-pipelines"]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("InvalidSignatureException")
+            && message.contains("Credential should be scoped to correct service: 'execute-api'"),
+        "{message}"
+    );
+
+    let home = tempfile::tempdir().unwrap();
+    let model = home.path().join("sluice-model.json");
+    let printed = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("aws-model")
+        .output()
+        .unwrap();
+    assert!(printed.status.success());
+    std::fs::write(&model, &printed.stdout).unwrap();
+    let aws = |args: &[&str]| {
+        Command::new(aws_cli())
+            .args(args)
+            .env("HOME", home.path())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .output()
+            .unwrap()
+    };
+    let added = aws(&[
+        "configure",
+        "add-model",
+        "--service-name",
+        "sluice",
+        "--service-model",
+        &format!("file://{}", model.display()),
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let listed = aws(&[
+        "sluice",
+        "list-pipelines",
+        "--endpoint-url",
+        &server.endpoint,
+        "--output",
+        "json",
+    ]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(answer["pipelines"], serde_json::json!([]));
+}

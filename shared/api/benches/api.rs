@@ -290,7 +290,10 @@ async fn serve() -> (
     let api = Arc::new(Api {
         ports: local.ports.clone(),
         service: Service::default(),
-        auth: Auth::SigV4(Arc::new(vec![Credentials::new("test", "test")])),
+        auth: Auth::SigV4 {
+            keys: Arc::new(vec![Credentials::new("test", "test")]),
+            service: "codepipeline".to_string(),
+        },
         check_responses: false,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -37,8 +37,13 @@ pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// Who may call.
 #[derive(Clone)]
 pub enum Auth {
-    /// Every request must carry a valid SigV4 signature by a known key.
-    SigV4(Arc<dyn CredentialStore + Send + Sync>),
+    /// Every request must carry a valid SigV4 signature by a known key, made for `service` (the signing
+    /// name: `codepipeline` as CodePipeline has it; `execute-api` is what API Gateway checks in front of
+    /// the deployed api function).
+    SigV4 {
+        keys: Arc<dyn CredentialStore + Send + Sync>,
+        service: String,
+    },
     /// No checks (`sluice serve --no-auth`).
     Off,
 }
@@ -140,8 +145,8 @@ async fn answer<P: Ports>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(String, Value), ApiError> {
-    if let Auth::SigV4(credentials) = &api.auth {
-        sigv4::verify(
+    if let Auth::SigV4 { keys, service } = &api.auth {
+        let caller = sigv4::verify(
             method.as_str(),
             uri.path(),
             uri.query().unwrap_or_default(),
@@ -151,8 +156,11 @@ async fn answer<P: Ports>(
                 api.ports.clock().now().epoch_millis() / 1000,
             )
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-            credentials.as_ref(),
+            keys.as_ref(),
         )?;
+        if caller.service != *service {
+            return Err(sigv4::SignatureError::WrongService(service.clone()).into());
+        }
     }
     if method != Method::POST {
         return Err(ApiError::new(

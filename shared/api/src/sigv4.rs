@@ -152,6 +152,9 @@ pub enum SignatureError {
     /// The request's date is more than 15 minutes from the server's clock, or a presigned URL has expired.
     #[error("{0}")]
     Expired(String),
+    /// The credential scope names another service than the one the server answers as.
+    #[error("Credential should be scoped to correct service: '{0}'. ")]
+    WrongService(String),
 }
 
 impl SignatureError {
@@ -161,7 +164,9 @@ impl SignatureError {
             Self::MissingAuthentication => "MissingAuthenticationTokenException",
             Self::IncompleteSignature(_) => "IncompleteSignatureException",
             Self::UnrecognizedClient => "UnrecognizedClientException",
-            Self::InvalidSignature | Self::Expired(_) => "InvalidSignatureException",
+            Self::InvalidSignature | Self::Expired(_) | Self::WrongService(_) => {
+                "InvalidSignatureException"
+            }
         }
     }
 

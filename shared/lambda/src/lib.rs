@@ -17,9 +17,18 @@ use sluice_aws::ports::Settings;
 use sluice_core::port::Ports;
 use sluice_core::worker::Providers;
 
-/// JSON logs at the level `RUST_LOG` asks for (info by default), without ANSI colours or the time
-/// (CloudWatch stamps each line).
+/// JSON logs at the level `RUST_LOG` asks for (info by default), on standard output.
 pub fn init_logging() {
+    tracing::subscriber::set_global_default(json_logs(std::io::stdout))
+        .expect("logging is set up once, at the start of main");
+}
+
+/// The functions' log format: one JSON object per line, with the current span's fields (the pipeline,
+/// execution, stage and action), without ANSI colours or the time (CloudWatch stamps each line).
+pub fn json_logs<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -30,7 +39,8 @@ pub fn init_logging() {
         .with_ansi(false)
         .without_time()
         .with_target(false)
-        .init();
+        .with_writer(writer)
+        .finish()
 }
 
 /// The span of one invocation: the pipeline, execution, stage and action the payload names.

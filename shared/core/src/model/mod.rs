@@ -14,7 +14,8 @@ use indexmap::IndexMap;
 use regex::Regex;
 use serde::Deserialize;
 
-const CODEPIPELINE_MODEL: &str = include_str!("../../model/codepipeline-2015-07-09.json");
+/// CodePipeline's API model as botocore ships it (service-2.json), verbatim.
+pub const CODEPIPELINE_MODEL: &str = include_str!("../../model/codepipeline-2015-07-09.json");
 
 /// A service model in botocore's format.
 #[derive(Debug, Deserialize)]

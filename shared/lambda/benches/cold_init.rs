@@ -1,0 +1,163 @@
+//! Cold init of each Lambda binary: from process start to its first request for an event, against a
+//! local stand-in for the Lambda Runtime API, with its AWS clients built (issue 6's performance target:
+//! ≤ 30 ms, stripped size ≤ 12 MB). Also the resident memory at that moment.
+//!
+//! ```text
+//! make bench-lambda      # builds the six release binaries and the baseline, then runs this
+//! cargo bench -p sluice-lambda --bench cold_init -- [runs]   # the binaries must be built already
+//! ```
+//!
+//! The stand-in answers nothing: it notes when `GET /2018-06-01/runtime/invocation/next` arrives, which
+//! is the moment a function is ready for its first event, and the process is killed.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BINARIES: [&str; 6] = [
+    "sluice-api",
+    "sluice-dispatcher",
+    "sluice-worker-source",
+    "sluice-worker-build",
+    "sluice-worker-deploy",
+    "sluice-worker-invoke",
+];
+
+fn main() {
+    let runs: usize = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(30);
+    let release = target_dir().join("release");
+    // The baseline, measured in the same run: a hello-world function with no AWS clients.
+    let baseline = release.join("examples/hello_world");
+    for binary in BINARIES {
+        if !release.join(binary).exists() {
+            eprintln!(
+                "{} is not built: run `make bench-lambda` (or cargo build --release for the functions/ packages)",
+                release.join(binary).display()
+            );
+            std::process::exit(2);
+        }
+    }
+
+    // The Runtime API stand-in: every connection that asks for the next event is noted and kept open.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let address = listener.local_addr().expect("address").to_string();
+    let (ready, arrivals) = mpsc::channel::<Instant>();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_ok() && line.contains("/runtime/invocation/next") {
+                let _ = ready.send(Instant::now());
+            }
+            held.push(stream);
+            held.retain(|s| s.peer_addr().is_ok());
+        }
+    });
+
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9}",
+        "binary", "p50 ms", "p90 ms", "min ms", "max ms", "RSS MiB", "size MB"
+    );
+    let measured = std::iter::once(("hello-world (baseline)", baseline.clone()))
+        .filter(|(_, path)| path.exists())
+        .chain(
+            BINARIES
+                .iter()
+                .map(|binary| (*binary, release.join(binary))),
+        );
+    for (binary, path) in measured {
+        let mut inits = Vec::new();
+        let mut rss = Vec::new();
+        for _ in 0..runs {
+            let started = Instant::now();
+            let mut child = Command::new(&path)
+                .envs(environment(&address, binary))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starts");
+            let arrived = arrivals
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("{binary} never asked for an event"));
+            inits.push(arrived.duration_since(started));
+            rss.push(resident_kib(child.id()));
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        inits.sort();
+        rss.sort();
+        let at =
+            |q: f64| inits[((inits.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{binary:<22} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>10.1} {:>9.2}",
+            at(0.5),
+            at(0.9),
+            at(0.0),
+            at(1.0),
+            rss[rss.len() / 2] as f64 / 1024.0,
+            size as f64 / 1e6
+        );
+    }
+}
+
+/// What Lambda gives a function's process, plus the stack's settings (infra/template.yaml) and static
+/// credentials, so building the clients reads no network.
+fn environment(address: &str, binary: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_LAMBDA_RUNTIME_API", address.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", binary.to_string()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_string()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{binary}")),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_SESSION_TOKEN", "test".to_string()),
+        ("SLUICE_TABLE", "sluice".to_string()),
+        ("SLUICE_BUCKET", "sluice-artifacts".to_string()),
+        (
+            "SLUICE_KMS_KEY_ARN",
+            "arn:aws:kms:us-east-1:123456789012:key/bench".to_string(),
+        ),
+        (
+            "SLUICE_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:sluice".to_string(),
+        ),
+        ("SLUICE_FUNCTION_PREFIX", "sluice".to_string()),
+        (
+            "SLUICE_STATE_MACHINE_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/sluice-state-machine".to_string(),
+        ),
+        ("RUST_LOG", "info".to_string()),
+    ]
+}
+
+/// The process's resident set (VmRSS) in KiB, 0 when unreadable.
+fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+}
