@@ -79,6 +79,8 @@ const BATCH: usize = 25;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Items per query page (DynamoDB's own limit, 1 MB, when unset).
+    page_size: Option<i32>,
 }
 
 impl DynamoStore {
@@ -86,7 +88,15 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            page_size: None,
         }
+    }
+
+    /// Reads listings `items` at a time: every query then takes several pages (tests use it to go
+    /// through the paging).
+    pub fn with_page_size(mut self, items: i32) -> Self {
+        self.page_size = Some(items);
+        self
     }
 
     /// Creates the table as infra/template.yaml declares it (keys, the listing index, TTL), for tests and
@@ -163,9 +173,7 @@ impl DynamoStore {
 
     /// Every item of a partition whose sort key starts with `prefix`, in sort key order, all pages.
     async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
+        all_pages(|start| {
             let query = self.client.query().table_name(&self.table);
             // DynamoDB refuses an empty begins_with: no prefix is the whole partition.
             let query = if prefix.is_empty() {
@@ -175,44 +183,29 @@ impl DynamoStore {
                     .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
                     .expression_attribute_values(":prefix", s(prefix))
             };
-            let output = query
+            query
                 .expression_attribute_values(":pk", s(pk))
                 .consistent_read(true)
+                .set_limit(self.page_size)
                 .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk)?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+        })
+        .await
     }
 
     /// Every item of a listing partition of the index, all pages.
     async fn query_listing(&self, gsi_pk: &str, forward: bool) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
+        all_pages(|start| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(LISTING_INDEX)
                 .key_condition_expression("GSI1PK = :pk")
                 .expression_attribute_values(":pk", s(gsi_pk))
                 .scan_index_forward(forward)
+                .set_limit(self.page_size)
                 .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk)?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+        })
+        .await
     }
 
     /// Writes `item` if the stored item is as `expected`. A failed condition is `AlreadyExists` for a
@@ -705,6 +698,22 @@ impl ResourceStore for DynamoStore {
             .await
             .map_err(sdk)?;
         Ok(())
+    }
+}
+
+/// Runs a query page after page (each from the last page's `LastEvaluatedKey`) and returns every item.
+async fn all_pages(
+    query: impl Fn(Option<Item>) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let output = query(start.take()).send().await.map_err(sdk)?;
+        items.extend(output.items.unwrap_or_default());
+        match output.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(items),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::ServerSideEncryption;
 
 use sluice_core::pipeline::declaration::ActionCategory;
-use sluice_core::worker::{ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, Providers};
+use sluice_core::worker::{ActionProvider, Job, JobOutcome, JobSuccess, Providers};
 
 /// The four worker functions (infra/template.yaml), by the kind of work they do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,8 +63,8 @@ impl ActionProvider for S3Source {
 
 impl S3Source {
     async fn copy(&self, job: &Job) -> Result<JobOutcome, JobOutcome> {
-        let bucket = required(job, "S3Bucket")?;
-        let mut key = required(job, "S3ObjectKey")?.to_string();
+        let bucket = job.required("S3Bucket")?;
+        let mut key = job.required("S3ObjectKey")?.to_string();
         let mut version = None;
         if let Some(revision) = &job.source_revision {
             match revision.revision_type.as_str() {
@@ -74,7 +74,7 @@ impl S3Source {
             }
         }
         let output = job.output_artifacts.first().ok_or_else(|| {
-            configuration(format!(
+            JobOutcome::configuration_error(format!(
                 "Source action {} declares no output artifact",
                 job.action.name
             ))
@@ -106,9 +106,9 @@ impl S3Source {
                 );
                 // A missing object or bucket is the action's configuration; anything else may pass.
                 if matches!(code, "NoSuchKey" | "NoSuchBucket" | "AccessDenied") {
-                    configuration(message)
+                    JobOutcome::configuration_error(message)
                 } else {
-                    failed(message)
+                    JobOutcome::job_failed(message)
                 }
             })?;
         let version_id = copied
@@ -144,27 +144,6 @@ fn encode_key(key: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
-}
-
-fn required<'a>(job: &'a Job, key: &str) -> Result<&'a str, JobOutcome> {
-    job.configuration
-        .get(key)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            configuration(format!(
-                "Action {} needs the configuration key {key}",
-                job.action.name
-            ))
-        })
-}
-
-fn configuration(message: impl Into<String>) -> JobOutcome {
-    JobOutcome::Failed(JobFailure::configuration(message))
-}
-
-fn failed(message: impl Into<String>) -> JobOutcome {
-    JobOutcome::Failed(JobFailure::job_failed(message.into()))
 }
 
 #[cfg(test)]

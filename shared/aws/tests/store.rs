@@ -15,6 +15,14 @@ async fn the_dynamodb_store_keeps_the_store_contract() {
 }
 
 #[tokio::test]
+async fn the_contract_holds_when_every_listing_takes_several_pages() {
+    let moto = common::Moto::start();
+    let store = DynamoStore::new(moto.config().await.dynamodb(), "sluice").with_page_size(1);
+    store.create_table().await.unwrap();
+    store_contract(&store).await;
+}
+
+#[tokio::test]
 async fn a_client_request_token_expires_and_can_then_be_taken_again() {
     let moto = common::Moto::start();
     let client = moto.config().await.dynamodb();

@@ -105,6 +105,34 @@ pub enum JobOutcome {
     Waiting,
 }
 
+impl JobOutcome {
+    /// The action failed (JobFailed): the work was tried and did not succeed.
+    pub fn job_failed(message: impl std::fmt::Display) -> Self {
+        Self::Failed(JobFailure::job_failed(message.to_string()))
+    }
+
+    /// The action is declared wrong (ConfigurationError): trying again will not help.
+    pub fn configuration_error(message: impl Into<String>) -> Self {
+        Self::Failed(JobFailure::configuration(message))
+    }
+}
+
+impl Job {
+    /// A configuration value the action must have, or a ConfigurationError naming the action and key.
+    pub fn required(&self, key: &str) -> Result<&str, JobOutcome> {
+        self.configuration
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                JobOutcome::configuration_error(format!(
+                    "Action {} needs the configuration key {key}",
+                    self.action.name
+                ))
+            })
+    }
+}
+
 /// One action provider. Boxed futures, so providers of every kind sit in one registry.
 pub trait ActionProvider: Send + Sync {
     fn run<'a>(&'a self, job: &'a Job) -> Pin<Box<dyn Future<Output = JobOutcome> + Send + 'a>>;

@@ -205,24 +205,11 @@ pub fn providers_for(
 type Run<'a> = Pin<Box<dyn Future<Output = JobOutcome> + Send + 'a>>;
 
 fn failed(error: impl std::fmt::Display) -> JobOutcome {
-    JobOutcome::Failed(JobFailure::job_failed(error.to_string()))
+    JobOutcome::job_failed(error)
 }
 
 fn configuration_error(message: impl Into<String>) -> JobOutcome {
-    JobOutcome::Failed(JobFailure::configuration(message))
-}
-
-fn required<'a>(job: &'a Job, key: &str) -> Result<&'a str, JobOutcome> {
-    job.configuration
-        .get(key)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            configuration_error(format!(
-                "Action {} needs the configuration key {key}",
-                job.action.name
-            ))
-        })
+    JobOutcome::configuration_error(message)
 }
 
 /// Writes the artifact's zip to its place in the artifact store.
@@ -281,16 +268,16 @@ impl GitSource {
         let provider = job.action.action_type_id.provider.as_str();
         let (repository, branch) = match provider {
             "GitHub" => (
-                format!("{}/{}", required(job, "Owner")?, required(job, "Repo")?),
-                required(job, "Branch")?.to_string(),
+                format!("{}/{}", job.required("Owner")?, job.required("Repo")?),
+                job.required("Branch")?.to_string(),
             ),
             "CodeCommit" => (
-                required(job, "RepositoryName")?.to_string(),
-                required(job, "BranchName")?.to_string(),
+                job.required("RepositoryName")?.to_string(),
+                job.required("BranchName")?.to_string(),
             ),
             _ => (
-                required(job, "FullRepositoryId")?.to_string(),
-                required(job, "BranchName")?.to_string(),
+                job.required("FullRepositoryId")?.to_string(),
+                job.required("BranchName")?.to_string(),
             ),
         };
         let location = context
@@ -384,8 +371,8 @@ impl ActionProvider for S3Source {
         Box::pin(async move {
             let result: Result<JobOutcome, JobOutcome> = async {
                 let context = &self.0;
-                let bucket = required(job, "S3Bucket")?;
-                let key = required(job, "S3ObjectKey")?;
+                let bucket = job.required("S3Bucket")?;
+                let key = job.required("S3ObjectKey")?;
                 let output = job.output_artifacts.first().ok_or_else(|| {
                     configuration_error(format!(
                         "Source action {} declares no output artifact",
@@ -653,7 +640,7 @@ impl ActionProvider for S3Deploy {
         Box::pin(async move {
             let result: Result<JobOutcome, JobOutcome> = async {
                 let context = &self.0;
-                let bucket = required(job, "BucketName")?;
+                let bucket = job.required("BucketName")?;
                 let extract = match job.configuration.get("Extract").map(String::as_str) {
                     Some("true") => true,
                     Some("false") => false,
@@ -768,7 +755,7 @@ impl LambdaInvoke {
     }
 
     async fn invoke(&self, job: &Job) -> Result<JobOutcome, JobOutcome> {
-        let name = required(job, "FunctionName")?;
+        let name = job.required("FunctionName")?;
         let function = self.0.config.functions.get(name).ok_or_else(|| {
             configuration_error(format!(
                 "Function {name} of action {} is not defined locally: add \"functions\": {{\"{name}\": {{\"command\": \"…\"}}}} (or \"url\") to sluice.json",
