@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, GlobalSecondaryIndex,
     KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
@@ -800,35 +800,24 @@ fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
-    match error.as_service_error() {
-        Some(service) => match service.code() {
-            Some("ConditionalCheckFailedException") => true,
-            Some("TransactionCanceledException") => service
-                .message()
-                .is_some_and(|message| message.contains("ConditionalCheckFailed")),
-            _ => false,
-        },
-        None => false,
+    match crate::error::code(error) {
+        Some("ConditionalCheckFailedException") => true,
+        Some("TransactionCanceledException") => error
+            .as_service_error()
+            .and_then(|e| e.message())
+            .is_some_and(|message| message.contains("ConditionalCheckFailed")),
+        _ => false,
     }
 }
 
-/// Any other SDK failure: the store failed. A service error reads as its code and message; a transport
-/// failure (timeout, connection) as its whole chain. The error itself stays the source.
+/// Any other SDK failure: the store failed. The error itself stays the source.
 fn sdk<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let message = match error.as_service_error() {
-        Some(service) => format!(
-            "DynamoDB {}: {}",
-            service.code().unwrap_or("error"),
-            service.message().unwrap_or("no message")
-        ),
-        None => format!("DynamoDB: {}", DisplayErrorContext(&error)),
-    };
     StoreError::Backend {
-        message,
+        message: crate::error::describe("DynamoDB", &error),
         source: Some(Box::new(error)),
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod dynamo;
+mod error;
 pub mod ports;
 pub mod provider;
 pub mod s3;

@@ -7,7 +7,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::ServerSideEncryption;
 
 use sluice_core::pipeline::declaration::ActionCategory;
@@ -96,16 +95,15 @@ impl S3Source {
             .send()
             .await
             .map_err(|e| {
-                let code = e.as_service_error().and_then(|s| s.code()).unwrap_or("");
                 let message = format!(
                     "cannot read s3://{bucket}/{key}: {}",
-                    e.as_service_error().and_then(|s| s.message()).map_or_else(
-                        || aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
-                        str::to_string
-                    )
+                    crate::error::describe("S3", &e)
                 );
                 // A missing object or bucket is the action's configuration; anything else may pass.
-                if matches!(code, "NoSuchKey" | "NoSuchBucket" | "AccessDenied") {
+                if matches!(
+                    crate::error::code(&e),
+                    Some("NoSuchKey" | "NoSuchBucket" | "AccessDenied")
+                ) {
                     JobOutcome::configuration_error(message)
                 } else {
                     JobOutcome::job_failed(message)

@@ -284,11 +284,14 @@ fn sdk_error<E>(
     error: SdkError<E, HttpResponse>,
 ) -> ArtifactError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
     ArtifactError::Backend {
         location: location.clone(),
-        message: format!("{operation} failed: {}", DisplayErrorContext(&error)),
+        message: format!(
+            "{operation} failed: {}",
+            crate::error::describe("S3", &error)
+        ),
         source: Some(Box::new(error)),
     }
 }

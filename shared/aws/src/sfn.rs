@@ -2,7 +2,9 @@
 //! (DESIGN.md §3), and one execution per pipeline execution attempt, named after it.
 
 use aws_sdk_sfn::Client;
-use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
+
+use crate::error::{code, describe};
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 use serde_json::Value;
 
@@ -231,10 +233,6 @@ fn truncate(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-fn code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
-    error.as_service_error().and_then(|e| e.code())
-}
-
 /// An answer to a task that no longer waits (decided, timed out, stopped) or never existed: the domain
 /// reads it as "already decided" (`TaskClosed`).
 fn task_error<E, R>(error: SdkError<E, R>) -> OrchestratorError
@@ -261,23 +259,14 @@ fn backend(message: String) -> OrchestratorError {
     }
 }
 
-/// Any other SDK failure. A service error reads as its code and message; a transport failure as its
-/// whole chain. The error itself stays the source.
+/// Any other SDK failure. The error itself stays the source.
 fn sdk<E, R>(error: SdkError<E, R>) -> OrchestratorError
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let message = match error.as_service_error() {
-        Some(service) => format!(
-            "Step Functions {}: {}",
-            service.code().unwrap_or("error"),
-            service.message().unwrap_or("no message")
-        ),
-        None => format!("Step Functions: {}", DisplayErrorContext(&error)),
-    };
     OrchestratorError::Backend {
-        message,
+        message: describe("Step Functions", &error),
         source: Some(Box::new(error)),
     }
 }
