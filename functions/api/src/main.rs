@@ -12,6 +12,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let region = std::env::var("AWS_REGION").unwrap_or_default();
     // Webhook URLs the API hands out are under SLUICE_BASE_URL (the HTTP API's URL) when it is set.
     let base_url = std::env::var("SLUICE_BASE_URL").unwrap_or_default();
-    let service = sluice_lambda::service(&settings, &region, &base_url);
+    let service = sluice_lambda::service(&settings, &region, &base_url)?;
     lambda_http::run(sluice_lambda::api_router(ports, service)).await
 }

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use sluice_api::ops::Service;
 use sluice_api::{Api, Auth};
-use sluice_aws::ports::Settings;
+use sluice_aws::ports::{MissingSetting, Settings};
 use sluice_core::port::Ports;
 use sluice_core::worker::Providers;
 
@@ -56,21 +56,25 @@ fn span(function: &'static str, payload: &Value) -> tracing::Span {
     )
 }
 
-/// The dispatcher function: execution and stage bookkeeping. An error's type is what the machine's
-/// Catch and Retry match (`Sluice.Transient` is retried).
+/// A handler's failure as Lambda reports it, logged in the invocation's span. Its type is what the
+/// machine's Catch matches (`Sluice.Transient` marks errors that may pass when tried again; the compiled
+/// machine retries only Lambda's own service errors so far).
+fn failure(error_type: &'static str, error: &dyn std::fmt::Display, what: &str) -> Diagnostic {
+    tracing::error!(error = %error, error_type, "{what}");
+    Diagnostic {
+        error_type: error_type.to_string(),
+        error_message: error.to_string(),
+    }
+}
+
+/// The dispatcher function: execution and stage bookkeeping.
 pub async fn dispatch<P: Ports>(ports: &P, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let span = span("dispatcher", &event.payload);
     async move {
         // Boxed: the handler's future is deep, and the runtime's own types wrap it further.
         match Box::pin(sluice_core::dispatcher::handle(ports, event.payload)).await {
             Ok(result) => Ok(result),
-            Err(error) => {
-                tracing::error!(error = %error, error_type = error.error_type(), "dispatch failed");
-                Err(Diagnostic {
-                    error_type: error.error_type().to_string(),
-                    error_message: error.to_string(),
-                })
-            }
+            Err(error) => Err(failure(error.error_type(), &error, "dispatch failed")),
         }
     }
     .instrument(span)
@@ -94,35 +98,36 @@ pub async fn work<P: Ports>(
                     "status": action.status,
                 }))
             }
-            Err(error) => {
-                tracing::error!(error = %error, error_type = error.error_type(), "action step failed");
-                Err(Diagnostic {
-                    error_type: error.error_type().to_string(),
-                    error_message: error.to_string(),
-                })
-            }
+            Err(error) => Err(failure(error.error_type(), &error, "action step failed")),
         }
     }
     .instrument(span)
     .await
 }
 
-/// The API as the api function serves it: the stack's account (from the state machine role's ARN), the
-/// function's region, pipelines compiled to the stack's functions.
-pub fn service(settings: &Settings, region: &str, base_url: &str) -> Service {
+/// The API as the api function serves it: the stack's account (from the state machine role's ARN, which
+/// the api function needs anyway to create machines), the function's region, pipelines compiled to the
+/// stack's functions.
+pub fn service(
+    settings: &Settings,
+    region: &str,
+    base_url: &str,
+) -> Result<Service, MissingSetting> {
     let account = settings
         .state_machine_role
         .as_deref()
         .and_then(|arn| arn.split(':').nth(4))
         .filter(|account| !account.is_empty())
-        .unwrap_or("000000000000")
-        .to_string();
-    Service {
-        account,
+        .ok_or(MissingSetting {
+            name: "SLUICE_STATE_MACHINE_ROLE_ARN",
+            purpose: "the role (an IAM role ARN) the api function creates state machines with",
+        })?;
+    Ok(Service {
+        account: account.to_string(),
         region: region.to_string(),
         compile: settings.compile_options(),
         base_url: base_url.to_string(),
-    }
+    })
 }
 
 /// The API function's router. API Gateway has already verified the caller's SigV4 signature (the route
@@ -134,4 +139,35 @@ pub fn api_router<P: Ports + 'static>(ports: P, service: Service) -> sluice_api:
         auth: Auth::Off,
         check_responses: false,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(role: Option<&str>) -> Settings {
+        Settings {
+            table: "t".to_string(),
+            kms_key: "k".to_string(),
+            state_machine_role: role.map(str::to_string),
+            prefix: "prod".to_string(),
+        }
+    }
+
+    #[test]
+    fn the_api_names_the_account_of_its_state_machine_role() {
+        let role = "arn:aws:iam::210987654321:role/prod-state-machine";
+        let service = service(&settings(Some(role)), "eu-west-1", "").unwrap();
+        assert_eq!(service.account, "210987654321");
+        assert_eq!(service.region, "eu-west-1");
+        assert_eq!(service.compile.dispatcher, "prod-dispatcher");
+    }
+
+    #[test]
+    fn the_api_refuses_to_start_without_a_state_machine_role() {
+        let missing = service(&settings(None), "eu-west-1", "").unwrap_err();
+        assert_eq!(missing.name, "SLUICE_STATE_MACHINE_ROLE_ARN");
+        let malformed = service(&settings(Some("not-an-arn")), "eu-west-1", "").unwrap_err();
+        assert_eq!(malformed.name, "SLUICE_STATE_MACHINE_ROLE_ARN");
+    }
 }

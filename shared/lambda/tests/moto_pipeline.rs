@@ -170,7 +170,7 @@ async fn a_pipeline_runs_on_step_functions_dynamodb_and_s3_in_moto() {
         .unwrap();
 
     // The api function's router over the AWS ports, pipelines compiled for the test bridge.
-    let mut service = sluice_lambda::service(&settings, "us-east-1", "");
+    let mut service = sluice_lambda::service(&settings, "us-east-1", "").unwrap();
     service.compile.transport = Transport::TestBridge;
     assert_eq!(service.account, "123456789012");
     let router = sluice_lambda::api_router(ports.clone(), service);
