@@ -2,6 +2,8 @@
 
 mod common;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use sluice_aws::dynamo::DynamoStore;
 use sluice_core::contract::store_contract;
 use sluice_core::port::ResourceStore;
@@ -22,6 +24,24 @@ async fn the_contract_holds_when_every_listing_takes_several_pages() {
     store_contract(&store).await;
 }
 
+/// The item as stored, read past the adapter.
+async fn raw_item(
+    client: &aws_sdk_dynamodb::Client,
+    pk: &str,
+    sk: &str,
+) -> std::collections::HashMap<String, AttributeValue> {
+    client
+        .get_item()
+        .table_name("sluice")
+        .key("PK", AttributeValue::S(pk.into()))
+        .key("SK", AttributeValue::S(sk.into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_else(|| panic!("{pk} {sk} is stored"))
+}
+
 #[tokio::test]
 async fn a_client_request_token_expires_and_can_then_be_taken_again() {
     let moto = common::Moto::start();
@@ -33,22 +53,7 @@ async fn a_client_request_token_expires_and_can_then_be_taken_again() {
         .put_resource("client-request-token", "P/t1", &reservation, 0)
         .await
         .unwrap();
-    let item = client
-        .get_item()
-        .table_name("sluice")
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S("R#client-request-token".into()),
-        )
-        .key(
-            "SK",
-            aws_sdk_dynamodb::types::AttributeValue::S("P/t1".into()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = raw_item(&client, "R#client-request-token", "P/t1").await;
     let expires: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -62,19 +67,10 @@ async fn a_client_request_token_expires_and_can_then_be_taken_again() {
     client
         .update_item()
         .table_name("sluice")
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S("R#client-request-token".into()),
-        )
-        .key(
-            "SK",
-            aws_sdk_dynamodb::types::AttributeValue::S("P/t1".into()),
-        )
+        .key("PK", AttributeValue::S("R#client-request-token".into()))
+        .key("SK", AttributeValue::S("P/t1".into()))
         .update_expression("SET expires_at = :past")
-        .expression_attribute_values(
-            ":past",
-            aws_sdk_dynamodb::types::AttributeValue::N((now - 1).to_string()),
-        )
+        .expression_attribute_values(":past", AttributeValue::N((now - 1).to_string()))
         .send()
         .await
         .unwrap();
@@ -101,19 +97,7 @@ async fn a_client_request_token_expires_and_can_then_be_taken_again() {
         .put_resource("webhook", "w", &reservation, 0)
         .await
         .unwrap();
-    let item = client
-        .get_item()
-        .table_name("sluice")
-        .key(
-            "PK",
-            aws_sdk_dynamodb::types::AttributeValue::S("R#webhook".into()),
-        )
-        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("w".into()))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = raw_item(&client, "R#webhook", "w").await;
     assert!(!item.contains_key("expires_at"));
 }
 

@@ -23,18 +23,17 @@ pub struct RandomIds;
 
 const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-fn random<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
+fn fill(bytes: &mut [u8]) {
     // getrandom fails only where the OS has no randomness at all; ids that repeat would merge executions,
     // so that is a reason to stop rather than go on.
-    getrandom::fill(&mut bytes)
+    getrandom::fill(bytes)
         .unwrap_or_else(|e| panic!("the operating system gave no randomness: {e}"));
-    bytes
 }
 
 impl Ids for RandomIds {
     fn uuid(&self) -> String {
-        let mut bytes = random::<16>();
+        let mut bytes = [0u8; 16];
+        fill(&mut bytes);
         bytes[6] = (bytes[6] & 0x0F) | 0x40;
         bytes[8] = (bytes[8] & 0x3F) | 0x80;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -50,8 +49,7 @@ impl Ids for RandomIds {
 
     fn token(&self, len: usize) -> String {
         let mut bytes = vec![0u8; len];
-        getrandom::fill(&mut bytes)
-            .unwrap_or_else(|e| panic!("the operating system gave no randomness: {e}"));
+        fill(&mut bytes);
         bytes
             .iter()
             .map(|b| ALPHANUMERIC[usize::from(*b) % ALPHANUMERIC.len()] as char)
