@@ -486,16 +486,20 @@ impl PipelineStore for DynamoStore {
     }
 
     async fn delete_pipeline(&self, name: &str) -> Result<(), StoreError> {
-        let keys = self
-            .query_prefix(&pipeline_key(name), "")
-            .await?
-            .into_iter()
-            .map(|item| {
-                item.into_iter()
-                    .filter(|(attribute, _)| attribute == "PK" || attribute == "SK")
-                    .collect()
-            })
-            .collect();
+        // Only the keys are read: a pipeline's history can be large, and none of it is needed to delete it.
+        let pk = pipeline_key(name);
+        let keys = all_pages(|start| {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(&pk))
+                .projection_expression("PK, SK")
+                .consistent_read(true)
+                .set_limit(self.page_size)
+                .set_exclusive_start_key(start)
+        })
+        .await?;
         self.delete_keys(keys).await
     }
 }
