@@ -332,6 +332,32 @@ impl Engine {
         Ok(record.revision)
     }
 
+    /// DeleteStateMachine: the machine takes no new executions, and its running ones are stopped
+    /// (ABORTED, error `States.Runtime`). Step Functions instead fails them at their next state transition
+    /// and stays DELETING while one waits on a callback (docs/decisions.md). The executions and their
+    /// histories stay readable. Deleting a missing machine is not an error, as in Step Functions.
+    pub async fn delete_state_machine(&self, arn: &str) -> Result<(), EngineError> {
+        let Some(_) = write(&self.inner.latest).remove(arn) else {
+            return Ok(());
+        };
+        self.inner.store.delete_machine(arn)?;
+        let name = arn.rsplit(':').next().unwrap_or_default();
+        for summary in self.inner.store.list_executions(arn)? {
+            if summary.status == ExecutionStatus::Running {
+                self.stop_execution(
+                    &summary.execution_arn,
+                    Some(crate::error::errors::RUNTIME.to_string()),
+                    Some(format!("State machine {name} has been deleted.")),
+                )
+                .await?;
+            }
+        }
+        // Stopped executions no longer need their programs, and a machine created again under this name
+        // numbers its revisions from 1.
+        write(&self.inner.programs).retain(|(machine, _), _| machine != arn);
+        Ok(())
+    }
+
     fn remember(&self, record: &MachineRecord, program: Program) {
         write(&self.inner.programs)
             .insert((record.arn.clone(), record.revision), Arc::new(program));

@@ -222,6 +222,13 @@ impl Store for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
+    fn delete_machine(&self, arn: &str) -> Result<(), StoreError> {
+        self.lock()
+            .execute("DELETE FROM machines WHERE arn = ?1", [arn])
+            .map_err(backend)?;
+        Ok(())
+    }
+
     fn insert_execution(
         &self,
         execution: &ExecutionState,

@@ -64,6 +64,9 @@ pub trait Store: Send + Sync + 'static {
     fn put_machine(&self, machine: &MachineRecord) -> Result<(), StoreError>;
     /// Every revision of every machine.
     fn machines(&self) -> Result<Vec<MachineRecord>, StoreError>;
+    /// Removes every revision of a machine; its executions and their histories stay. Removing a missing
+    /// machine is not an error.
+    fn delete_machine(&self, arn: &str) -> Result<(), StoreError>;
     /// Records a new execution; `AlreadyExists` if its ARN is taken.
     fn insert_execution(
         &self,
@@ -121,6 +124,11 @@ impl Store for MemoryStore {
 
     fn machines(&self) -> Result<Vec<MachineRecord>, StoreError> {
         Ok(self.lock().machines.clone())
+    }
+
+    fn delete_machine(&self, arn: &str) -> Result<(), StoreError> {
+        self.lock().machines.retain(|m| m.arn != arn);
+        Ok(())
     }
 
     fn insert_execution(

@@ -205,6 +205,55 @@ async fn an_execution_name_is_idempotent_for_the_same_input_only() {
 }
 
 #[tokio::test]
+async fn deleting_a_machine_stops_its_executions_and_frees_its_name() {
+    let (engine, mut inbox, _, _) = memory_engine().await;
+    let machine = engine
+        .create_state_machine("doomed", &callback_then_echo())
+        .unwrap();
+    let started = engine
+        .start_execution(&machine, None, json!({"q": 1}))
+        .await
+        .unwrap();
+    let task = inbox.recv().await.unwrap();
+
+    engine.delete_state_machine(&machine).await.unwrap();
+
+    let stopped = engine.describe_execution(&started.execution_arn).unwrap();
+    assert_eq!(stopped.status, ExecutionStatus::Aborted);
+    let error = stopped.error.expect("the stop names its reason");
+    assert_eq!(error.error, "States.Runtime");
+    assert_eq!(error.cause, "State machine doomed has been deleted.");
+    assert_eq!(
+        engine
+            .send_task_success(&task.token, "{}")
+            .await
+            .unwrap_err()
+            .name(),
+        "TaskTimedOut"
+    );
+    let refused = engine
+        .start_execution(&machine, None, json!({"q": 2}))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.name(), "StateMachineDoesNotExist");
+    // Deleting again is not an error, and the name can be used for another definition.
+    engine.delete_state_machine(&machine).await.unwrap();
+    let again = engine
+        .create_state_machine(
+            "doomed",
+            &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}).to_string(),
+        )
+        .unwrap();
+    assert_eq!(again, machine);
+    let run = engine
+        .start_execution(&again, None, json!({}))
+        .await
+        .unwrap();
+    let ended = engine.wait(&run.execution_arn).await.unwrap();
+    assert_eq!(ended.status, ExecutionStatus::Succeeded);
+}
+
+#[tokio::test]
 async fn stopping_an_execution_aborts_it_and_closes_its_tokens() {
     let (engine, mut inbox, _, _) = memory_engine().await;
     let machine = engine
@@ -404,6 +453,9 @@ impl Store for Crashing {
     }
     fn machines(&self) -> Result<Vec<MachineRecord>, StoreError> {
         self.inner.machines()
+    }
+    fn delete_machine(&self, arn: &str) -> Result<(), StoreError> {
+        self.inner.delete_machine(arn)
     }
     fn insert_execution(
         &self,

@@ -37,6 +37,16 @@ fn contract(store: &dyn Store) {
     store.put_machine(&machine(1)).unwrap();
     store.put_machine(&machine(2)).unwrap();
     assert_eq!(store.machines().unwrap(), vec![machine(1), machine(2)]);
+    // Deleting a machine removes every revision of it, and only of it; deleting again is fine.
+    let other = MachineRecord {
+        arn: "arn:aws:states:local:000000000000:stateMachine:other".into(),
+        name: "other".into(),
+        ..machine(1)
+    };
+    store.put_machine(&other).unwrap();
+    store.delete_machine(&other.arn).unwrap();
+    store.delete_machine(&other.arn).unwrap();
+    assert_eq!(store.machines().unwrap(), vec![machine(1), machine(2)]);
 
     // Insert once; a second insert of the same ARN is refused and changes nothing.
     let (first, events) = execution("first", 100);
