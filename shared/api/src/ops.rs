@@ -121,7 +121,7 @@ async fn operate<P: Ports>(
         "GetPipeline" => get_pipeline(ports, service, &input).await,
         "DeletePipeline" => {
             let name = text(&input, "name");
-            ports.store().delete_pipeline(name).await?;
+            sluice_core::execution::delete_pipeline(ports, name).await?;
             ports
                 .store()
                 .delete_resource("tags", &service.pipeline_arn(name))

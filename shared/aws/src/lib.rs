@@ -5,7 +5,11 @@
 pub mod config;
 pub mod dynamo;
 mod error;
+pub mod eventbridge;
+pub mod eventbridge_events;
 pub mod ports;
 pub mod provider;
 pub mod s3;
+pub mod secrets;
 pub mod sfn;
+pub mod sns;

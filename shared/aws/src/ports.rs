@@ -1,5 +1,6 @@
 //! The ports the Lambda functions run over, built once per process from the environment the SAM template
-//! sets (infra/template.yaml): the DynamoDB store, the S3 artifact store and Step Functions.
+//! sets (infra/template.yaml): the DynamoDB store, the S3 artifact store, Step Functions and the
+//! EventBridge bus state-change events go to.
 
 use sluice_core::compile::CompileOptions;
 use sluice_core::port::{Clock, Ids, Ports};
@@ -7,6 +8,7 @@ use sluice_core::system::{RandomIds, SystemClock};
 
 use crate::config::AwsConfig;
 use crate::dynamo::DynamoStore;
+use crate::eventbridge_events::EventBridgePublisher;
 use crate::s3::S3ArtifactStore;
 use crate::sfn::StepFunctions;
 
@@ -17,6 +19,12 @@ pub struct MissingSetting {
     pub name: &'static str,
     pub purpose: &'static str,
 }
+
+/// `SLUICE_EVENT_BUS`: the EventBridge bus state-change events are put on (optional).
+pub const EVENT_BUS_VARIABLE: &str = "SLUICE_EVENT_BUS";
+/// The bus when `SLUICE_EVENT_BUS` is unset or empty: the account's default bus, where CodePipeline puts
+/// its own events.
+pub const DEFAULT_EVENT_BUS: &str = "default";
 
 /// What a function needs to know about its stack.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +69,20 @@ impl Settings {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// The bus state-change events go to, read through `variable` as [`Settings::from_lookup`] reads the
+    /// others: `SLUICE_EVENT_BUS`, or [`DEFAULT_EVENT_BUS`] when it is unset or empty. (A function rather
+    /// than a field: `Settings` is built field by field elsewhere, and a new field would break that.)
+    pub fn event_bus(variable: impl Fn(&str) -> Option<String>) -> String {
+        variable(EVENT_BUS_VARIABLE)
+            .filter(|bus| !bus.is_empty())
+            .unwrap_or_else(|| DEFAULT_EVENT_BUS.to_string())
+    }
+
+    /// [`Settings::event_bus`] from the process environment.
+    pub fn event_bus_from_env() -> String {
+        Self::event_bus(|name| std::env::var(name).ok())
+    }
+
     /// How pipelines compile here: the stack's dispatcher and workers.
     pub fn compile_options(&self) -> CompileOptions {
         CompileOptions {
@@ -77,12 +99,19 @@ pub struct AwsPorts {
     pub store: DynamoStore,
     pub orchestrator: StepFunctions,
     pub artifacts: S3ArtifactStore,
+    pub events: EventBridgePublisher,
     pub s3: aws_sdk_s3::Client,
     pub kms_key: String,
 }
 
 impl AwsPorts {
+    /// The stack's ports; events go to the bus `SLUICE_EVENT_BUS` names ([`Settings::event_bus_from_env`]).
     pub fn new(config: &AwsConfig, settings: &Settings) -> Self {
+        Self::on_bus(config, settings, &Settings::event_bus_from_env())
+    }
+
+    /// The stack's ports, with events on `event_bus`.
+    pub fn on_bus(config: &AwsConfig, settings: &Settings, event_bus: &str) -> Self {
         let s3 = config.s3();
         Self {
             store: DynamoStore::new(config.dynamodb(), &settings.table),
@@ -92,6 +121,10 @@ impl AwsPorts {
                 &settings.prefix,
             ),
             artifacts: S3ArtifactStore::new(s3.clone(), &settings.kms_key),
+            events: EventBridgePublisher::new(
+                aws_sdk_eventbridge::Client::new(&config.sdk),
+                event_bus,
+            ),
             s3,
             kms_key: settings.kms_key.clone(),
         }
@@ -102,6 +135,7 @@ impl Ports for AwsPorts {
     type Store = DynamoStore;
     type Orchestrator = StepFunctions;
     type Artifacts = S3ArtifactStore;
+    type Events = EventBridgePublisher;
 
     fn store(&self) -> &DynamoStore {
         &self.store
@@ -111,6 +145,9 @@ impl Ports for AwsPorts {
     }
     fn artifacts(&self) -> &S3ArtifactStore {
         &self.artifacts
+    }
+    fn events(&self) -> &EventBridgePublisher {
+        &self.events
     }
     fn clock(&self) -> &dyn Clock {
         &SystemClock
@@ -161,5 +198,19 @@ mod tests {
             "prod-worker-build"
         );
         assert_eq!(settings.state_machine_role, None);
+    }
+
+    #[test]
+    fn events_go_to_the_named_bus_or_the_default_one() {
+        assert_eq!(
+            Settings::event_bus(lookup(&[("SLUICE_EVENT_BUS", "sluice-events")])),
+            "sluice-events"
+        );
+        assert_eq!(Settings::event_bus(lookup(&[])), "default");
+        assert_eq!(
+            Settings::event_bus(lookup(&[("SLUICE_EVENT_BUS", "")])),
+            "default",
+            "an empty value is unset"
+        );
     }
 }

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use aws_sdk_s3::types::ServerSideEncryption;
 
+use sluice_core::approval::ManualApproval;
+use sluice_core::notify::Notifier;
 use sluice_core::pipeline::declaration::ActionCategory;
 use sluice_core::worker::{ActionProvider, Job, JobOutcome, JobSuccess, Providers};
 
@@ -21,8 +23,20 @@ pub enum WorkerKind {
     Invoke,
 }
 
-/// The providers a worker function of `kind` runs.
+/// The providers a worker function of `kind` runs. Manual approvals send no notifications: an approval
+/// action naming a `NotificationArn` fails, saying so; [`providers_with`] gives them a notifier.
 pub fn providers(kind: WorkerKind, s3: aws_sdk_s3::Client, kms_key: &str) -> Providers {
+    providers_with(kind, s3, kms_key, ManualApproval::without_notifier())
+}
+
+/// The providers a worker function of `kind` runs, manual approvals publishing through `approval`'s
+/// notifier (an [`crate::sns::SnsNotifier`] in the invoke worker).
+pub fn providers_with<N: Notifier + 'static>(
+    kind: WorkerKind,
+    s3: aws_sdk_s3::Client,
+    kms_key: &str,
+    approval: ManualApproval<N>,
+) -> Providers {
     let mut providers = Providers::default();
     match kind {
         WorkerKind::Source => providers.register(
@@ -38,7 +52,7 @@ pub fn providers(kind: WorkerKind, s3: aws_sdk_s3::Client, kms_key: &str) -> Pro
             ActionCategory::Approval,
             "AWS",
             "Manual",
-            Arc::new(sluice_core::approval::ManualApproval),
+            Arc::new(approval),
         ),
         // CodeBuild, Commands, S3 and CloudFormation deploys and Lambda invokes on AWS come next.
         WorkerKind::Build | WorkerKind::Deploy => {}

@@ -103,6 +103,56 @@ impl Orchestrator for StepFunctions {
         }
     }
 
+    async fn remove(&self, machine: &str) -> Result<(), OrchestratorError> {
+        // Stop the running executions first: a Standard machine stays DELETING while one waits on a
+        // callback, and its executions would fail only at their next transition.
+        let mut next: Option<String> = None;
+        loop {
+            let listed = self
+                .client
+                .list_executions()
+                .state_machine_arn(machine)
+                .status_filter(ExecutionStatus::Running)
+                .set_next_token(next)
+                .send()
+                .await;
+            let page = match listed {
+                Ok(page) => page,
+                Err(e) if code(&e) == Some("StateMachineDoesNotExist") => return Ok(()),
+                Err(e) => return Err(sdk(e)),
+            };
+            for execution in page.executions() {
+                let name = machine.rsplit(':').next().unwrap_or_default();
+                match self
+                    .stop(
+                        execution.execution_arn(),
+                        "States.Runtime",
+                        &format!("State machine {name} has been deleted."),
+                    )
+                    .await
+                {
+                    Ok(()) | Err(OrchestratorError::NoExecution(_)) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+            match page.next_token {
+                Some(token) => next = Some(token),
+                None => break,
+            }
+        }
+        let deleted = self
+            .client
+            .delete_state_machine()
+            .state_machine_arn(machine)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("StateMachineDoesNotExist") => Ok(()),
+            Err(e) => Err(sdk(e)),
+        }
+    }
+
     async fn start(
         &self,
         machine: &str,
@@ -173,6 +223,16 @@ impl Orchestrator for StepFunctions {
             .task_token(token)
             .error(truncate(error, MAX_ERROR))
             .cause(truncate(cause, MAX_CAUSE))
+            .send()
+            .await;
+        sent.map(|_| ()).map_err(task_error)
+    }
+
+    async fn task_heartbeat(&self, token: &str) -> Result<(), OrchestratorError> {
+        let sent = self
+            .client
+            .send_task_heartbeat()
+            .task_token(token)
             .send()
             .await;
         sent.map(|_| ()).map_err(task_error)

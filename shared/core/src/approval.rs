@@ -2,11 +2,14 @@
 //! (a UUID, as the API model's ApprovalToken pattern requires); it is also the attempt's
 //! externalExecutionId, which PARALLEL-mode pipelines approve with.
 
+use std::sync::Arc;
+
 use crate::execution::{ActionExecution, ActionExecutionStatus, LOCAL_ACCOUNT};
+use crate::notify::{ApprovalNeeded, NoNotifier, Notifier, NotifyError, approval_needed};
 use crate::pipeline::declaration::ActionCategory;
-use crate::port::{ActionExecutionStore, PipelineStore, Ports, StoreError};
+use crate::port::{ActionExecutionStore, Clock, PipelineStore, Ports, StoreError};
 use crate::time::Timestamp;
-use crate::worker::{JobFailure, JobSuccess, WorkerError, complete_action};
+use crate::worker::{Job, JobFailure, JobOutcome, JobSuccess, WorkerError, complete_action};
 
 /// `ApprovalStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,16 +185,108 @@ pub async fn put_approval_result<P: Ports>(
     Ok(decided.last_update_time)
 }
 
-/// The Manual approval action's provider, the same in both runtimes: the action waits, and
-/// PutApprovalResult (`sluice approve|reject` locally) decides it.
-pub struct ManualApproval;
+/// Where a manual approval's notifications go, and what they say about the runtime they come from.
+pub struct ApprovalNotices<N> {
+    pub notifier: N,
+    /// The region the message reports (`AWS_REGION` on AWS).
+    pub region: String,
+    /// The base of the console and review links in the message ([`ApprovalNeeded::review_link_base`]).
+    pub review_link_base: String,
+    /// When the approval starts waiting: its expiry is this plus the action's timeout.
+    pub clock: Arc<dyn Clock>,
+}
 
-impl crate::worker::ActionProvider for ManualApproval {
+/// The Manual approval action's provider, the same in both runtimes: the action waits, and
+/// PutApprovalResult (`sluice approve|reject` locally) decides it. When the action names a
+/// `NotificationArn`, CodePipeline's approval-needed message ([`approval_needed`]) is published there
+/// first; a topic that is not an SNS topic ARN or does not exist fails the action as a configuration
+/// error, and a notifier that fails fails it as JobFailed, so no approval waits for a reviewer nobody told.
+///
+/// A handed-over-again task (after a restart) publishes again: a reviewer may get the message twice, as
+/// SNS itself delivers at least once.
+pub struct ManualApproval<N = NoNotifier> {
+    notices: Option<ApprovalNotices<N>>,
+}
+
+impl ManualApproval {
+    /// An approval that sends no notifications: an action naming a `NotificationArn` fails with a
+    /// configuration error saying this runtime cannot send it yet.
+    pub fn without_notifier() -> Self {
+        Self { notices: None }
+    }
+}
+
+impl<N: Notifier> ManualApproval<N> {
+    pub fn with_notifier(notices: ApprovalNotices<N>) -> Self {
+        Self {
+            notices: Some(notices),
+        }
+    }
+
+    /// Publishes the approval-needed message when the action names a topic.
+    async fn notify(&self, job: &Job) -> Result<(), JobOutcome> {
+        let named = job
+            .configuration
+            .get("NotificationArn")
+            .is_some_and(|t| !t.is_empty());
+        if !named {
+            return Ok(());
+        }
+        let Some(notices) = &self.notices else {
+            return Err(JobOutcome::configuration_error(format!(
+                "Action {} names a NotificationArn, but Sluice cannot send approval notifications \
+                 in this runtime yet (no notifier is configured)",
+                job.action.name
+            )));
+        };
+        let started = notices.clock.now();
+        let timeout = i64::try_from(job.timeout.as_millis()).unwrap_or(i64::MAX);
+        let needed = ApprovalNeeded {
+            pipeline: &job.pipeline,
+            stage: &job.stage,
+            action: &job.action.name,
+            token: &job.action_execution_id,
+            expires: Timestamp::from_epoch_millis(started.epoch_millis().saturating_add(timeout)),
+            configuration: &job.configuration,
+            region: &notices.region,
+            review_link_base: &notices.review_link_base,
+        };
+        let (topic, message) = match approval_needed(&needed) {
+            Ok(Some(notice)) => notice,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                return Err(JobOutcome::configuration_error(format!(
+                    "Action {}: {error}",
+                    job.action.name
+                )));
+            }
+        };
+        match notices.notifier.publish(&topic, &message).await {
+            Ok(_) => Ok(()),
+            Err(error @ (NotifyError::InvalidTopic { .. } | NotifyError::TopicNotFound { .. })) => {
+                Err(JobOutcome::configuration_error(format!(
+                    "Action {} cannot send its approval notification (NotificationArn): {error}",
+                    job.action.name
+                )))
+            }
+            Err(error) => Err(JobOutcome::job_failed(format!(
+                "Action {} cannot send its approval notification: {error}",
+                job.action.name
+            ))),
+        }
+    }
+}
+
+impl<N: Notifier + 'static> crate::worker::ActionProvider for ManualApproval<N> {
     fn run<'a>(
         &'a self,
-        _job: &'a crate::worker::Job,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::worker::JobOutcome> + Send + 'a>>
-    {
-        Box::pin(async { crate::worker::JobOutcome::Waiting })
+        job: &'a Job,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = JobOutcome> + Send + 'a>> {
+        Box::pin(async move {
+            match self.notify(job).await {
+                Ok(()) => JobOutcome::Waiting,
+                Err(failed) => failed,
+            }
+        })
     }
 }

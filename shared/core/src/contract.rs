@@ -546,7 +546,10 @@ pub fn contract_machine(comment: &str) -> serde_json::Value {
         "States": {
             "Route": {
                 "Type": "Choice",
-                "Choices": [{"Variable": "$.hold", "IsPresent": true, "Next": "Hold"}],
+                "Choices": [
+                    {"Variable": "$.hold", "IsPresent": true, "Next": "Hold"},
+                    {"Variable": "$.heartbeat", "IsPresent": true, "Next": "Work with heartbeats"}
+                ],
                 "Default": "Wait for the answer"
             },
             "Hold": {"Type": "Wait", "Seconds": 300, "End": true},
@@ -558,6 +561,21 @@ pub fn contract_machine(comment: &str) -> serde_json::Value {
                     "DetailType": "task",
                     "Detail": {"token.$": "$$.Task.Token"}
                 }]},
+                "End": true
+            },
+            // moto takes a heartbeat only from a task that sets HeartbeatSeconds (Step Functions takes
+            // one from any waiting task), and such a task of moto's misses an answer sent before it
+            // started waiting: only the heartbeat check uses it.
+            "Work with heartbeats": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken",
+                "Parameters": {"Entries": [{
+                    "Source": "sluice.contract",
+                    "DetailType": "task",
+                    "Detail": {"token.$": "$$.Task.Token"}
+                }]},
+                "HeartbeatSeconds": 600,
+                "TimeoutSeconds": 3600,
                 "End": true
             }
         }
@@ -643,6 +661,32 @@ pub async fn orchestrator_contract(
         ),
         "an unknown token is refused as closed"
     );
+    // A heartbeat keeps a waiting task alive; a decided one takes none.
+    let beat =
+        serde_json::json!({"pipeline": "Contract", "pipelineExecutionId": "e4", "heartbeat": true});
+    let beating = orchestrator.start(&machine, "e4", &beat).await.unwrap();
+    let token = tokens.token(&beating).await;
+    // The token is in the history as the task is scheduled; its heartbeat clock starts a moment later,
+    // when the task starts waiting (on moto, a heartbeat before that is InvalidToken).
+    let mut beats = 0;
+    while let Err(error) = orchestrator.task_heartbeat(&token).await {
+        beats += 1;
+        assert!(beats < 250, "a waiting task takes a heartbeat: {error}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    orchestrator.task_succeeded(&token, &answer).await.unwrap();
+    assert_eq!(
+        settled(orchestrator, &beating).await.status,
+        crate::port::RunStatus::Succeeded
+    );
+    assert!(
+        matches!(
+            orchestrator.task_heartbeat(&token).await,
+            Err(crate::port::OrchestratorError::TaskClosed(_))
+        ),
+        "a decided task takes no heartbeat"
+    );
+
     let unknown = run.replace(":e1", ":never-started");
     assert!(
         matches!(
@@ -651,6 +695,36 @@ pub async fn orchestrator_contract(
         ),
         "describing an execution that never started: {unknown}"
     );
+
+    // Removing the machine stops what still runs on it; the name can then be deployed again.
+    let held =
+        serde_json::json!({"pipeline": "Contract", "pipelineExecutionId": "e5", "hold": true});
+    let orphan = orchestrator.start(&machine, "e5", &held).await.unwrap();
+    orchestrator.remove(&machine).await.unwrap();
+    // Step Functions deletes a machine's executions with it (moto at once); the engine keeps them.
+    match orchestrator.describe(&orphan).await {
+        Ok(run) => assert_eq!(
+            run.status,
+            crate::port::RunStatus::Aborted,
+            "removing a machine stops its running executions"
+        ),
+        Err(crate::port::OrchestratorError::NoExecution(_)) => {}
+        Err(other) => panic!("describing an execution of a removed machine: {other}"),
+    }
+    assert!(
+        orchestrator.start(&machine, "e6", &input).await.is_err(),
+        "a removed machine starts nothing"
+    );
+    orchestrator.remove(&machine).await.unwrap();
+    let recreated = orchestrator
+        .deploy("Contract", &contract_machine("third"))
+        .await
+        .unwrap();
+    assert_eq!(
+        recreated, machine,
+        "a removed pipeline's name can be deployed again"
+    );
+    orchestrator.remove(&recreated).await.unwrap();
 }
 
 /// The execution once it has ended (within 10 s).
@@ -667,3 +741,12 @@ async fn settled(
     }
     panic!("{execution} did not end within 10 s");
 }
+
+mod notifier;
+pub use notifier::*;
+mod secrets;
+pub use secrets::*;
+mod scheduler;
+pub use scheduler::*;
+mod events;
+pub use events::*;

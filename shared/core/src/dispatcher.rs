@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::execution::{
     ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus, STOPPED_ERROR,
-    StageExecution, StageExecutionStatus, update_execution,
+    StageExecution, StageExecutionStatus, change_execution, record_action, record_stage,
 };
 use crate::pipeline::declaration::ExecutionMode;
 use crate::port::{
@@ -134,7 +134,7 @@ pub async fn handle<P: Ports>(ports: &P, payload: Value) -> Result<Value, Dispat
             execution_id,
         } => {
             let execution = load(ports, &pipeline, &execution_id).await?;
-            update_execution(ports.store(), ports.clock(), &execution, |e| {
+            change_execution(ports, &execution, |e| {
                 e.status = match e.status {
                     PipelineExecutionStatus::InProgress => PipelineExecutionStatus::Succeeded,
                     PipelineExecutionStatus::Stopping => PipelineExecutionStatus::Stopped,
@@ -261,7 +261,7 @@ async fn supersede<P: Ports>(
         .execution(pipeline, &arrival.execution_id)
         .await?
     {
-        update_execution(ports.store(), ports.clock(), &older, |e| {
+        change_execution(ports, &older, |e| {
             if e.status.is_open() {
                 e.status = PipelineExecutionStatus::Superseded;
                 e.status_summary = Some(summary.clone());
@@ -288,16 +288,14 @@ async fn put_stage<P: Ports>(
     stage: &str,
     status: StageExecutionStatus,
 ) -> Result<(), DispatchError> {
-    ports
-        .store()
-        .put_stage_execution(&StageExecution {
-            pipeline_name: pipeline.to_string(),
-            pipeline_execution_id: execution_id.to_string(),
-            stage_name: stage.to_string(),
-            status,
-            last_update_time: ports.clock().now(),
-        })
-        .await?;
+    let record = StageExecution {
+        pipeline_name: pipeline.to_string(),
+        pipeline_execution_id: execution_id.to_string(),
+        stage_name: stage.to_string(),
+        status,
+        last_update_time: ports.clock().now(),
+    };
+    record_stage(ports, &record).await?;
     Ok(())
 }
 
@@ -414,7 +412,7 @@ async fn stage_failed<P: Ports>(
     }
     abandon_waiting_actions(ports, &execution, Some(stage)).await?;
     let summary = failure_summary(ports, &execution, stage, &error).await?;
-    update_execution(ports.store(), ports.clock(), &execution, |e| {
+    change_execution(ports, &execution, |e| {
         e.status = match e.status {
             PipelineExecutionStatus::InProgress if !stopped => PipelineExecutionStatus::Failed,
             PipelineExecutionStatus::InProgress | PipelineExecutionStatus::Stopping => {
@@ -493,7 +491,7 @@ async fn fail_waiting_actions<P: Ports>(
                     action.action_name
                 ),
             });
-            ports.store().put_action_execution(&action).await?;
+            record_action(ports, &action, Some(execution)).await?;
         }
     }
     Ok(())
@@ -518,7 +516,7 @@ async fn abandon_waiting_actions<P: Ports>(
         {
             action.status = ActionExecutionStatus::Abandoned;
             action.last_update_time = ports.clock().now();
-            ports.store().put_action_execution(&action).await?;
+            record_action(ports, &action, Some(execution)).await?;
         }
     }
     Ok(())
@@ -531,7 +529,7 @@ pub(crate) async fn finish_stopped<P: Ports>(
     execution: &PipelineExecution,
     summary: Option<String>,
 ) -> Result<PipelineExecution, DispatchError> {
-    let stopped = update_execution(ports.store(), ports.clock(), execution, |e| {
+    let stopped = change_execution(ports, execution, |e| {
         if e.status.is_open() {
             e.status = PipelineExecutionStatus::Stopped;
             if summary.is_some() {

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::compile::{self, CompileOptions};
+use crate::events::{action_event, pipeline_event, publish, stage_event};
 use crate::pipeline::declaration::{
     ActionTypeId, Configuration, ExecutionMode, PipelineDeclaration,
 };
 use crate::port::{
-    ArtifactLocation, Clock, ExecutionStore, Ids, Orchestrator, OrchestratorError, PipelineStore,
-    Ports, StageStore, StoreError, StoredPipeline,
+    ActionExecutionStore, ArtifactLocation, Clock, ExecutionStore, Ids, Orchestrator,
+    OrchestratorError, PipelineStore, Ports, StageStore, StoreError, StoredPipeline,
 };
 use crate::time::Timestamp;
 
@@ -308,6 +309,17 @@ pub async fn put_pipeline<P: Ports>(
     Ok(stored)
 }
 
+/// DeletePipeline: removes the compiled machine (stopping what still runs on it, so no execution is left
+/// waiting on a callback or writing records of a pipeline that is gone), then the pipeline's records.
+/// A missing pipeline is not an error, as in CodePipeline; a failure leaves the records for a retry.
+pub async fn delete_pipeline<P: Ports>(ports: &P, name: &str) -> Result<(), ExecutionError> {
+    if let Some(stored) = ports.store().pipeline(name).await? {
+        ports.orchestrator().remove(&stored.machine).await?;
+    }
+    ports.store().delete_pipeline(name).await?;
+    Ok(())
+}
+
 /// StartPipelineExecution: records the execution, then starts its machine. Pipeline variables given must
 /// be declared; declared ones not given take their defaults; one without either is an error.
 pub async fn start_execution<P: Ports>(
@@ -348,6 +360,8 @@ pub async fn start_execution<P: Ports>(
         record_version: 0,
     };
     ports.store().create_execution(&execution).await?;
+    // Announced before the machine starts, so STARTED comes before the first stage's event.
+    publish(ports, pipeline_event(&execution, None).as_slice()).await;
     let input = machine_input(pipeline_name, &execution.pipeline_execution_id);
     let started = ports
         .orchestrator()
@@ -366,7 +380,7 @@ pub async fn start_execution<P: Ports>(
         }
         Err(error) => {
             let summary = format!("The execution could not be started: {error}");
-            update_execution(ports.store(), ports.clock(), &execution, |e| {
+            change_execution(ports, &execution, |e| {
                 e.status = PipelineExecutionStatus::Failed;
                 e.status_summary = Some(summary.clone());
             })
@@ -437,6 +451,79 @@ pub async fn update_execution<S: ExecutionStore + ?Sized>(
     }
 }
 
+/// [`update_execution`] over the ports, announcing the change when the status changed: every status
+/// change of a pipeline execution after its creation goes through here.
+pub async fn change_execution<P: Ports>(
+    ports: &P,
+    execution: &PipelineExecution,
+    mut change: impl FnMut(&mut PipelineExecution),
+) -> Result<Option<PipelineExecution>, StoreError> {
+    // The status the winning write started from (each retry of the write reads it again).
+    let mut before = None;
+    let written = update_execution(ports.store(), ports.clock(), execution, |e| {
+        before = Some(e.status);
+        change(e);
+    })
+    .await?;
+    if let Some(written) = &written {
+        publish(ports, pipeline_event(written, before).as_slice()).await;
+    }
+    Ok(written)
+}
+
+/// Writes a stage execution and announces its status: every stage execution write goes through here.
+pub async fn record_stage<P: Ports>(ports: &P, stage: &StageExecution) -> Result<(), StoreError> {
+    ports.store().put_stage_execution(stage).await?;
+    let execution = ports
+        .store()
+        .execution(&stage.pipeline_name, &stage.pipeline_execution_id)
+        .await;
+    match execution {
+        Ok(Some(execution)) => publish(ports, stage_event(&execution, stage).as_slice()).await,
+        Ok(None) => {}
+        // The stage is written; only its event is lost (events are best effort).
+        Err(error) => eprintln!(
+            "sluice: the event of stage {} of execution {} not published: {error}",
+            stage.stage_name, stage.pipeline_execution_id
+        ),
+    }
+    Ok(())
+}
+
+/// Writes an action attempt and announces its status: every action execution write goes through here.
+/// `execution` is the attempt's pipeline execution when the caller has it at hand (read otherwise).
+pub async fn record_action<P: Ports>(
+    ports: &P,
+    action: &ActionExecution,
+    execution: Option<&PipelineExecution>,
+) -> Result<(), StoreError> {
+    ports.store().put_action_execution(action).await?;
+    let read;
+    let execution = match execution {
+        Some(execution) => Some(execution),
+        None => {
+            read = ports
+                .store()
+                .execution(&action.pipeline_name, &action.pipeline_execution_id)
+                .await;
+            match &read {
+                Ok(found) => found.as_ref(),
+                Err(error) => {
+                    eprintln!(
+                        "sluice: the event of action {} of execution {} not published: {error}",
+                        action.action_name, action.pipeline_execution_id
+                    );
+                    None
+                }
+            }
+        }
+    };
+    if let Some(execution) = execution {
+        publish(ports, &[action_event(execution, action)]).await;
+    }
+    Ok(())
+}
+
 /// Produces the key CodePipeline gives an output artifact: `<pipeline name, 20 chars>/<artifact name,
 /// 10 chars>/<7 random characters>` in the artifact store's bucket.
 pub fn artifact_location(
@@ -493,7 +580,7 @@ pub async fn stop_execution<P: Ports>(
     }
     let summary = reason.map(str::to_string);
     if !abandon {
-        let stopping = update_execution(ports.store(), ports.clock(), &execution, |e| {
+        let stopping = change_execution(ports, &execution, |e| {
             if e.status == PipelineExecutionStatus::InProgress {
                 e.status = PipelineExecutionStatus::Stopping;
                 e.status_summary = summary.clone();
@@ -594,7 +681,7 @@ pub async fn retry_stage<P: Ports>(
         retry_mode: retry_mode.to_string(),
         attempt,
     };
-    let mut retried = update_execution(ports.store(), ports.clock(), &execution, |e| {
+    let mut retried = change_execution(ports, &execution, |e| {
         e.status = PipelineExecutionStatus::InProgress;
         e.status_summary = None;
         e.retry = Some(retry.clone());

@@ -283,6 +283,10 @@ pub trait Orchestrator: Send + Sync {
         pipeline: &str,
         definition: &Value,
     ) -> impl Future<Output = Result<String, OrchestratorError>> + Send;
+    /// Deletes the pipeline's state machine (`machine` as [`Orchestrator::deploy`] returned it), stopping
+    /// its running executions first, so none is left waiting on a callback. Removing a missing machine is
+    /// not an error.
+    fn remove(&self, machine: &str) -> impl Future<Output = Result<(), OrchestratorError>> + Send;
     /// Starts an execution named `name` (idempotent on the name); returns its id (an ARN on AWS).
     fn start(
         &self,
@@ -308,6 +312,11 @@ pub trait Orchestrator: Send + Sync {
         token: &str,
         error: &str,
         cause: &str,
+    ) -> impl Future<Output = Result<(), OrchestratorError>> + Send;
+    /// SendTaskHeartbeat: the task is still being worked on, so its `HeartbeatSeconds` clock starts again.
+    fn task_heartbeat(
+        &self,
+        token: &str,
     ) -> impl Future<Output = Result<(), OrchestratorError>> + Send;
     /// DescribeExecution: `execution` is what [`Orchestrator::start`] returned.
     fn describe(
@@ -335,9 +344,12 @@ pub trait Ports: Send + Sync {
     type Store: Store;
     type Orchestrator: Orchestrator;
     type Artifacts: ArtifactStore;
+    /// Where state-change events go (EventBridge on AWS, `events.jsonl` locally).
+    type Events: crate::events::EventPublisher;
     fn store(&self) -> &Self::Store;
     fn orchestrator(&self) -> &Self::Orchestrator;
     fn artifacts(&self) -> &Self::Artifacts;
+    fn events(&self) -> &Self::Events;
     fn clock(&self) -> &dyn Clock;
     fn ids(&self) -> &dyn Ids;
 }

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use crate::execution::{
     ActionExecution, ActionExecutionStatus, ArtifactDetail, ErrorDetails, PipelineExecution,
     PipelineExecutionStatus, STOPPED_ERROR, SourceRevisionOverride, artifact_location,
+    record_action,
 };
 use crate::pipeline::declaration::{
     ActionCategory, ActionDeclaration, ActionTypeId, Configuration, PipelineDeclaration,
@@ -349,7 +350,7 @@ pub async fn handle<P: Ports>(
                         // action, PARALLEL mode's externalExecutionId. Written before the provider
                         // runs, so an answer that comes back at once finds the record.
                         record.external_execution_id = Some(record.action_execution_id.clone());
-                        store.put_action_execution(&record).await?;
+                        record_action(ports, &record, Some(&execution)).await?;
                         Some(provider.run(&job).await)
                     }
                 }
@@ -361,7 +362,7 @@ pub async fn handle<P: Ports>(
         // Recorded before the provider ran; a decision from outside may already have ended it.
         Some(JobOutcome::Waiting) => {}
         None => {
-            store.put_action_execution(&record).await?;
+            record_action(ports, &record, Some(&execution)).await?;
         }
         Some(JobOutcome::Succeeded(success)) => {
             if declaration.action_type_id.category == ActionCategory::Source {
@@ -374,7 +375,7 @@ pub async fn handle<P: Ports>(
             record.summary = success.summary;
             record.external_execution_id = success.external_execution_id;
             record.log = success.log;
-            finish(ports, &mut record).await?;
+            finish(ports, &mut record, Some(&execution)).await?;
         }
         Some(JobOutcome::Failed(failure)) => {
             record.status = ActionExecutionStatus::Failed;
@@ -384,15 +385,19 @@ pub async fn handle<P: Ports>(
                 code: failure.failure_type,
                 message: failure.message,
             });
-            finish(ports, &mut record).await?;
+            finish(ports, &mut record, Some(&execution)).await?;
         }
     }
     Ok(record)
 }
 
 /// Writes the decided attempt and answers the machine — unless the attempt was abandoned meanwhile (its
-/// execution stopped), which stays as it is.
-async fn finish<P: Ports>(ports: &P, record: &mut ActionExecution) -> Result<(), WorkerError> {
+/// execution stopped), which stays as it is. `execution` is the attempt's, when the caller has it.
+async fn finish<P: Ports>(
+    ports: &P,
+    record: &mut ActionExecution,
+    execution: Option<&PipelineExecution>,
+) -> Result<(), WorkerError> {
     record.last_update_time = ports.clock().now();
     let stored = ports
         .store()
@@ -405,7 +410,7 @@ async fn finish<P: Ports>(ports: &P, record: &mut ActionExecution) -> Result<(),
         record.status = ActionExecutionStatus::Abandoned;
         return Ok(());
     }
-    ports.store().put_action_execution(record).await?;
+    record_action(ports, record, execution).await?;
     answer(ports, record).await
 }
 
@@ -570,6 +575,6 @@ pub async fn complete_action<P: Ports>(
             });
         }
     }
-    finish(ports, &mut record).await?;
+    finish(ports, &mut record, None).await?;
     Ok(record)
 }

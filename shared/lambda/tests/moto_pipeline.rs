@@ -317,4 +317,18 @@ async fn a_pipeline_runs_on_step_functions_dynamodb_and_s3_in_moto() {
         source.as_slice(),
         "the artifact is the source object"
     );
+
+    // Deleting the pipeline deletes its state machine and its records.
+    let (status, deleted) = call(&address, "DeletePipeline", json!({"name": "OnMoto"})).await;
+    assert_eq!(status, 200, "{deleted}");
+    let machines = config.sfn().list_state_machines().send().await.unwrap();
+    assert!(
+        machines.state_machines().is_empty(),
+        "the state machine went with the pipeline: {machines:?}"
+    );
+    let (status, gone) = call(&address, "GetPipeline", json!({"name": "OnMoto"})).await;
+    assert_eq!(
+        (status, &gone["__type"]),
+        (400, &json!("PipelineNotFoundException"))
+    );
 }

@@ -3,9 +3,13 @@
 
 pub mod archive;
 pub mod build;
+pub mod events;
 pub mod git;
+pub mod notifier;
 pub mod orchestrator;
 pub mod provider;
 pub mod runtime;
 pub mod s3_folder;
+pub mod scheduler;
+pub mod secrets;
 pub mod store;

@@ -91,6 +91,13 @@ impl Orchestrator for LocalOrchestrator {
         }
     }
 
+    async fn remove(&self, machine: &str) -> Result<(), OrchestratorError> {
+        self.engine()?
+            .delete_state_machine(machine)
+            .await
+            .map_err(engine_error)
+    }
+
     async fn start(
         &self,
         machine: &str,
@@ -153,6 +160,16 @@ impl Orchestrator for LocalOrchestrator {
             .map_err(engine_error)
     }
 
+    async fn task_heartbeat(&self, token: &str) -> Result<(), OrchestratorError> {
+        if let Some(passed) = self.pass_on(token, TaskAnswer::Heartbeat) {
+            return passed;
+        }
+        self.engine()?
+            .send_task_heartbeat(token)
+            .await
+            .map_err(engine_error)
+    }
+
     async fn describe(&self, execution: &str) -> Result<Run, OrchestratorError> {
         let state = self
             .engine()?
@@ -188,6 +205,7 @@ pub async fn deliver_task_answers(engine: &Engine, store: &SqliteStore) -> usize
             TaskAnswer::Failed { error, cause } => {
                 engine.send_task_failure(&token, &error, &cause).await
             }
+            TaskAnswer::Heartbeat => engine.send_task_heartbeat(&token).await,
         };
     }
     count

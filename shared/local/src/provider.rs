@@ -13,14 +13,16 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::json;
 
+use sluice_core::approval::{ApprovalNotices, ManualApproval};
 use sluice_core::execution::ArtifactDetail;
 use sluice_core::pipeline::declaration::ActionCategory;
-use sluice_core::port::ArtifactStore;
+use sluice_core::port::{ArtifactStore, Clock};
 use sluice_core::worker::{ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, Providers};
 
 use crate::archive;
 use crate::build::{BuildJob, InputSource, SpecSource, run_build};
 use crate::git;
+use crate::notifier::LogNotifier;
 use crate::runtime::{Cancellations, FileArtifactStore, LocalRuntime};
 use crate::s3_folder::S3Folder;
 
@@ -121,7 +123,14 @@ pub struct LocalContext {
     pub cancellations: Cancellations,
     /// The shell builds run in.
     pub shell: PathBuf,
+    /// The runtime's clock (approval expiry times).
+    pub clock: Arc<dyn Clock>,
 }
+
+/// The region local approval notifications report: `sluice serve`'s default `--region`.
+pub const LOCAL_REGION: &str = "us-east-1";
+/// Where local approval notifications link to: `sluice serve`'s default address.
+pub const LOCAL_REVIEW_LINK_BASE: &str = "http://127.0.0.1:4570";
 
 impl LocalContext {
     fn log_path(&self, job: &Job) -> PathBuf {
@@ -168,7 +177,12 @@ pub fn local_providers(context: Arc<LocalContext>) -> Providers {
         ActionCategory::Approval,
         "AWS",
         "Manual",
-        Arc::new(sluice_core::approval::ManualApproval),
+        Arc::new(ManualApproval::with_notifier(ApprovalNotices {
+            notifier: LogNotifier::new(&context.data_dir),
+            region: LOCAL_REGION.to_string(),
+            review_link_base: LOCAL_REVIEW_LINK_BASE.to_string(),
+            clock: context.clock.clone(),
+        })),
     );
     providers.register(
         ActionCategory::Invoke,
@@ -193,6 +207,7 @@ pub fn providers_for(
             source_overrides,
             cancellations: runtime.cancellations.clone(),
             shell: PathBuf::from("bash"),
+            clock: Arc::new(runtime.ports.clock.clone()),
         }));
         // Custom action types wait for a job worker (PollForJobs through `sluice serve`).
         providers.register_custom(Arc::new(sluice_core::job::CustomJobs(Arc::new(

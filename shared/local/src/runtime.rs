@@ -5,6 +5,7 @@
 //! Data directory layout:
 //! ```text
 //! <data-dir>/sluice.db                         pipelines, executions, gates, action executions, engine state
+//! <data-dir>/events.jsonl                      state-change events, one EventBridge envelope a line
 //! <data-dir>/s3/<bucket>/<key>                 every S3 bucket, the artifact store's included
 //! <data-dir>/logs/<pipeline>/<execution>/…     one log per action attempt
 //! <data-dir>/work/<action execution id>/       a build's workspace (removed when the action succeeds)
@@ -29,6 +30,7 @@ use sluice_statemachine::engine::{Engine, Location, TaskHandler, TaskOutcome, Ta
 use sluice_statemachine::entropy::OsEntropy;
 use sluice_statemachine::sqlite::SqliteStore as EngineStore;
 
+use crate::events::EventFile;
 use crate::orchestrator::{LocalOrchestrator, deliver_task_answers};
 use crate::s3_folder::S3Folder;
 use crate::store::SqliteStore;
@@ -160,6 +162,7 @@ pub struct LocalPorts {
     pub store: Arc<SqliteStore>,
     pub artifacts: FileArtifactStore,
     pub orchestrator: LocalOrchestrator,
+    pub events: EventFile,
     pub clock: SharedClock,
     pub ids: Arc<dyn Ids>,
 }
@@ -168,6 +171,7 @@ impl Ports for LocalPorts {
     type Store = SqliteStore;
     type Orchestrator = LocalOrchestrator;
     type Artifacts = FileArtifactStore;
+    type Events = EventFile;
 
     fn store(&self) -> &SqliteStore {
         &self.store
@@ -177,6 +181,9 @@ impl Ports for LocalPorts {
     }
     fn artifacts(&self) -> &FileArtifactStore {
         &self.artifacts
+    }
+    fn events(&self) -> &EventFile {
+        &self.events
     }
     fn clock(&self) -> &dyn Clock {
         &self.clock
@@ -240,6 +247,7 @@ impl LocalRuntime {
                 store,
                 artifacts: FileArtifactStore::new(data_dir),
                 orchestrator: LocalOrchestrator::Engine(engine.clone()),
+                events: EventFile::new(data_dir),
                 clock: SharedClock(clock),
                 ids,
             },
@@ -289,6 +297,7 @@ impl LocalRuntime {
             store: store.clone(),
             artifacts: FileArtifactStore::new(data_dir),
             orchestrator: LocalOrchestrator::Attached(store),
+            events: EventFile::new(data_dir),
             clock: SharedClock(Arc::new(SystemClock)),
             ids: Arc::new(RandomIds),
         })

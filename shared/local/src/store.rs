@@ -148,8 +148,15 @@ impl SqliteStore {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "outcome")]
 pub enum TaskAnswer {
-    Succeeded { output: serde_json::Value },
-    Failed { error: String, cause: String },
+    Succeeded {
+        output: serde_json::Value,
+    },
+    Failed {
+        error: String,
+        cause: String,
+    },
+    /// A long task is still being worked on (SendTaskHeartbeat).
+    Heartbeat,
 }
 
 impl SqliteStore {

@@ -20,10 +20,14 @@ use sluice_core::compile::CompileOptions;
 use sluice_core::dispatcher::{TransitionType, disable_transition, enable_transition};
 use sluice_core::execution::{
     ActionExecution, ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus,
-    StageExecutionStatus, StartRequest, put_pipeline, start_execution, stop_execution,
+    StageExecutionStatus, StartRequest, delete_pipeline, put_pipeline, start_execution,
+    stop_execution,
 };
 use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
-use sluice_core::port::{ActionExecutionStore, ArtifactStore, ExecutionStore, StageStore};
+use sluice_core::port::{
+    ActionExecutionStore, ArtifactStore, ExecutionStore, Orchestrator, PipelineStore, Ports,
+    RunStatus, StageStore,
+};
 use sluice_core::worker::{ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, Providers};
 use sluice_local::runtime::{FileArtifactStore, LocalRuntime, RandomIds};
 use sluice_statemachine::clock::SystemClock;
@@ -521,6 +525,50 @@ async fn a_failed_action_fails_its_stage_and_execution_and_frees_the_stage() {
             .any(|s| s.stage_name == "Build" && s.status == StageExecutionStatus::Failed)
     );
     // The waiting second execution enters the freed stage.
+    assert_eq!(f.next_started().await, (second, "Compile".to_string()));
+}
+
+#[tokio::test]
+async fn deleting_a_pipeline_stops_its_running_execution_and_frees_its_name() {
+    let mut f = fixture("SUPERSEDED").await;
+    let first = f.start().await;
+    f.next_started().await;
+    let run = f.execution(&first).await.orchestration.expect("started");
+
+    delete_pipeline(&f.runtime.ports, "Flow").await.unwrap();
+
+    let stopped = f.runtime.ports.orchestrator().describe(&run).await.unwrap();
+    assert_eq!(stopped.status, RunStatus::Aborted, "{stopped:?}");
+    assert!(
+        f.runtime
+            .ports
+            .store
+            .pipeline("Flow")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        f.runtime
+            .ports
+            .store
+            .execution("Flow", &first)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The provider finishing later writes nothing back, and deleting again is not an error.
+    f.held.succeed(&first, "Compile");
+    delete_pipeline(&f.runtime.ports, "Flow").await.unwrap();
+    // The name is free: the pipeline is created again and runs from its first stage.
+    put_pipeline(
+        &f.runtime.ports,
+        &pipeline("SUPERSEDED"),
+        &CompileOptions::default(),
+    )
+    .await
+    .unwrap();
+    let second = f.start().await;
     assert_eq!(f.next_started().await, (second, "Compile".to_string()));
 }
 

@@ -1,0 +1,815 @@
+//! CodePipeline's state-change events: one when a pipeline execution, a stage execution or an action
+//! attempt changes status, with CodePipeline's EventBridge detail-types and detail shapes (the user guide's
+//! "Monitoring CodePipeline events"), built here from the records by pure functions, and the
+//! [`EventPublisher`] port that puts them on a bus: EventBridge PutEvents on AWS, `events.jsonl` locally.
+//!
+//! The source is [`SOURCE`], not CodePipeline's `aws.codepipeline`: EventBridge refuses a PutEvents entry
+//! whose source starts with `aws.`. A rule written for CodePipeline matches Sluice's events once its
+//! `source` says `sluice.codepipeline`; the detail-types and details are CodePipeline's.
+//!
+//! Events are best effort, as CodePipeline's are: the handlers publish through [`publish`], which reports
+//! a failure and goes on, so an unreachable bus never fails a pipeline (docs/decisions.md).
+
+use std::future::Future;
+use std::ops::Range;
+
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::execution::{
+    ActionExecution, ActionExecutionStatus, ArtifactDetail, PipelineExecution,
+    PipelineExecutionStatus, StageExecution, StageExecutionStatus,
+};
+use crate::port::Ports;
+use crate::time::{Timestamp, parse_timestamp};
+
+/// The `source` of every event Sluice publishes.
+pub const SOURCE: &str = "sluice.codepipeline";
+/// PutEvents takes at most this many entries per call.
+pub const MAX_ENTRIES: usize = 10;
+/// PutEvents takes at most this many bytes per call, and so per entry (256 KiB), counted as
+/// [`Event::entry_size`] counts them.
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
+/// CodePipeline's three detail-types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DetailType {
+    PipelineExecution,
+    StageExecution,
+    ActionExecution,
+}
+
+impl DetailType {
+    pub const ALL: [DetailType; 3] = [
+        Self::PipelineExecution,
+        Self::StageExecution,
+        Self::ActionExecution,
+    ];
+
+    /// The detail-type exactly as CodePipeline writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PipelineExecution => "CodePipeline Pipeline Execution State Change",
+            Self::StageExecution => "CodePipeline Stage Execution State Change",
+            Self::ActionExecution => "CodePipeline Action Execution State Change",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// One state-change event: what a PutEvents entry carries besides the constant [`SOURCE`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub detail_type: DetailType,
+    /// When the state changed. EventBridge keeps whole seconds of it.
+    pub time: Timestamp,
+    /// A JSON object (EventBridge refuses any other detail).
+    pub detail: Value,
+}
+
+impl Event {
+    /// The detail as PutEvents' `Detail` (a JSON text).
+    pub fn detail_text(&self) -> String {
+        self.detail.to_string()
+    }
+
+    /// The entry's size as EventBridge counts it against [`MAX_REQUEST_BYTES`]: 14 bytes for the time,
+    /// and the UTF-8 bytes of the source, the detail-type and the detail.
+    pub fn entry_size(&self) -> usize {
+        14 + SOURCE.len() + self.detail_type.name().len() + self.detail_text().len()
+    }
+
+    /// The event as EventBridge delivers it to a rule's target (and as the local runtime writes it):
+    /// `{"version": "0", "id", "detail-type", "source", "account", "time", "region", "resources",
+    /// "detail"}`, the time in whole seconds.
+    pub fn envelope(&self, id: &str, account: &str, region: &str) -> Value {
+        json!({
+            "version": "0",
+            "id": id,
+            "detail-type": self.detail_type.name(),
+            "source": SOURCE,
+            "account": account,
+            "time": iso_seconds(self.time),
+            "region": region,
+            "resources": [],
+            "detail": self.detail,
+        })
+    }
+
+    /// Reads an event back from its envelope (a rule target's message, a line of `events.jsonl`).
+    pub fn from_envelope(envelope: &Value) -> Result<Event, EnvelopeError> {
+        let text = |field: &'static str| {
+            envelope
+                .get(field)
+                .and_then(Value::as_str)
+                .ok_or_else(|| EnvelopeError {
+                    field,
+                    rule: "must be a string".to_string(),
+                })
+        };
+        let source = text("source")?;
+        if source != SOURCE {
+            return Err(EnvelopeError {
+                field: "source",
+                rule: format!("is {source:?}, not Sluice's {SOURCE:?}"),
+            });
+        }
+        let name = text("detail-type")?;
+        let detail_type = DetailType::from_name(name).ok_or_else(|| EnvelopeError {
+            field: "detail-type",
+            rule: format!("{name:?} is not one of CodePipeline's detail-types"),
+        })?;
+        let time = text("time")?;
+        let time = parse_timestamp(time).ok_or_else(|| EnvelopeError {
+            field: "time",
+            rule: format!("{time:?} is not an RFC 3339 date and time"),
+        })?;
+        let detail = envelope
+            .get("detail")
+            .filter(|d| d.is_object())
+            .cloned()
+            .ok_or_else(|| EnvelopeError {
+                field: "detail",
+                rule: "must be a JSON object".to_string(),
+            })?;
+        Ok(Event {
+            detail_type,
+            time,
+            detail,
+        })
+    }
+}
+
+/// An envelope that is not one of Sluice's events.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the event's {field} {rule}")]
+pub struct EnvelopeError {
+    pub field: &'static str,
+    pub rule: String,
+}
+
+/// One entry the bus refused (PutEvents' `ErrorCode` and `ErrorMessage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedEvent {
+    /// Its position in the batch given to [`EventPublisher::publish`].
+    pub index: usize,
+    pub detail_type: DetailType,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// An event breaks a rule of PutEvents; nothing of the batch was published.
+    #[error("event {index} of the batch ({}) is not valid: its {field} {rule}", .detail_type.name())]
+    Invalid {
+        index: usize,
+        detail_type: DetailType,
+        field: &'static str,
+        rule: String,
+    },
+    /// The bus answered but did not take some events (PutEvents' FailedEntryCount); the others were
+    /// published.
+    #[error("{} of {total} events were not published: {}", .failed.len(), describe_failed(.failed))]
+    Rejected {
+        total: usize,
+        failed: Vec<FailedEvent>,
+    },
+    /// The publisher itself failed. `published` events of the batch (its first ones) had gone out.
+    #[error("publishing events failed after {published} were published: {message}")]
+    Backend {
+        published: usize,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+fn describe_failed(failed: &[FailedEvent]) -> String {
+    failed
+        .iter()
+        .map(|f| {
+            format!(
+                "event {} ({}): {}: {}",
+                f.index,
+                f.detail_type.name(),
+                f.code,
+                f.message
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Puts state-change events on a bus. Its promises are checked by
+/// [`crate::contract::event_publisher_contract`] against every adapter.
+pub trait EventPublisher: Send + Sync {
+    /// Publishes `events` in order: a batch of any length (an adapter splits it into PutEvents calls of
+    /// at most [`MAX_ENTRIES`] entries and [`MAX_REQUEST_BYTES`]). A batch [`check_events`] refuses is
+    /// [`EventError::Invalid`], and none of it is published.
+    fn publish(&self, events: &[Event]) -> impl Future<Output = Result<(), EventError>> + Send;
+}
+
+/// PutEvents' rules for an entry, checked once here for every adapter: the detail is a JSON object, and
+/// the entry is at most [`MAX_REQUEST_BYTES`].
+pub fn check_events(events: &[Event]) -> Result<(), EventError> {
+    for (index, event) in events.iter().enumerate() {
+        let invalid = |field, rule| EventError::Invalid {
+            index,
+            detail_type: event.detail_type,
+            field,
+            rule,
+        };
+        if !event.detail.is_object() {
+            return Err(invalid("detail", "must be a JSON object".to_string()));
+        }
+        let size = event.entry_size();
+        if size > MAX_REQUEST_BYTES {
+            return Err(invalid(
+                "size",
+                format!("is {size} bytes; a PutEvents entry may be at most {MAX_REQUEST_BYTES}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Splits a batch into PutEvents calls, in order: at most [`MAX_ENTRIES`] entries and
+/// [`MAX_REQUEST_BYTES`] each. Every event must have passed [`check_events`] (one larger than a call
+/// would still get a call of its own).
+pub fn put_events_calls(events: &[Event]) -> Vec<Range<usize>> {
+    let mut calls = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (index, event) in events.iter().enumerate() {
+        let size = event.entry_size();
+        if index > start && (index - start == MAX_ENTRIES || bytes + size > MAX_REQUEST_BYTES) {
+            calls.push(start..index);
+            (start, bytes) = (index, 0);
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        calls.push(start..events.len());
+    }
+    calls
+}
+
+/// Publishes the events best effort, as CodePipeline's are: a failure is reported on standard error (the
+/// functions' log on AWS) and the caller goes on — a state change that was written stays written.
+pub async fn publish<P: Ports>(ports: &P, events: &[Event]) {
+    if events.is_empty() {
+        return;
+    }
+    if let Err(error) = ports.events().publish(events).await {
+        eprintln!(
+            "sluice: {} state-change event(s) not published; the execution goes on: {error}",
+            events.len()
+        );
+    }
+}
+
+/// `pipeline-execution-attempt`: 1, and one more for each RetryStageExecution.
+fn attempt(execution: &PipelineExecution) -> f64 {
+    f64::from(execution.retry.as_ref().map_or(0, |r| r.attempt)) + 1.0
+}
+
+/// The pipeline execution's event, when its status changed from `previous` (`None`: it was just
+/// created). `None` when the status is what it was.
+pub fn pipeline_event(
+    execution: &PipelineExecution,
+    previous: Option<PipelineExecutionStatus>,
+) -> Option<Event> {
+    use PipelineExecutionStatus as S;
+    if previous == Some(execution.status) {
+        return None;
+    }
+    let state = match execution.status {
+        // Back in progress after it ended: RetryStageExecution.
+        S::InProgress if previous.is_some_and(|p| !p.is_open()) => "RESUMED",
+        S::InProgress => "STARTED",
+        S::Stopping => "STOPPING",
+        S::Stopped => "STOPPED",
+        S::Succeeded => "SUCCEEDED",
+        S::Superseded => "SUPERSEDED",
+        S::Failed => "FAILED",
+        S::Cancelled => "CANCELED",
+    };
+    let mut trigger = Map::new();
+    trigger.insert(
+        "trigger-type".to_string(),
+        json!(execution.trigger.trigger_type),
+    );
+    if let Some(detail) = &execution.trigger.trigger_detail {
+        trigger.insert("trigger-detail".to_string(), json!(detail));
+    }
+    let mut detail = json!({
+        "pipeline": execution.pipeline_name,
+        "execution-id": execution.pipeline_execution_id,
+        "start-time": iso_millis(execution.start_time),
+        "execution-trigger": trigger,
+        "state": state,
+        "version": f64::from(execution.pipeline_version),
+        "pipeline-execution-attempt": attempt(execution),
+    });
+    if execution.status == S::Stopping
+        && let (Some(comments), Some(fields)) = (&execution.status_summary, detail.as_object_mut())
+    {
+        fields.insert("stop-execution-comments".to_string(), json!(comments));
+    }
+    Some(Event {
+        detail_type: DetailType::PipelineExecution,
+        time: execution.last_update_time,
+        detail,
+    })
+}
+
+/// The event of a stage execution as just written, in `execution`. `None` for a skipped stage, for which
+/// CodePipeline documents no state.
+pub fn stage_event(execution: &PipelineExecution, stage: &StageExecution) -> Option<Event> {
+    use StageExecutionStatus as S;
+    let retried = execution
+        .retry
+        .as_ref()
+        .is_some_and(|r| r.stage_name == stage.stage_name);
+    let state = match stage.status {
+        S::InProgress if retried => "RESUMED",
+        S::InProgress => "STARTED",
+        S::Stopping => "STOPPING",
+        S::Stopped => "STOPPED",
+        S::Succeeded => "SUCCEEDED",
+        S::Failed => "FAILED",
+        S::Cancelled => "CANCELED",
+        S::Skipped => return None,
+    };
+    Some(Event {
+        detail_type: DetailType::StageExecution,
+        time: stage.last_update_time,
+        detail: json!({
+            "pipeline": stage.pipeline_name,
+            "execution-id": stage.pipeline_execution_id,
+            "start-time": iso_millis(execution.start_time),
+            "stage": stage.stage_name,
+            "state": state,
+            "version": f64::from(execution.pipeline_version),
+            "pipeline-execution-attempt": attempt(execution),
+        }),
+    })
+}
+
+/// The event of an action attempt as just written, in `execution`: its input artifacts when it starts,
+/// its output artifacts when it succeeds, and its result (summary, external id, error code) when it ends.
+pub fn action_event(execution: &PipelineExecution, action: &ActionExecution) -> Event {
+    use ActionExecutionStatus as S;
+    let state = match action.status {
+        S::InProgress => "STARTED",
+        S::Succeeded => "SUCCEEDED",
+        S::Failed => "FAILED",
+        S::Abandoned => "ABANDONED",
+    };
+    let type_id = &action.action_type_id;
+    let mut detail = Map::new();
+    let mut put = |key: &str, value: Value| {
+        detail.insert(key.to_string(), value);
+    };
+    put("pipeline", json!(action.pipeline_name));
+    put("execution-id", json!(action.pipeline_execution_id));
+    put("start-time", json!(iso_millis(action.start_time)));
+    put("stage", json!(action.stage_name));
+    if matches!(action.status, S::Succeeded | S::Failed) {
+        let mut result = Map::new();
+        let summary = action.summary.clone().or_else(|| {
+            (action.status == S::Failed)
+                .then(|| action.error_details.as_ref().map(|e| e.message.clone()))
+                .flatten()
+        });
+        if let Some(summary) = summary {
+            result.insert("external-execution-summary".to_string(), json!(summary));
+        }
+        if let Some(id) = &action.external_execution_id {
+            result.insert("external-execution-id".to_string(), json!(id));
+        }
+        if action.status == S::Failed
+            && let Some(error) = &action.error_details
+        {
+            result.insert("error-code".to_string(), json!(error.code));
+        }
+        if !result.is_empty() {
+            put("execution-result", Value::Object(result));
+        }
+    }
+    if action.status == S::Succeeded && !action.output_artifacts.is_empty() {
+        put("output-artifacts", artifacts(&action.output_artifacts));
+    }
+    put("action-execution-id", json!(action.action_execution_id));
+    put("action", json!(action.action_name));
+    put("state", json!(state));
+    put(
+        "type",
+        json!({
+            "owner": type_id.owner.name(),
+            "provider": type_id.provider,
+            "category": type_id.category.name(),
+            "version": type_id.version,
+        }),
+    );
+    put("version", json!(f64::from(action.pipeline_version)));
+    put("pipeline-execution-attempt", json!(attempt(execution)));
+    if action.status == S::InProgress && !action.input_artifacts.is_empty() {
+        put("input-artifacts", artifacts(&action.input_artifacts));
+    }
+    Event {
+        detail_type: DetailType::ActionExecution,
+        time: action.last_update_time,
+        detail: Value::Object(detail),
+    }
+}
+
+fn artifacts(artifacts: &[ArtifactDetail]) -> Value {
+    artifacts
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "s3location": {"bucket": a.location.bucket_name, "key": a.location.object_key},
+            })
+        })
+        .collect()
+}
+
+fn date_time(time: Timestamp) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(time.epoch_millis()) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `2023-10-26T13:49:39Z`, as EventBridge writes an event's `time`.
+pub fn iso_seconds(time: Timestamp) -> String {
+    let t = date_time(time);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `2023-10-26T13:49:39.208Z`, as CodePipeline writes `start-time` in a detail.
+pub fn iso_millis(time: Timestamp) -> String {
+    let t = date_time(time);
+    format!(
+        "{}.{:03}Z",
+        iso_seconds(time).trim_end_matches('Z'),
+        t.millisecond()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::execution::{ErrorDetails, ExecutionTrigger, StageRetry};
+    use crate::pipeline::declaration::{ActionCategory, ActionOwner, ActionTypeId, ExecutionMode};
+    use crate::port::ArtifactLocation;
+
+    const ID: &str = "12345678-1234-4678-8bcd-12345678abcd";
+
+    fn execution(status: PipelineExecutionStatus) -> PipelineExecution {
+        PipelineExecution {
+            pipeline_name: "myPipeline".to_string(),
+            pipeline_version: 3,
+            pipeline_execution_id: ID.to_string(),
+            status,
+            status_summary: None,
+            execution_mode: ExecutionMode::Superseded,
+            trigger: ExecutionTrigger {
+                trigger_type: "StartPipelineExecution".to_string(),
+                trigger_detail: Some("arn:aws:sts::123456789012:assumed-role/Admin/me".to_string()),
+            },
+            variables: BTreeMap::new(),
+            source_revisions: Vec::new(),
+            orchestration: None,
+            client_request_token: None,
+            retry: None,
+            // 2023-10-26T13:49:39.208Z
+            start_time: Timestamp::from_epoch_millis(1_698_328_179_208),
+            last_update_time: Timestamp::from_epoch_millis(1_698_328_180_000),
+            record_version: 0,
+        }
+    }
+
+    fn artifact(name: &str) -> ArtifactDetail {
+        ArtifactDetail {
+            name: name.to_string(),
+            location: ArtifactLocation {
+                bucket_name: "artifacts".to_string(),
+                object_key: format!("myPipeline/{name}/abcdefg"),
+            },
+            revision: Some("r1".to_string()),
+        }
+    }
+
+    fn action(status: ActionExecutionStatus) -> ActionExecution {
+        ActionExecution {
+            pipeline_name: "myPipeline".to_string(),
+            pipeline_execution_id: ID.to_string(),
+            pipeline_version: 3,
+            stage_name: "Prod".to_string(),
+            action_name: "Deploy".to_string(),
+            action_execution_id: "47f821c5-a902-44b2-ae61-b878d31ecd21".to_string(),
+            action_type_id: ActionTypeId {
+                category: ActionCategory::Deploy,
+                owner: ActionOwner::Aws,
+                provider: "CodeDeploy".to_string(),
+                version: "1".to_string(),
+            },
+            status,
+            // 2023-10-26T13:51:09.981Z
+            start_time: Timestamp::from_epoch_millis(1_698_328_269_981),
+            last_update_time: Timestamp::from_epoch_millis(1_698_328_270_000),
+            configuration: BTreeMap::new(),
+            resolved_configuration: BTreeMap::new(),
+            namespace: None,
+            input_artifacts: vec![artifact("SourceArtifact")],
+            output_artifacts: vec![artifact("Built")],
+            output_variables: BTreeMap::new(),
+            summary: None,
+            external_execution_id: Some("d-123".to_string()),
+            log: None,
+            error_details: None,
+            token: "t".to_string(),
+        }
+    }
+
+    #[test]
+    fn a_started_pipeline_execution_has_codepipelines_detail() {
+        let event = pipeline_event(&execution(PipelineExecutionStatus::InProgress), None).unwrap();
+        assert_eq!(
+            event.detail_type.name(),
+            "CodePipeline Pipeline Execution State Change"
+        );
+        assert_eq!(event.time, Timestamp::from_epoch_millis(1_698_328_180_000));
+        assert_eq!(
+            event.detail.to_string(),
+            r#"{"pipeline":"myPipeline","execution-id":"12345678-1234-4678-8bcd-12345678abcd","start-time":"2023-10-26T13:49:39.208Z","execution-trigger":{"trigger-type":"StartPipelineExecution","trigger-detail":"arn:aws:sts::123456789012:assumed-role/Admin/me"},"state":"STARTED","version":3.0,"pipeline-execution-attempt":1.0}"#,
+            "numbers are written as CodePipeline writes them (3.0)"
+        );
+    }
+
+    #[test]
+    fn pipeline_states_follow_the_status_and_what_it_was() {
+        use PipelineExecutionStatus as S;
+        let state = |status, previous| {
+            pipeline_event(&execution(status), previous)
+                .map(|e| e.detail["state"].as_str().unwrap().to_string())
+        };
+        assert_eq!(state(S::InProgress, Some(S::InProgress)), None, "no change");
+        assert_eq!(state(S::InProgress, Some(S::Failed)).unwrap(), "RESUMED");
+        assert_eq!(
+            state(S::Succeeded, Some(S::InProgress)).unwrap(),
+            "SUCCEEDED"
+        );
+        assert_eq!(state(S::Failed, Some(S::InProgress)).unwrap(), "FAILED");
+        assert_eq!(state(S::Stopping, Some(S::InProgress)).unwrap(), "STOPPING");
+        assert_eq!(state(S::Stopped, Some(S::Stopping)).unwrap(), "STOPPED");
+        assert_eq!(
+            state(S::Superseded, Some(S::InProgress)).unwrap(),
+            "SUPERSEDED"
+        );
+        assert_eq!(
+            state(S::Cancelled, Some(S::InProgress)).unwrap(),
+            "CANCELED"
+        );
+
+        let mut stopping = execution(S::Stopping);
+        stopping.status_summary = Some("for an update".to_string());
+        let event = pipeline_event(&stopping, Some(S::InProgress)).unwrap();
+        assert_eq!(event.detail["stop-execution-comments"], "for an update");
+
+        let mut retried = execution(S::InProgress);
+        retried.retry = Some(StageRetry {
+            stage_name: "Build".to_string(),
+            retry_mode: "FAILED_ACTIONS".to_string(),
+            attempt: 1,
+        });
+        let event = pipeline_event(&retried, Some(S::Failed)).unwrap();
+        assert_eq!(event.detail["pipeline-execution-attempt"], json!(2.0));
+    }
+
+    #[test]
+    fn stage_events_name_the_stage_and_a_retried_stage_resumes() {
+        let mut stage = StageExecution {
+            pipeline_name: "myPipeline".to_string(),
+            pipeline_execution_id: ID.to_string(),
+            stage_name: "Build".to_string(),
+            status: StageExecutionStatus::InProgress,
+            last_update_time: Timestamp::from_epoch_millis(1_698_328_181_000),
+        };
+        let running = execution(PipelineExecutionStatus::InProgress);
+        let event = stage_event(&running, &stage).unwrap();
+        assert_eq!(
+            event.detail_type.name(),
+            "CodePipeline Stage Execution State Change"
+        );
+        assert_eq!(event.time, stage.last_update_time);
+        assert_eq!(
+            event.detail,
+            json!({
+                "pipeline": "myPipeline",
+                "execution-id": ID,
+                "start-time": "2023-10-26T13:49:39.208Z",
+                "stage": "Build",
+                "state": "STARTED",
+                "version": 3.0,
+                "pipeline-execution-attempt": 1.0
+            })
+        );
+        let mut retried = running.clone();
+        retried.retry = Some(StageRetry {
+            stage_name: "Build".to_string(),
+            retry_mode: "ALL_ACTIONS".to_string(),
+            attempt: 1,
+        });
+        let resumed = stage_event(&retried, &stage).unwrap();
+        assert_eq!(resumed.detail["state"], "RESUMED");
+        assert_eq!(resumed.detail["pipeline-execution-attempt"], json!(2.0));
+        stage.status = StageExecutionStatus::Stopped;
+        assert_eq!(
+            stage_event(&retried, &stage).unwrap().detail["state"],
+            "STOPPED"
+        );
+        stage.status = StageExecutionStatus::Skipped;
+        assert!(stage_event(&running, &stage).is_none());
+    }
+
+    #[test]
+    fn action_events_carry_inputs_when_started_and_outputs_and_result_when_done() {
+        let running = execution(PipelineExecutionStatus::InProgress);
+        let started = action_event(&running, &action(ActionExecutionStatus::InProgress));
+        assert_eq!(
+            started.detail_type.name(),
+            "CodePipeline Action Execution State Change"
+        );
+        assert_eq!(
+            started.detail,
+            json!({
+                "pipeline": "myPipeline",
+                "execution-id": ID,
+                "start-time": "2023-10-26T13:51:09.981Z",
+                "stage": "Prod",
+                "action-execution-id": "47f821c5-a902-44b2-ae61-b878d31ecd21",
+                "action": "Deploy",
+                "state": "STARTED",
+                "type": {"owner": "AWS", "provider": "CodeDeploy", "category": "Deploy", "version": "1"},
+                "version": 3.0,
+                "pipeline-execution-attempt": 1.0,
+                "input-artifacts": [{
+                    "name": "SourceArtifact",
+                    "s3location": {"bucket": "artifacts", "key": "myPipeline/SourceArtifact/abcdefg"}
+                }]
+            })
+        );
+
+        let mut done = action(ActionExecutionStatus::Succeeded);
+        done.summary = Some("deployed".to_string());
+        let succeeded = action_event(&running, &done);
+        assert_eq!(
+            succeeded.detail["execution-result"],
+            json!({"external-execution-summary": "deployed", "external-execution-id": "d-123"})
+        );
+        assert_eq!(
+            succeeded.detail["output-artifacts"][0]["s3location"]["key"],
+            "myPipeline/Built/abcdefg"
+        );
+        assert!(succeeded.detail.get("input-artifacts").is_none());
+
+        let mut failed = action(ActionExecutionStatus::Failed);
+        failed.external_execution_id = None;
+        failed.error_details = Some(ErrorDetails {
+            code: "JobFailed".to_string(),
+            message: "exit status 1".to_string(),
+        });
+        let failed = action_event(&running, &failed);
+        assert_eq!(failed.detail["state"], "FAILED");
+        assert_eq!(
+            failed.detail["execution-result"],
+            json!({"external-execution-summary": "exit status 1", "error-code": "JobFailed"})
+        );
+        assert!(failed.detail.get("output-artifacts").is_none());
+
+        let abandoned = action_event(&running, &action(ActionExecutionStatus::Abandoned));
+        assert_eq!(abandoned.detail["state"], "ABANDONED");
+        assert!(abandoned.detail.get("execution-result").is_none());
+    }
+
+    #[test]
+    fn an_envelope_reads_back_as_the_event() {
+        let event = pipeline_event(&execution(PipelineExecutionStatus::InProgress), None).unwrap();
+        let envelope = event.envelope("id-1", "123456789012", "local");
+        assert_eq!(envelope["time"], "2023-10-26T13:49:40Z");
+        assert_eq!(envelope["source"], "sluice.codepipeline");
+        assert_eq!(Event::from_envelope(&envelope).unwrap(), event);
+        let mut foreign = envelope.clone();
+        foreign["source"] = json!("aws.codepipeline");
+        assert_eq!(Event::from_envelope(&foreign).unwrap_err().field, "source");
+        let mut unknown = envelope;
+        unknown["detail-type"] = json!("CodePipeline Something");
+        assert_eq!(
+            Event::from_envelope(&unknown).unwrap_err().field,
+            "detail-type"
+        );
+    }
+
+    fn sized(bytes: usize) -> Event {
+        let mut event = Event {
+            detail_type: DetailType::StageExecution,
+            time: Timestamp::from_epoch_millis(0),
+            detail: json!({"pad": ""}),
+        };
+        let overhead = event.entry_size();
+        event.detail = json!({"pad": "x".repeat(bytes - overhead)});
+        assert_eq!(event.entry_size(), bytes);
+        event
+    }
+
+    #[test]
+    fn batches_split_at_ten_entries_and_at_256_kib() {
+        let small: Vec<Event> = (0..23).map(|_| sized(100)).collect();
+        assert_eq!(put_events_calls(&small), [0..10, 10..20, 20..23]);
+        let exactly_ten = put_events_calls(&small[..10]);
+        assert_eq!((exactly_ten.len(), &exactly_ten[0]), (1, &(0..10)));
+        assert!(put_events_calls(&[]).is_empty());
+        let large: Vec<Event> = (0..5).map(|_| sized(100 * 1024)).collect();
+        assert_eq!(
+            put_events_calls(&large),
+            [0..2, 2..4, 4..5],
+            "two 100 KiB entries fit in a call, three do not"
+        );
+        let exact = vec![
+            sized(MAX_REQUEST_BYTES / 2),
+            sized(MAX_REQUEST_BYTES / 2),
+            sized(1_000),
+        ];
+        assert_eq!(
+            put_events_calls(&exact),
+            [0..2, 2..3],
+            "256 KiB exactly fits"
+        );
+    }
+
+    #[test]
+    fn an_entry_over_256_kib_or_a_detail_that_is_no_object_is_refused() {
+        let fine = vec![sized(MAX_REQUEST_BYTES)];
+        assert!(check_events(&fine).is_ok());
+        let batch = vec![sized(100), sized(MAX_REQUEST_BYTES + 1)];
+        match check_events(&batch) {
+            Err(
+                error @ EventError::Invalid {
+                    index: 1,
+                    field: "size",
+                    ..
+                },
+            ) => assert!(error.to_string().contains("262145 bytes"), "{error}"),
+            other => panic!("expected the size to be refused, got {other:?}"),
+        }
+        let mut not_object = sized(100);
+        not_object.detail = json!([1]);
+        assert!(matches!(
+            check_events(&[not_object]),
+            Err(EventError::Invalid {
+                field: "detail",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn times_are_written_as_codepipeline_writes_them() {
+        let t = Timestamp::from_epoch_millis(1_698_328_179_008);
+        assert_eq!(iso_seconds(t), "2023-10-26T13:49:39Z");
+        assert_eq!(iso_millis(t), "2023-10-26T13:49:39.008Z");
+        assert_eq!(parse_timestamp(&iso_millis(t)), Some(t));
+    }
+
+    #[test]
+    fn rejected_events_are_named_with_their_codes() {
+        let error = EventError::Rejected {
+            total: 3,
+            failed: vec![FailedEvent {
+                index: 2,
+                detail_type: DetailType::ActionExecution,
+                code: "InternalFailure".to_string(),
+                message: "try again".to_string(),
+            }],
+        };
+        assert_eq!(
+            error.to_string(),
+            "1 of 3 events were not published: event 2 (CodePipeline Action Execution State Change): InternalFailure: try again"
+        );
+    }
+}
