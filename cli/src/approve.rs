@@ -1,15 +1,15 @@
-//! `sluice approve|reject PIPELINE STAGE ACTION`: decides a waiting manual approval (PutApprovalResult),
-//! from any terminal, while `sluice run` (or `sluice serve`) runs the pipeline over the same data
-//! directory. Exits 0 when recorded, 1 when refused (nothing waits, already decided, unknown names), 2 when
-//! the data directory cannot be used.
+//! `sluice approve|reject PIPELINE STAGE ACTION`: decides a waiting manual approval (PutApprovalResult).
+//! Without `--endpoint`, from any terminal, while `sluice run` (or `sluice serve`) runs the pipeline over
+//! the same data directory; with it, on the API it names. Without `--token`, GetPipelineState finds the
+//! waiting approval's token, as the aws CLI's user would. Exits 0 when recorded, 1 when refused (nothing
+//! waits, already decided, unknown names), 2 when the data directory or the API cannot be used.
 
 use std::process::ExitCode;
 
-use sluice_core::approval::{
-    ApprovalError, ApprovalStatus, put_approval_result, waiting_approvals,
-};
-use sluice_local::runtime::LocalRuntime;
+use sluice_core::approval::ApprovalStatus;
 
+use crate::control::{Approval, Target, drive, waiting_token};
+use crate::remote::Options;
 use crate::run::DataDir;
 
 #[derive(clap::Args)]
@@ -20,75 +20,35 @@ pub(crate) struct Args {
     /// The reviewer's comment (up to 512 characters).
     #[arg(long, default_value = "")]
     summary: String,
-    /// The approval token (from GetPipelineState); default: the newest waiting approval of the action.
+    /// The approval token (from GetPipelineState); default: the token of the approval waiting in the action.
     #[arg(long)]
     token: Option<String>,
     #[command(flatten)]
     data: DataDir,
 }
 
-pub(crate) fn run(args: &Args, status: ApprovalStatus) -> ExitCode {
-    let verb = match status {
-        ApprovalStatus::Approved => "approve",
-        ApprovalStatus::Rejected => "reject",
+pub(crate) fn run(args: &Args, options: &Options, status: ApprovalStatus) -> ExitCode {
+    let (verb, done) = match status {
+        ApprovalStatus::Approved => ("approve", "Approved"),
+        ApprovalStatus::Rejected => ("reject", "Rejected"),
     };
-    let ports = match LocalRuntime::attach(&args.data.path()) {
-        Ok(ports) => ports,
-        Err(e) => {
-            eprintln!("sluice {verb}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("sluice {verb}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let decided: Result<_, ApprovalError> = runtime.block_on(async {
+    drive(verb, async {
+        let target = Target::open(options, &args.data).await?;
         let token = match &args.token {
             Some(token) => token.clone(),
-            None => waiting_approvals(&ports, &args.pipeline, &args.stage, &args.action)
-                .await?
-                .first()
-                .map(|a| a.action_execution_id.clone())
-                .ok_or_else(|| ApprovalError::Validation(format!(
-                    "no approval of action {} in stage {} of pipeline {} is waiting for a decision",
-                    args.action, args.stage, args.pipeline
-                )))?,
+            None => waiting_token(&target, &args.pipeline, &args.stage, &args.action).await?,
         };
-        put_approval_result(
-            &ports,
-            &args.pipeline,
-            &args.stage,
-            &args.action,
-            &token,
-            status,
-            &args.summary,
-        )
-        .await
-    });
-    match decided {
-        Ok(_) => {
-            println!(
-                "{} {}/{}/{}",
-                match status {
-                    ApprovalStatus::Approved => "Approved",
-                    ApprovalStatus::Rejected => "Rejected",
-                },
-                args.pipeline,
-                args.stage,
-                args.action
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("sluice {verb}: {e}");
-            ExitCode::from(1)
-        }
-    }
+        target
+            .put_approval_result(&Approval {
+                pipeline: &args.pipeline,
+                stage: &args.stage,
+                action: &args.action,
+                token: &token,
+                status,
+                summary: &args.summary,
+            })
+            .await?;
+        println!("{done} {}/{}/{}", args.pipeline, args.stage, args.action);
+        Ok(())
+    })
 }

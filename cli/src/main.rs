@@ -3,6 +3,8 @@
 mod approve;
 mod asl;
 mod aws_model;
+mod control;
+mod remote;
 mod render;
 mod run;
 mod serve;
@@ -25,6 +27,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "CodePipeline-compatible CI/CD, serverless on AWS or on one machine"
 )]
 struct Cli {
+    #[command(flatten)]
+    remote: remote::Options,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,10 +51,27 @@ enum Command {
     /// Serve CodePipeline's API on this machine (the aws CLI and SDKs with --endpoint-url), running the
     /// pipelines' executions in the same process.
     Serve(serve::Args),
-    /// Approve a manual approval waiting in a running pipeline (PutApprovalResult).
+    /// Approve a manual approval waiting in a running pipeline (PutApprovalResult); with --endpoint, on
+    /// that API.
     Approve(approve::Args),
-    /// Reject a manual approval waiting in a running pipeline (PutApprovalResult).
+    /// Reject a manual approval waiting in a running pipeline (PutApprovalResult); with --endpoint, on
+    /// that API.
     Reject(approve::Args),
+    /// Show a pipeline's stages and actions and its latest execution (GetPipelineState); with
+    /// --endpoint, on that API.
+    Status(control::StatusArgs),
+    /// List the pipelines (ListPipelines); with --endpoint, on that API.
+    List(control::ListArgs),
+    /// Start an execution and print its id (StartPipelineExecution). Needs --endpoint.
+    Start(control::StartArgs),
+    /// Stop an execution (StopPipelineExecution). Needs --endpoint.
+    Stop(control::StopArgs),
+    /// Create a pipeline from a file as `aws codepipeline create-pipeline --cli-input-json` takes it
+    /// (CreatePipeline). Needs --endpoint.
+    Create(control::FileArgs),
+    /// Update a pipeline from a file, such as edited get-pipeline output (UpdatePipeline). Needs
+    /// --endpoint.
+    Update(control::FileArgs),
     /// Print CodePipeline's API model for the aws CLI, signing for another service name: with
     /// `aws configure add-model --service-name sluice --service-model file://MODEL`, `aws sluice ...` calls a
     /// deployed Sluice stack, whose HTTP API checks signatures made for `execute-api`.
@@ -62,14 +83,35 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Validate(args) => validate::run(&args),
-        Command::Render(args) => render::run(&args),
-        Command::Run(args) => run::run(&args),
-        Command::Serve(args) => serve::run(&args),
-        Command::Approve(args) => approve::run(&args, ApprovalStatus::Approved),
-        Command::Reject(args) => approve::run(&args, ApprovalStatus::Rejected),
-        Command::AwsModel(args) => aws_model::run(&args),
-        Command::Asl(command) => asl::run(&command),
+    let options = &cli.remote;
+    // The commands that work on this machine only refuse --endpoint rather than ignore it.
+    let here = |command: &str, instead: &str| options.refuse(command, instead);
+    match &cli.command {
+        Command::Validate(args) => here(
+            "validate",
+            "checks files on this machine; the API checks a pipeline when it is created or updated: sluice --endpoint URL create FILE",
+        )
+        .unwrap_or_else(|| validate::run(args)),
+        Command::Render(args) => here("render", "compiles a file on this machine")
+            .unwrap_or_else(|| render::run(args)),
+        Command::Run(args) => here(
+            "run",
+            "runs a pipeline on this machine; on the API: sluice --endpoint URL create|update FILE, then sluice --endpoint URL start PIPELINE",
+        )
+        .unwrap_or_else(|| run::run(args)),
+        Command::Serve(args) => here("serve", "serves the API from this machine")
+            .unwrap_or_else(|| serve::run(args)),
+        Command::AwsModel(args) => here("aws-model", "prints a model for the aws CLI and calls nothing")
+            .unwrap_or_else(|| aws_model::run(args)),
+        Command::Asl(command) => here("asl", "works on a definition on this machine")
+            .unwrap_or_else(|| asl::run(command)),
+        Command::Approve(args) => approve::run(args, options, ApprovalStatus::Approved),
+        Command::Reject(args) => approve::run(args, options, ApprovalStatus::Rejected),
+        Command::Status(args) => control::status(args, options),
+        Command::List(args) => control::list(args, options),
+        Command::Start(args) => control::start(args, options),
+        Command::Stop(args) => control::stop(args, options),
+        Command::Create(args) => control::create(args, options),
+        Command::Update(args) => control::update(args, options),
     }
 }

@@ -49,6 +49,11 @@ pub(crate) struct DataDir {
 }
 
 impl DataDir {
+    /// The directory `--data-dir` names, when it was given.
+    pub(crate) fn given(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
     pub(crate) fn path(&self) -> PathBuf {
         self.data_dir
             .clone()
@@ -57,7 +62,7 @@ impl DataDir {
     }
 }
 
-fn pairs(values: &[String], option: &str) -> Result<BTreeMap<String, String>, String> {
+pub(crate) fn pairs(values: &[String], option: &str) -> Result<BTreeMap<String, String>, String> {
     values
         .iter()
         .map(|value| match value.split_once('=') {
