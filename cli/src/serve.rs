@@ -15,7 +15,7 @@ use sluice_api::sigv4::CredentialStore;
 use sluice_api::{Api, Auth, router};
 use sluice_local::provider::{LocalConfig, providers_for};
 use sluice_local::runtime::{LocalRuntime, work_runtime};
-use sluice_local::scheduler::{LOOK_EVERY, LocalScheduler};
+use sluice_local::scheduler::LOOK_EVERY;
 
 use crate::run::DataDir;
 
@@ -143,17 +143,18 @@ async fn serve(
         })
         .await
     };
-    let local = match opened {
+    let mut local = match opened {
         Ok(Ok(local)) => local,
         Ok(Err(e)) => return fail(e),
         Err(e) => return fail(e),
     };
     // Schedules start executions on their own: the cron looks every second, with the executions' work.
-    let cron = LocalScheduler::new(
-        local.ports.store.clone(),
-        Arc::new(local.ports.clock.clone()),
-    )
-    .with_arns(&args.region, &args.account);
+    local.ports.scheduler = local
+        .ports
+        .scheduler
+        .clone()
+        .with_arns(&args.region, &args.account);
+    let cron = local.ports.scheduler.clone();
     let cron_ports = local.ports.clone();
     work.spawn(async move { cron.run(&cron_ports, LOOK_EVERY).await });
     let auth = if args.no_auth {

@@ -6,14 +6,21 @@ use serde_json::Value;
 
 use sluice_aws::config::AwsConfig;
 use sluice_aws::ports::{AwsPorts, Settings};
-use sluice_aws::provider::{WorkerKind, providers};
+use sluice_aws::provider::{WorkerKind, providers_with};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     sluice_lambda::init_logging();
     let settings = Settings::from_env()?;
-    let ports = AwsPorts::new(&AwsConfig::from_env().await, &settings);
-    let providers = providers(WorkerKind::Invoke, ports.s3.clone(), &settings.kms_key);
+    let config = AwsConfig::from_env().await;
+    let ports = AwsPorts::new(&config, &settings);
+    let approvals = sluice_lambda::notifying_approvals(&config, &settings)?;
+    let providers = providers_with(
+        WorkerKind::Invoke,
+        ports.s3.clone(),
+        &settings.kms_key,
+        approvals,
+    );
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         sluice_lambda::work(&ports, &providers, event)
     }))

@@ -6,6 +6,7 @@ use sluice_core::dispatcher::{DispatchError, TransitionError};
 use sluice_core::execution::ExecutionError;
 use sluice_core::port::{OrchestratorError, StoreError};
 use sluice_core::problem::{Problem, validation_message};
+use sluice_core::trigger::SchedulerError;
 
 use crate::sigv4::SignatureError;
 
@@ -101,7 +102,20 @@ impl From<ExecutionError> for ApiError {
             ExecutionError::Store(e) => e.into(),
             ExecutionError::Orchestrator(e) => e.into(),
             ExecutionError::Dispatch(e) => e.into(),
+            ExecutionError::Scheduler(e) => e.into(),
             other => split(&other.to_string(), "ValidationException"),
+        }
+    }
+}
+
+impl From<SchedulerError> for ApiError {
+    fn from(error: SchedulerError) -> Self {
+        match error {
+            SchedulerError::Invalid { .. } => {
+                ApiError::new("ValidationException", error.to_string())
+            }
+            SchedulerError::Conflict(message) => ApiError::new("ConflictException", message),
+            SchedulerError::Backend { .. } => ApiError::internal(error.to_string()),
         }
     }
 }

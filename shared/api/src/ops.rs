@@ -312,12 +312,17 @@ async fn save_pipeline<P: Ports>(
         }
         (None, true) => {}
     }
+    let tags = serde_json::to_value(&file.tags).unwrap_or_default();
+    let tags = tags.as_array().cloned().unwrap_or_default();
+    if create {
+        crate::resources::schedules_of(name, &tags)?;
+    }
     let stored = put_pipeline(ports, &file.pipeline, &service.compile).await?;
     let mut output = json!({ "pipeline": stored.declaration });
-    if create && !file.tags.is_empty() {
-        let tags = serde_json::to_value(&file.tags).unwrap_or_default();
-        let tags = tags.as_array().cloned().unwrap_or_default();
-        crate::resources::add_tags(ports, &service.pipeline_arn(name), &tags).await?;
+    if create && !tags.is_empty() {
+        let arn = service.pipeline_arn(name);
+        crate::resources::add_tags(ports, &arn, &tags).await?;
+        crate::resources::sync_schedules(ports, service, &arn).await?;
         output["tags"] = json!(tags);
     }
     Ok(output)

@@ -58,6 +58,51 @@ async fn change_tags<P: Ports>(
     }
 }
 
+/// The pipeline a resource ARN names, when it names one (not a webhook).
+fn pipeline_of<'a>(service: &Service, arn: &'a str) -> Option<&'a str> {
+    let name = arn.strip_prefix(service.pipeline_arn("").as_str())?;
+    (!name.is_empty() && !name.contains(':')).then_some(name)
+}
+
+/// The schedules `tags` set for `pipeline` ([`sluice_core::trigger::SCHEDULE_TAG`]); a schedule tag that
+/// is not a valid EventBridge schedule is a ValidationException naming the tag.
+pub fn schedules_of(
+    pipeline: &str,
+    tags: &[Value],
+) -> Result<Vec<sluice_core::trigger::Trigger>, ApiError> {
+    sluice_core::trigger::schedule_triggers(
+        pipeline,
+        tags.iter()
+            .map(|tag| (text(tag, "key"), text(tag, "value"))),
+    )
+    .map_err(|(key, error)| {
+        ApiError::new(
+            "ValidationException",
+            format!("Tag '{key}' must hold an EventBridge schedule expression: {error}"),
+        )
+    })
+}
+
+/// Makes the pipeline's schedules what its tags now say. Resources other than pipelines have none.
+pub async fn sync_schedules<P: Ports>(
+    ports: &P,
+    service: &Service,
+    arn: &str,
+) -> Result<(), ApiError> {
+    let Some(pipeline) = pipeline_of(service, arn) else {
+        return Ok(());
+    };
+    let schedules = schedules_of(pipeline, &tags(ports, arn).await?)?;
+    sluice_core::trigger::sync_triggers(
+        ports.scheduler(),
+        pipeline,
+        &schedules,
+        sluice_core::trigger::is_schedule_trigger,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Adds or replaces tags by key; refuses reserved `aws:` keys and more than 50 tags.
 pub async fn add_tags<P: Ports>(ports: &P, arn: &str, new: &[Value]) -> Result<(), ApiError> {
     for tag in new {
@@ -188,7 +233,11 @@ pub async fn call<P: Ports>(
                     .and_then(Value::as_array)
                     .cloned()
                     .unwrap_or_default();
+                if let Some(pipeline) = pipeline_of(service, &arn) {
+                    schedules_of(pipeline, &new)?;
+                }
                 add_tags(ports, &arn, &new).await?;
+                sync_schedules(ports, service, &arn).await?;
                 Ok(json!({}))
             }
             .await
@@ -210,6 +259,7 @@ pub async fn call<P: Ports>(
                     Ok(())
                 })
                 .await?;
+                sync_schedules(ports, service, &arn).await?;
                 Ok(json!({}))
             }
             .await

@@ -34,8 +34,6 @@ use crate::error::{code, describe};
 
 /// The id of the one target each rule has: the pipeline's state machine.
 pub const TARGET_ID: &str = "pipeline";
-/// Step Functions' limit on a state machine name (as [`crate::sfn::StepFunctions`] names machines).
-const MAX_MACHINE_NAME: usize = 80;
 const DESCRIPTION_START: &str = "Sluice trigger ";
 const DESCRIPTION_OWNER: &str = " of pipeline ";
 
@@ -81,13 +79,13 @@ impl EventBridgeScheduler {
         rule_name(&self.prefix, pipeline, name)
     }
 
-    /// The ARN of the pipeline's state machine: `StepFunctions::machine_name` after the ARN prefix.
+    /// The ARN of the pipeline's state machine: [`crate::sfn::machine_name`] after the ARN prefix.
     pub fn machine_arn(&self, pipeline: &str) -> String {
-        let name: String = format!("{}-{pipeline}", self.prefix)
-            .chars()
-            .take(MAX_MACHINE_NAME)
-            .collect();
-        format!("{}{name}", self.machine_arn_prefix)
+        format!(
+            "{}{}",
+            self.machine_arn_prefix,
+            crate::sfn::machine_name(&self.prefix, pipeline)
+        )
     }
 
     /// The rule, if it exists.

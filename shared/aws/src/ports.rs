@@ -5,9 +5,11 @@
 use sluice_core::compile::CompileOptions;
 use sluice_core::port::{Clock, Ids, Ports};
 use sluice_core::system::{RandomIds, SystemClock};
+use sluice_core::trigger::{Scheduler, SchedulerError, Trigger};
 
 use crate::config::AwsConfig;
 use crate::dynamo::DynamoStore;
+use crate::eventbridge::EventBridgeScheduler;
 use crate::eventbridge_events::EventBridgePublisher;
 use crate::s3::S3ArtifactStore;
 use crate::sfn::StepFunctions;
@@ -38,6 +40,13 @@ pub struct Settings {
     /// `SLUICE_FUNCTION_PREFIX`: the stack's name; functions are `<prefix>-dispatcher`,
     /// `<prefix>-worker-<kind>`, and state machines `<prefix>-<pipeline>`.
     pub prefix: String,
+    /// `SLUICE_EVENT_BUS`: the bus state-change events go to ([`DEFAULT_EVENT_BUS`] when unset).
+    pub event_bus: String,
+    /// `SLUICE_EVENTS_ROLE_ARN`: the role EventBridge rules start executions as (the api function only,
+    /// which puts the rules).
+    pub events_role: Option<String>,
+    /// `SLUICE_APPROVAL_URL`: where approval messages send reviewers (the invoke worker only).
+    pub approval_url: Option<String>,
 }
 
 impl Settings {
@@ -62,25 +71,16 @@ impl Settings {
                 "SLUICE_FUNCTION_PREFIX",
                 "the stack name that prefixes functions and state machines",
             )?,
+            event_bus: variable(EVENT_BUS_VARIABLE)
+                .filter(|bus| !bus.is_empty())
+                .unwrap_or_else(|| DEFAULT_EVENT_BUS.to_string()),
+            events_role: variable("SLUICE_EVENTS_ROLE_ARN").filter(|v| !v.is_empty()),
+            approval_url: variable("SLUICE_APPROVAL_URL").filter(|v| !v.is_empty()),
         })
     }
 
     pub fn from_env() -> Result<Self, MissingSetting> {
         Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// The bus state-change events go to, read through `variable` as [`Settings::from_lookup`] reads the
-    /// others: `SLUICE_EVENT_BUS`, or [`DEFAULT_EVENT_BUS`] when it is unset or empty. (A function rather
-    /// than a field: `Settings` is built field by field elsewhere, and a new field would break that.)
-    pub fn event_bus(variable: impl Fn(&str) -> Option<String>) -> String {
-        variable(EVENT_BUS_VARIABLE)
-            .filter(|bus| !bus.is_empty())
-            .unwrap_or_else(|| DEFAULT_EVENT_BUS.to_string())
-    }
-
-    /// [`Settings::event_bus`] from the process environment.
-    pub fn event_bus_from_env() -> String {
-        Self::event_bus(|name| std::env::var(name).ok())
     }
 
     /// How pipelines compile here: the stack's dispatcher and workers.
@@ -100,19 +100,20 @@ pub struct AwsPorts {
     pub orchestrator: StepFunctions,
     pub artifacts: S3ArtifactStore,
     pub events: EventBridgePublisher,
+    pub scheduler: StackScheduler,
     pub s3: aws_sdk_s3::Client,
     pub kms_key: String,
 }
 
 impl AwsPorts {
-    /// The stack's ports; events go to the bus `SLUICE_EVENT_BUS` names ([`Settings::event_bus_from_env`]).
     pub fn new(config: &AwsConfig, settings: &Settings) -> Self {
-        Self::on_bus(config, settings, &Settings::event_bus_from_env())
-    }
-
-    /// The stack's ports, with events on `event_bus`.
-    pub fn on_bus(config: &AwsConfig, settings: &Settings, event_bus: &str) -> Self {
         let s3 = config.s3();
+        let eventbridge = aws_sdk_eventbridge::Client::new(&config.sdk);
+        let region = config
+            .sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
         Self {
             store: DynamoStore::new(config.dynamodb(), &settings.table),
             orchestrator: StepFunctions::new(
@@ -121,13 +122,67 @@ impl AwsPorts {
                 &settings.prefix,
             ),
             artifacts: S3ArtifactStore::new(s3.clone(), &settings.kms_key),
-            events: EventBridgePublisher::new(
-                aws_sdk_eventbridge::Client::new(&config.sdk),
-                event_bus,
-            ),
+            events: EventBridgePublisher::new(eventbridge.clone(), &settings.event_bus),
+            scheduler: StackScheduler::new(eventbridge, settings, &region),
             s3,
             kms_key: settings.kms_key.clone(),
         }
+    }
+}
+
+/// The triggers of a function: EventBridge rules for the api function, the one that changes pipelines and
+/// so their triggers; it has the events role and the state machine role (whose ARN gives the account).
+/// The other functions never change triggers, and their scheduler says so if asked.
+#[derive(Clone, Debug)]
+pub enum StackScheduler {
+    Rules(EventBridgeScheduler),
+    Unavailable(String),
+}
+
+impl StackScheduler {
+    fn new(eventbridge: aws_sdk_eventbridge::Client, settings: &Settings, region: &str) -> Self {
+        // `arn:<partition>:iam::<account>:role/<name>`
+        let role_parts = settings
+            .state_machine_role
+            .as_deref()
+            .map(|arn| arn.split(':').collect::<Vec<_>>());
+        let (Some(events_role), Some([_, partition, _, _, account, ..])) =
+            (&settings.events_role, role_parts.as_deref())
+        else {
+            return Self::Unavailable(
+                "this function changes no triggers: SLUICE_EVENTS_ROLE_ARN and SLUICE_STATE_MACHINE_ROLE_ARN are set for the api function only".to_string(),
+            );
+        };
+        let machines = format!("arn:{partition}:states:{region}:{account}:stateMachine:");
+        match EventBridgeScheduler::new(eventbridge, &settings.prefix, events_role, machines) {
+            Ok(rules) => Self::Rules(rules),
+            Err(error) => Self::Unavailable(format!("SLUICE_FUNCTION_PREFIX: {error}")),
+        }
+    }
+
+    fn rules(&self) -> Result<&EventBridgeScheduler, SchedulerError> {
+        match self {
+            Self::Rules(rules) => Ok(rules),
+            Self::Unavailable(why) => Err(SchedulerError::Backend {
+                message: why.clone(),
+                source: None,
+            }),
+        }
+    }
+}
+
+impl Scheduler for StackScheduler {
+    async fn put_trigger(&self, trigger: &Trigger) -> Result<(), SchedulerError> {
+        self.rules()?.put_trigger(trigger).await
+    }
+    async fn delete_trigger(&self, pipeline: &str, name: &str) -> Result<(), SchedulerError> {
+        self.rules()?.delete_trigger(pipeline, name).await
+    }
+    async fn triggers(&self, pipeline: &str) -> Result<Vec<Trigger>, SchedulerError> {
+        self.rules()?.triggers(pipeline).await
+    }
+    async fn delete_pipeline_triggers(&self, pipeline: &str) -> Result<(), SchedulerError> {
+        self.rules()?.delete_pipeline_triggers(pipeline).await
     }
 }
 
@@ -136,6 +191,7 @@ impl Ports for AwsPorts {
     type Orchestrator = StepFunctions;
     type Artifacts = S3ArtifactStore;
     type Events = EventBridgePublisher;
+    type Scheduler = StackScheduler;
 
     fn store(&self) -> &DynamoStore {
         &self.store
@@ -148,6 +204,9 @@ impl Ports for AwsPorts {
     }
     fn events(&self) -> &EventBridgePublisher {
         &self.events
+    }
+    fn scheduler(&self) -> &StackScheduler {
+        &self.scheduler
     }
     fn clock(&self) -> &dyn Clock {
         &SystemClock
@@ -202,15 +261,26 @@ mod tests {
 
     #[test]
     fn events_go_to_the_named_bus_or_the_default_one() {
+        let base = [
+            ("SLUICE_TABLE", "t"),
+            ("SLUICE_KMS_KEY_ARN", "k"),
+            ("SLUICE_FUNCTION_PREFIX", "p"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            Settings::from_lookup(lookup(&pairs)).unwrap()
+        };
         assert_eq!(
-            Settings::event_bus(lookup(&[("SLUICE_EVENT_BUS", "sluice-events")])),
+            with(&[("SLUICE_EVENT_BUS", "sluice-events")]).event_bus,
             "sluice-events"
         );
-        assert_eq!(Settings::event_bus(lookup(&[])), "default");
+        assert_eq!(with(&[]).event_bus, "default");
         assert_eq!(
-            Settings::event_bus(lookup(&[("SLUICE_EVENT_BUS", "")])),
+            with(&[("SLUICE_EVENT_BUS", "")]).event_bus,
             "default",
             "an empty value is unset"
         );
+        assert_eq!(with(&[]).events_role, None);
     }
 }

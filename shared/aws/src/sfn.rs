@@ -15,6 +15,15 @@ const MAX_NAME: usize = 80;
 const MAX_ERROR: usize = 256;
 const MAX_CAUSE: usize = 32_768;
 
+/// The state machine of a pipeline in the stack `prefix`: `<prefix>-<pipeline>`, cut to Step Functions'
+/// 80 characters (pipeline names hold only characters machine names may hold).
+pub fn machine_name(prefix: &str, pipeline: &str) -> String {
+    format!("{prefix}-{pipeline}")
+        .chars()
+        .take(MAX_NAME)
+        .collect()
+}
+
 /// Step Functions as the [`Orchestrator`]. Machines are named `<prefix>-<pipeline>` and run as `role_arn`
 /// (the stack's state machine role, which may invoke the dispatcher and the workers).
 #[derive(Clone, Debug)]
@@ -33,12 +42,9 @@ impl StepFunctions {
         }
     }
 
-    /// The state machine of a pipeline (pipeline names hold only characters machine names may hold).
+    /// The state machine of a pipeline ([`machine_name`]).
     pub fn machine_name(&self, pipeline: &str) -> String {
-        format!("{}-{pipeline}", self.prefix)
-            .chars()
-            .take(MAX_NAME)
-            .collect()
+        machine_name(&self.prefix, pipeline)
     }
 
     /// The ARN of a machine that exists, by name: CreateStateMachine's conflict does not carry it.

@@ -17,6 +17,11 @@ pub struct SnsNotifier {
 }
 
 impl SnsNotifier {
+    /// The notifier over the process's SDK configuration.
+    pub fn from_config(config: &crate::config::AwsConfig) -> Self {
+        Self::new(aws_sdk_sns::Client::new(&config.sdk))
+    }
+
     pub fn new(client: Client) -> Self {
         Self { client }
     }

@@ -3,17 +3,21 @@
 //!
 //! ```text
 //! Start ─ Resume? ─▶ <stage>: Enter ─▶ <stage>: RunOrder 1 ─▶ … ─▶ <stage>: Exit ─▶ … ─▶ Finish ─▶ Succeeded
-//!                      (dispatcher,     (Parallel: one branch per action,
-//!                       callback)        each a callback Task to its category's worker)
-//!          any stage failure ─▶ <stage>: Failed (dispatcher) ─▶ Failed
+//!   │                  (dispatcher,     (Parallel: one branch per action,
+//!   │                   callback)        each a callback Task to its category's worker)
+//!   │      any stage failure ─▶ <stage>: Failed (dispatcher) ─▶ Failed
+//!   └─ Sluice.DuplicateStart ─▶ Duplicate (Succeed: another machine runs this execution)
 //! ```
 //!
 //! The machine carries references only (pipeline, execution id, stage, action), never artifacts. Its
-//! input is `{"pipeline", "pipelineExecutionId", "resumeFrom"?}`; `resumeFrom` names the stage a retry
-//! starts at. Output is deterministic: the same pipeline gives the same JSON, byte for byte.
+//! input is `{"pipeline", "pipelineExecutionId", "resumeFrom"?, "trigger"?}`; `resumeFrom` names the
+//! stage a retry starts at; `trigger` is set by an EventBridge rule's target, which starts the machine
+//! before any record exists (the dispatcher's Start records it). Output is deterministic: the same
+//! pipeline gives the same JSON, byte for byte.
 
 use serde_json::{Map, Value, json};
 
+use crate::dispatcher::DUPLICATE_START_ERROR;
 use crate::pipeline::declaration::{ActionCategory, PipelineDeclaration, StageDeclaration};
 use crate::pipeline::validate::default_timeout_minutes;
 
@@ -160,14 +164,23 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
         .map(|(name, _)| name.clone())
         .unwrap_or_else(|| "Finish".to_string());
 
-    let mut start = invoke(
-        options,
-        &options.dispatcher,
-        payload("ExecutionStarted", None, None, false),
-        false,
-    );
+    // The start carries what recording an execution a rule started needs: the whole input (its
+    // `trigger`) and this machine's id, which tells a duplicate delivery's machine from the first. Neither
+    // path can be missing (`$` and `$$.Execution.Id` always exist), so no input fails the state.
+    let mut start_payload = payload("ExecutionStarted", None, None, false);
+    start_payload["input.$"] = json!("$");
+    start_payload["execution.$"] = json!("$$.Execution.Id");
+    let mut start = invoke(options, &options.dispatcher, start_payload, false);
     start["Next"] = json!("Resume");
+    start["Catch"] = json!([{ "ErrorEquals": [DUPLICATE_START_ERROR], "ResultPath": "$.error", "Next": "Duplicate" }]);
     states.insert("Start".into(), start);
+    states.insert(
+        "Duplicate".into(),
+        json!({
+            "Type": "Succeed",
+            "Comment": "A second delivery of the event that started this execution: the machine that recorded it runs it, and this one ends without changing it"
+        }),
+    );
 
     // A retried execution starts at the stage it names; every other starts at the first stage.
     let choices: Vec<Value> = stage_names

@@ -2,12 +2,15 @@
 //! finish, stage entry (inbound transition, stage lock, supersede or queue), stage exit and stage failure.
 //! The same function runs as the `sluice-dispatcher` Lambda and inside the local runtime.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::execution::{
-    ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus, STOPPED_ERROR,
-    StageExecution, StageExecutionStatus, change_execution, record_action, record_stage,
+    ActionExecutionStatus, ExecutionError, ExecutionTrigger, PipelineExecution,
+    PipelineExecutionStatus, STOPPED_ERROR, StageExecution, StageExecutionStatus, change_execution,
+    new_execution, record_action, record_execution, record_stage, resolve_variables,
 };
 use crate::pipeline::declaration::ExecutionMode;
 use crate::port::{
@@ -18,6 +21,14 @@ use crate::stage::{Admission, Arrival, Gate};
 
 /// The error a superseded execution's entry task fails with.
 pub const SUPERSEDED_ERROR: &str = "Sluice.Superseded";
+
+/// The error a duplicate start fails with: a second machine for an execution an EventBridge rule started
+/// (the rule's event delivered again). The compiled machine's Start catches it and ends quietly.
+pub const DUPLICATE_START_ERROR: &str = "Sluice.DuplicateStart";
+
+/// The error an execution a rule started fails with when it cannot run (a variable without a default,
+/// its pipeline gone); its record says why.
+pub const START_FAILED_ERROR: &str = "Sluice.StartFailed";
 
 /// The machine's error as a Catch recorded it in `$.error`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -32,10 +43,18 @@ pub struct MachineError {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "kind")]
 pub enum DispatcherEvent {
+    /// The first step. `input` is the machine's whole input: an EventBridge rule's start carries a
+    /// `trigger` there and has no record yet. `execution` is the orchestrator's id of this machine
+    /// (`$$.Execution.Id`), which a rule's execution is recorded with. Both are absent from machines
+    /// compiled before they were passed.
     ExecutionStarted {
         pipeline: String,
         #[serde(rename = "pipelineExecutionId")]
         execution_id: String,
+        #[serde(default)]
+        input: Option<Value>,
+        #[serde(default)]
+        execution: Option<String>,
     },
     /// A callback step: the token is answered when the execution may enter.
     StageEnter {
@@ -76,6 +95,33 @@ pub enum DispatchError {
         pipeline: String,
         execution_id: String,
     },
+    /// A rule's start whose payload lacks what its record needs.
+    #[error(
+        "the start of pipeline execution {execution_id} of pipeline {pipeline} by a trigger is malformed: {reason}"
+    )]
+    BadTrigger {
+        pipeline: String,
+        execution_id: String,
+        reason: String,
+    },
+    /// A second machine for an execution a rule started: EventBridge delivered the event again.
+    #[error(
+        "pipeline execution {execution_id} of pipeline {pipeline} is run by {recorded}; this machine ({machine}) was started by a second delivery of the same event and ends without changing it"
+    )]
+    DuplicateStart {
+        pipeline: String,
+        execution_id: String,
+        /// The machine the record names (or says none is recorded).
+        recorded: String,
+        machine: String,
+    },
+    /// An execution a rule started that cannot run; its record (when there is one) is Failed.
+    #[error("pipeline execution {execution_id} of pipeline {pipeline} cannot start: {reason}")]
+    StartFailed {
+        pipeline: String,
+        execution_id: String,
+        reason: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -88,6 +134,8 @@ impl DispatchError {
         match self {
             Self::Store(StoreError::Conflict { .. } | StoreError::Backend { .. })
             | Self::Orchestrator(OrchestratorError::Backend { .. }) => "Sluice.Transient",
+            Self::DuplicateStart { .. } => DUPLICATE_START_ERROR,
+            Self::StartFailed { .. } => START_FAILED_ERROR,
             _ => "Sluice.DispatchFailed",
         }
     }
@@ -100,8 +148,22 @@ pub async fn handle<P: Ports>(ports: &P, payload: Value) -> Result<Value, Dispat
         DispatcherEvent::ExecutionStarted {
             pipeline,
             execution_id,
+            input,
+            execution,
         } => {
-            load(ports, &pipeline, &execution_id).await?;
+            let trigger = input
+                .as_ref()
+                .and_then(|input| input.get("trigger"))
+                .filter(|trigger| !trigger.is_null());
+            match trigger {
+                Some(trigger) => {
+                    triggered_start(ports, &pipeline, &execution_id, trigger, execution).await?
+                }
+                // StartPipelineExecution, a retry, the local cron: the record was written first.
+                None => {
+                    load(ports, &pipeline, &execution_id).await?;
+                }
+            }
         }
         DispatcherEvent::StageEnter {
             pipeline,
@@ -159,6 +221,132 @@ async fn load<P: Ports>(
         .ok_or_else(|| DispatchError::NoExecution {
             pipeline: pipeline.to_string(),
             execution_id: execution_id.to_string(),
+        })
+}
+
+/// `ExecutionStarted` of a machine an EventBridge rule started: its input names the trigger, and the
+/// record may not exist yet. The first machine to get here records the execution, as StartPipelineExecution
+/// would have, with itself as the orchestration; the record is the claim. A machine that finds the record
+/// claimed by another is a duplicate delivery of the rule's event ([`DUPLICATE_START_ERROR`]) and changes
+/// nothing; one that finds its own claim (its dispatcher call tried again) carries on.
+async fn triggered_start<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    execution_id: &str,
+    trigger: &Value,
+    machine: Option<String>,
+) -> Result<(), DispatchError> {
+    let malformed = |reason: String| DispatchError::BadTrigger {
+        pipeline: pipeline.to_string(),
+        execution_id: execution_id.to_string(),
+        reason,
+    };
+    let trigger: ExecutionTrigger = serde_json::from_value(trigger.clone()).map_err(|e| {
+        malformed(format!(
+            "its trigger is not {{\"triggerType\", \"triggerDetail\"?}}: {e}"
+        ))
+    })?;
+    let machine = machine.ok_or_else(|| {
+        malformed("the payload does not name the machine's execution (`execution`)".to_string())
+    })?;
+    let record = match ports.store().execution(pipeline, execution_id).await? {
+        Some(record) => record,
+        None => {
+            if !is_execution_id(execution_id) {
+                return Err(malformed(format!(
+                    "pipelineExecutionId {execution_id:?} is not a lowercase UUID, as CodePipeline's execution ids (and EventBridge's event ids) are"
+                )));
+            }
+            create_triggered(ports, pipeline, execution_id, trigger, &machine).await?
+        }
+    };
+    if record.orchestration.as_deref() != Some(machine.as_str()) {
+        return Err(DispatchError::DuplicateStart {
+            pipeline: pipeline.to_string(),
+            execution_id: execution_id.to_string(),
+            recorded: record
+                .orchestration
+                .map_or_else(|| "no machine yet".to_string(), |m| format!("machine {m}")),
+            machine,
+        });
+    }
+    if record.status == PipelineExecutionStatus::Failed {
+        // Recorded as failed by this machine's earlier call: fail the same way again.
+        return Err(DispatchError::StartFailed {
+            pipeline: pipeline.to_string(),
+            execution_id: execution_id.to_string(),
+            reason: record.status_summary.unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
+/// Records an execution a rule started, run by `machine`: the pipeline's latest version (the one its
+/// machine runs) with the declared variables' defaults. A variable without a default cannot be given a
+/// value by a rule, so the execution is recorded Failed, saying which. Returns the record as stored: the
+/// one a concurrent duplicate wrote first when it won.
+async fn create_triggered<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    execution_id: &str,
+    trigger: ExecutionTrigger,
+    machine: &str,
+) -> Result<PipelineExecution, DispatchError> {
+    let start_failed = |reason: String| DispatchError::StartFailed {
+        pipeline: pipeline.to_string(),
+        execution_id: execution_id.to_string(),
+        reason,
+    };
+    let stored = ports
+        .store()
+        .pipeline(pipeline)
+        .await?
+        .ok_or_else(|| start_failed(format!("pipeline {pipeline} does not exist")))?;
+    let (variables, failure) = match resolve_variables(&stored.declaration, &BTreeMap::new()) {
+        Ok(variables) => (variables, None),
+        Err(error) => {
+            let reason = match error {
+                ExecutionError::Validation(reason) => reason,
+                other => other.to_string(),
+            };
+            let defaults = stored
+                .declaration
+                .variables
+                .iter()
+                .filter_map(|v| Some((v.name.clone(), v.default_value.clone()?)))
+                .collect();
+            (defaults, Some(reason))
+        }
+    };
+    let rule = trigger.trigger_detail.clone().unwrap_or_default();
+    let mut execution = new_execution(
+        &stored,
+        execution_id.to_string(),
+        trigger,
+        variables,
+        ports.clock().now(),
+    );
+    execution.orchestration = Some(machine.to_string());
+    if let Some(reason) = &failure {
+        execution.status = PipelineExecutionStatus::Failed;
+        execution.status_summary = Some(format!(
+            "The execution could not be started: {reason}; an execution started by a trigger ({rule}) is given no variable values, so declare a defaultValue"
+        ));
+    }
+    match record_execution(ports, &execution).await {
+        Ok(()) => Ok(execution),
+        // A duplicate delivery's machine recorded it first: its claim decides.
+        Err(StoreError::AlreadyExists { .. }) => load(ports, pipeline, execution_id).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// CodePipeline's `PipelineExecutionId` pattern: a UUID in lowercase hexadecimal.
+fn is_execution_id(id: &str) -> bool {
+    id.len() == 36
+        && id.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => matches!(c, '0'..='9' | 'a'..='f'),
         })
 }
 

@@ -258,6 +258,8 @@ pub enum ExecutionError {
     Orchestrator(#[from] OrchestratorError),
     #[error(transparent)]
     Dispatch(#[from] crate::dispatcher::DispatchError),
+    #[error(transparent)]
+    Scheduler(#[from] crate::trigger::SchedulerError),
 }
 
 /// The account id local pipelines are reported under (the one moto and the docs use).
@@ -286,6 +288,14 @@ pub async fn put_pipeline<P: Ports>(
     declaration: &PipelineDeclaration,
     options: &CompileOptions,
 ) -> Result<StoredPipeline, ExecutionError> {
+    // Change detection follows the source actions (an S3 source that does not poll, an ECR source);
+    // a trigger that cannot be made refuses the pipeline before anything is written.
+    let triggers = crate::trigger::event_triggers(declaration);
+    for trigger in &triggers {
+        trigger
+            .validate()
+            .map_err(|error| crate::trigger::SchedulerError::invalid(trigger, error))?;
+    }
     let existing = ports.store().pipeline(&declaration.name).await?;
     let definition = compile::compile(declaration, options);
     let machine = ports
@@ -306,13 +316,22 @@ pub async fn put_pipeline<P: Ports>(
         machine,
     };
     ports.store().put_pipeline(&stored, expected).await?;
+    crate::trigger::sync_triggers(
+        ports.scheduler(),
+        &declaration.name,
+        &triggers,
+        crate::trigger::is_source_trigger,
+    )
+    .await?;
     Ok(stored)
 }
 
-/// DeletePipeline: removes the compiled machine (stopping what still runs on it, so no execution is left
-/// waiting on a callback or writing records of a pipeline that is gone), then the pipeline's records.
+/// DeletePipeline: removes the pipeline's triggers (so nothing starts it again), its compiled machine
+/// (stopping what still runs on it, so no execution is left waiting on a callback or writing records of a
+/// pipeline that is gone), then its records.
 /// A missing pipeline is not an error, as in CodePipeline; a failure leaves the records for a retry.
 pub async fn delete_pipeline<P: Ports>(ports: &P, name: &str) -> Result<(), ExecutionError> {
+    crate::trigger::Scheduler::delete_pipeline_triggers(ports.scheduler(), name).await?;
     if let Some(stored) = ports.store().pipeline(name).await? {
         ports.orchestrator().remove(&stored.machine).await?;
     }
@@ -336,32 +355,26 @@ pub async fn start_execution<P: Ports>(
             name: pipeline_name.to_string(),
         })?;
     let variables = resolve_variables(&pipeline.declaration, &request.variables)?;
-    let now = ports.clock().now();
+    let execution_id = request
+        .pipeline_execution_id
+        .unwrap_or_else(|| ports.ids().uuid());
+    let trigger = request.trigger.unwrap_or_else(|| ExecutionTrigger {
+        trigger_type: "StartPipelineExecution".to_string(),
+        trigger_detail: None,
+    });
     let mut execution = PipelineExecution {
-        pipeline_name: pipeline_name.to_string(),
-        pipeline_version: pipeline.version(),
-        pipeline_execution_id: request
-            .pipeline_execution_id
-            .unwrap_or_else(|| ports.ids().uuid()),
-        status: PipelineExecutionStatus::InProgress,
-        status_summary: None,
-        execution_mode: pipeline.declaration.execution_mode(),
-        trigger: request.trigger.unwrap_or_else(|| ExecutionTrigger {
-            trigger_type: "StartPipelineExecution".to_string(),
-            trigger_detail: None,
-        }),
-        variables,
         source_revisions: request.source_revisions,
-        orchestration: None,
         client_request_token: request.client_request_token,
-        retry: None,
-        start_time: now,
-        last_update_time: now,
-        record_version: 0,
+        ..new_execution(
+            &pipeline,
+            execution_id,
+            trigger,
+            variables,
+            ports.clock().now(),
+        )
     };
-    ports.store().create_execution(&execution).await?;
     // Announced before the machine starts, so STARTED comes before the first stage's event.
-    publish(ports, pipeline_event(&execution, None).as_slice()).await;
+    record_execution(ports, &execution).await?;
     let input = machine_input(pipeline_name, &execution.pipeline_execution_id);
     let started = ports
         .orchestrator()
@@ -388,6 +401,58 @@ pub async fn start_execution<P: Ports>(
             Err(error.into())
         }
     }
+}
+
+/// A new execution of the pipeline's version `pipeline`, in progress, with no machine yet: the record
+/// StartPipelineExecution writes, and the one the dispatcher writes for an execution an EventBridge rule
+/// started (`dispatcher`'s `ExecutionStarted`).
+pub fn new_execution(
+    pipeline: &StoredPipeline,
+    execution_id: String,
+    trigger: ExecutionTrigger,
+    variables: BTreeMap<String, String>,
+    now: Timestamp,
+) -> PipelineExecution {
+    PipelineExecution {
+        pipeline_name: pipeline.declaration.name.clone(),
+        pipeline_version: pipeline.version(),
+        pipeline_execution_id: execution_id,
+        status: PipelineExecutionStatus::InProgress,
+        status_summary: None,
+        execution_mode: pipeline.declaration.execution_mode(),
+        trigger,
+        variables,
+        source_revisions: Vec::new(),
+        orchestration: None,
+        client_request_token: None,
+        retry: None,
+        start_time: now,
+        last_update_time: now,
+        record_version: 0,
+    }
+}
+
+/// Creates an execution record and announces it: every execution is created through here. It is
+/// announced STARTED, as every execution is before its first stage; a record created already ended (an
+/// execution a rule started that cannot run) is then announced as it ended, in the same batch. Fails
+/// with [`StoreError::AlreadyExists`], announcing nothing, when the id is taken.
+pub async fn record_execution<P: Ports>(
+    ports: &P,
+    execution: &PipelineExecution,
+) -> Result<(), StoreError> {
+    ports.store().create_execution(execution).await?;
+    let started = PipelineExecution {
+        status: PipelineExecutionStatus::InProgress,
+        status_summary: None,
+        ..execution.clone()
+    };
+    let mut events: Vec<_> = pipeline_event(&started, None).into_iter().collect();
+    events.extend(pipeline_event(
+        execution,
+        Some(PipelineExecutionStatus::InProgress),
+    ));
+    publish(ports, &events).await;
+    Ok(())
 }
 
 /// The declared variables with defaults, overridden by the given ones (codepipeline-api.md §5.11).

@@ -346,10 +346,13 @@ pub trait Ports: Send + Sync {
     type Artifacts: ArtifactStore;
     /// Where state-change events go (EventBridge on AWS, `events.jsonl` locally).
     type Events: crate::events::EventPublisher;
+    /// Triggers: EventBridge rules on AWS, SQLite and the in-process cron locally.
+    type Scheduler: crate::trigger::Scheduler;
     fn store(&self) -> &Self::Store;
     fn orchestrator(&self) -> &Self::Orchestrator;
     fn artifacts(&self) -> &Self::Artifacts;
     fn events(&self) -> &Self::Events;
+    fn scheduler(&self) -> &Self::Scheduler;
     fn clock(&self) -> &dyn Clock;
     fn ids(&self) -> &dyn Ids;
 }

@@ -430,6 +430,73 @@ pub fn event_triggers(declaration: &PipelineDeclaration) -> Vec<Trigger> {
     triggers
 }
 
+/// The pipeline tag that sets its schedule: `sluice:schedule` = `cron(0 2 * * ? *)` (trigger `schedule`);
+/// more with `sluice:schedule:<name>` (trigger `schedule-<name>`). CodePipeline itself has no schedule
+/// field: its users put an EventBridge rule in front of the pipeline. A tag keeps the pipeline file
+/// CodePipeline's own and travels with CreatePipeline, TagResource and UntagResource.
+pub const SCHEDULE_TAG: &str = "sluice:schedule";
+/// Triggers made from schedule tags are named `schedule` or `schedule-<name>`.
+pub const SCHEDULE_TRIGGER_PREFIX: &str = "schedule";
+
+/// The schedule triggers a pipeline's tags ask for (`(key, value)` pairs). A tag that names a schedule
+/// but is not a valid one is an error naming the tag; other tags are ignored.
+pub fn schedule_triggers<'a>(
+    pipeline: &str,
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<Trigger>, (String, TriggerError)> {
+    let mut triggers = Vec::new();
+    for (key, value) in tags {
+        let name = if key == SCHEDULE_TAG {
+            SCHEDULE_TRIGGER_PREFIX.to_string()
+        } else if let Some(rest) = key
+            .strip_prefix(SCHEDULE_TAG)
+            .and_then(|r| r.strip_prefix(':'))
+        {
+            format!("{SCHEDULE_TRIGGER_PREFIX}-{rest}")
+        } else {
+            continue;
+        };
+        let trigger = Trigger::schedule(pipeline, &name, value);
+        trigger.validate().map_err(|e| (key.to_string(), e))?;
+        triggers.push(trigger);
+    }
+    Ok(triggers)
+}
+
+/// Whether a trigger was derived from the pipeline's source actions ([`event_triggers`]).
+pub fn is_source_trigger(trigger: &Trigger) -> bool {
+    trigger.name.starts_with(SOURCE_TRIGGER_PREFIX)
+}
+
+/// Whether a trigger was made from a schedule tag ([`schedule_triggers`]).
+pub fn is_schedule_trigger(trigger: &Trigger) -> bool {
+    trigger.name == SCHEDULE_TRIGGER_PREFIX
+        || trigger
+            .name
+            .strip_prefix(SCHEDULE_TRIGGER_PREFIX)
+            .is_some_and(|rest| rest.starts_with('-'))
+}
+
+/// Makes the pipeline's triggers of one kind (those `owned` selects) exactly `desired`: puts each desired
+/// trigger (a put of an unchanged one changes nothing) and deletes the owned ones no longer desired.
+/// Triggers of the other kind are left alone.
+pub async fn sync_triggers<S: Scheduler + ?Sized>(
+    scheduler: &S,
+    pipeline: &str,
+    desired: &[Trigger],
+    owned: impl Fn(&Trigger) -> bool,
+) -> Result<(), SchedulerError> {
+    for trigger in desired {
+        scheduler.put_trigger(trigger).await?;
+    }
+    for existing in scheduler.triggers(pipeline).await? {
+        if owned(&existing) && !desired.iter().any(|d| d.name == existing.name) {
+            scheduler.delete_trigger(pipeline, &existing.name).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Why the scheduler did not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {

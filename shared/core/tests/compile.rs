@@ -108,6 +108,35 @@ fn run_compiled(
     input: serde_json::Value,
     failing: Option<&str>,
 ) -> (Vec<String>, sluice_statemachine::execution::ExecutionStatus) {
+    let (payloads, status, _) = run_compiled_answering(example, input, &|payload| {
+        failing
+            .filter(|f| payload["action"] == *f)
+            .map(|_| ("Action.Failed".to_string(), "exit code 1".to_string()))
+    });
+    let calls = payloads
+        .iter()
+        .map(|payload| {
+            let text = |key: &str| payload[key].as_str().unwrap_or("").to_string();
+            format!("{} {} {}", text("kind"), text("stage"), text("action"))
+                .trim_end()
+                .to_string()
+        })
+        .collect();
+    (calls, status)
+}
+
+/// Runs a compiled pipeline (execution ARN `arn:ex`) in the embedded engine's core, answering each call
+/// at once: with the error `fail` gives for its payload, else with success. Returns the payloads in
+/// order, the execution's status and its output.
+fn run_compiled_answering(
+    example: &str,
+    input: serde_json::Value,
+    fail: &dyn Fn(&serde_json::Value) -> Option<(String, String)>,
+) -> (
+    Vec<serde_json::Value>,
+    sluice_statemachine::execution::ExecutionStatus,
+    Option<serde_json::Value>,
+) {
     use sluice_statemachine::entropy::SeededEntropy;
     use sluice_statemachine::program::Program;
     use sluice_statemachine::run::{self, Event};
@@ -121,34 +150,28 @@ fn run_compiled(
     let (mut execution, effects) =
         run::start(&program, "arn:sm", "arn:ex", "ex", input, 0, &mut entropy);
     let mut pending = effects.dispatch;
-    let mut calls = Vec::new();
+    let mut payloads = Vec::new();
     while let Some(task) = (!pending.is_empty()).then(|| pending.remove(0)) {
-        let payload = &task.input["Payload"];
-        let text = |key: &str| payload[key].as_str().unwrap_or("").to_string();
-        calls.push(
-            format!("{} {} {}", text("kind"), text("stage"), text("action"))
-                .trim_end()
-                .to_string(),
-        );
-        let event = if failing.is_some_and(|f| f == text("action")) {
-            Event::TaskFailed {
+        let payload = task.input["Payload"].clone();
+        let event = match fail(&payload) {
+            Some((error, cause)) => Event::TaskFailed {
                 token: task.token,
-                error: "Action.Failed".into(),
-                cause: "exit code 1".into(),
-            }
-        } else {
-            Event::TaskSucceeded {
+                error,
+                cause,
+            },
+            None => Event::TaskSucceeded {
                 token: task.token,
                 output: serde_json::json!({}),
-            }
+            },
         };
+        payloads.push(payload);
         pending.extend(
             run::apply(&program, &mut execution, event, 0, &mut entropy)
                 .unwrap()
                 .dispatch,
         );
     }
-    (calls, execution.status)
+    (payloads, execution.status, execution.output)
 }
 
 #[test]
@@ -196,4 +219,61 @@ fn a_failed_action_is_recorded_by_the_dispatcher_and_fails_the_execution() {
     assert_eq!(status, ExecutionStatus::Failed);
     assert_eq!(calls.last().map(String::as_str), Some("StageFailed Build"));
     assert!(!calls.iter().any(|c| c.contains("Deploy")), "{calls:?}");
+}
+
+/// What an EventBridge rule's target gives the machine (`sluice_aws::eventbridge::input_template`).
+fn rule_input() -> serde_json::Value {
+    serde_json::json!({
+        "pipeline": "p",
+        "pipelineExecutionId": "6f9619ff-8b86-4011-b42d-00c04fc964ff",
+        "trigger": {"triggerType": "CloudWatchEvent", "triggerDetail": "arn:aws:events:us-east-1:123456789012:rule/sluice-p-nightly"}
+    })
+}
+
+#[test]
+fn the_start_gives_the_dispatcher_the_whole_input_and_the_machines_own_id() {
+    use sluice_statemachine::execution::ExecutionStatus;
+    let (payloads, status, _) = run_compiled_answering("simple-web-app", rule_input(), &|_| None);
+    assert_eq!(status, ExecutionStatus::Succeeded);
+    assert_eq!(payloads[0]["kind"], "ExecutionStarted");
+    assert_eq!(
+        payloads[0]["input"],
+        rule_input(),
+        "the trigger reaches the dispatcher"
+    );
+    assert_eq!(payloads[0]["execution"], "arn:ex");
+    // A start without a trigger (StartPipelineExecution's input) still runs: no path is required.
+    let plain = serde_json::json!({"pipeline": "p", "pipelineExecutionId": "e-1"});
+    let (payloads, status, _) = run_compiled_answering("simple-web-app", plain.clone(), &|_| None);
+    assert_eq!(status, ExecutionStatus::Succeeded);
+    assert_eq!(payloads[0]["input"], plain);
+}
+
+#[test]
+fn a_duplicate_start_ends_the_machine_quietly_and_any_other_start_failure_fails_it() {
+    use sluice_statemachine::execution::ExecutionStatus;
+    let failing_start = |error: &'static str| {
+        move |payload: &serde_json::Value| {
+            (payload["kind"] == "ExecutionStarted")
+                .then(|| (error.to_string(), "the dispatcher said so".to_string()))
+        }
+    };
+    let duplicate = failing_start(sluice_core::dispatcher::DUPLICATE_START_ERROR);
+    let (payloads, status, output) =
+        run_compiled_answering("simple-web-app", rule_input(), &duplicate);
+    assert_eq!(
+        status,
+        ExecutionStatus::Succeeded,
+        "a duplicate is no failure"
+    );
+    assert_eq!(payloads.len(), 1, "nothing after the start: {payloads:?}");
+    assert_eq!(
+        output.unwrap()["error"]["Error"],
+        "Sluice.DuplicateStart",
+        "the output says why it ended"
+    );
+    let refused = failing_start(sluice_core::dispatcher::START_FAILED_ERROR);
+    let (payloads, status, _) = run_compiled_answering("simple-web-app", rule_input(), &refused);
+    assert_eq!(status, ExecutionStatus::Failed);
+    assert_eq!(payloads.len(), 1, "no stage is entered: {payloads:?}");
 }

@@ -138,6 +138,15 @@ fn environment(address: &str, binary: &str) -> Vec<(&'static str, String)> {
             "SLUICE_STATE_MACHINE_ROLE_ARN",
             "arn:aws:iam::123456789012:role/sluice-state-machine".to_string(),
         ),
+        (
+            "SLUICE_EVENTS_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/sluice-events".to_string(),
+        ),
+        ("SLUICE_EVENT_BUS", "default".to_string()),
+        (
+            "SLUICE_APPROVAL_URL",
+            "https://abc123.execute-api.us-east-1.amazonaws.com".to_string(),
+        ),
         ("RUST_LOG", "info".to_string()),
     ]
 }

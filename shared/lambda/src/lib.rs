@@ -14,7 +14,10 @@ use tracing::Instrument;
 use sluice_api::ops::Service;
 use sluice_api::{Api, Auth};
 use sluice_aws::ports::{MissingSetting, Settings};
+use sluice_aws::sns::SnsNotifier;
+use sluice_core::approval::{ApprovalNotices, ManualApproval};
 use sluice_core::port::Ports;
+use sluice_core::system::SystemClock;
 use sluice_core::worker::Providers;
 
 /// JSON logs at the level `RUST_LOG` asks for (info by default), on standard output.
@@ -132,6 +135,29 @@ pub fn service(
 
 /// The API function's router. API Gateway has already verified the caller's SigV4 signature (the route
 /// is IAM-authorised), so the router checks none itself.
+/// The invoke worker's manual approvals: they notify reviewers through SNS, with links to the stack's
+/// approval URL and the function's region. The worker refuses to start without the URL rather than send
+/// links that lead nowhere.
+pub fn notifying_approvals(
+    config: &sluice_aws::config::AwsConfig,
+    settings: &Settings,
+) -> Result<ManualApproval<SnsNotifier>, MissingSetting> {
+    let review_link_base = settings.approval_url.clone().ok_or(MissingSetting {
+        name: "SLUICE_APPROVAL_URL",
+        purpose: "where approval notifications send reviewers",
+    })?;
+    Ok(ManualApproval::with_notifier(ApprovalNotices {
+        notifier: SnsNotifier::from_config(config),
+        region: config
+            .sdk
+            .region()
+            .map(|region| region.to_string())
+            .unwrap_or_default(),
+        review_link_base,
+        clock: Arc::new(SystemClock),
+    }))
+}
+
 pub fn api_router<P: Ports + 'static>(ports: P, service: Service) -> sluice_api::Router {
     sluice_api::router(Arc::new(Api {
         ports,
@@ -151,6 +177,9 @@ mod tests {
             kms_key: "k".to_string(),
             state_machine_role: role.map(str::to_string),
             prefix: "prod".to_string(),
+            event_bus: "default".to_string(),
+            events_role: None,
+            approval_url: None,
         }
     }
 

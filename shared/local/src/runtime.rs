@@ -33,6 +33,7 @@ use sluice_statemachine::sqlite::SqliteStore as EngineStore;
 use crate::events::EventFile;
 use crate::orchestrator::{LocalOrchestrator, deliver_task_answers};
 use crate::s3_folder::S3Folder;
+use crate::scheduler::LocalScheduler;
 use crate::store::SqliteStore;
 
 /// The local artifact store: artifacts are zip files in the bucket folders.
@@ -163,6 +164,8 @@ pub struct LocalPorts {
     pub artifacts: FileArtifactStore,
     pub orchestrator: LocalOrchestrator,
     pub events: EventFile,
+    /// Triggers, kept in the store; `sluice serve` runs their cron ([`LocalScheduler::run`]).
+    pub scheduler: LocalScheduler<SqliteStore>,
     pub clock: SharedClock,
     pub ids: Arc<dyn Ids>,
 }
@@ -172,6 +175,7 @@ impl Ports for LocalPorts {
     type Orchestrator = LocalOrchestrator;
     type Artifacts = FileArtifactStore;
     type Events = EventFile;
+    type Scheduler = LocalScheduler<SqliteStore>;
 
     fn store(&self) -> &SqliteStore {
         &self.store
@@ -184,6 +188,9 @@ impl Ports for LocalPorts {
     }
     fn events(&self) -> &EventFile {
         &self.events
+    }
+    fn scheduler(&self) -> &LocalScheduler<SqliteStore> {
+        &self.scheduler
     }
     fn clock(&self) -> &dyn Clock {
         &self.clock
@@ -244,6 +251,7 @@ impl LocalRuntime {
         .await?;
         let runtime = LocalRuntime {
             ports: LocalPorts {
+                scheduler: LocalScheduler::new(store.clone(), Arc::new(SharedClock(clock.clone()))),
                 store,
                 artifacts: FileArtifactStore::new(data_dir),
                 orchestrator: LocalOrchestrator::Engine(engine.clone()),
@@ -293,12 +301,14 @@ impl LocalRuntime {
             });
         }
         let store = Arc::new(SqliteStore::open(&database)?);
+        let clock = SharedClock(Arc::new(SystemClock));
         Ok(LocalPorts {
+            scheduler: LocalScheduler::new(store.clone(), Arc::new(clock.clone())),
             store: store.clone(),
             artifacts: FileArtifactStore::new(data_dir),
             orchestrator: LocalOrchestrator::Attached(store),
             events: EventFile::new(data_dir),
-            clock: SharedClock(Arc::new(SystemClock)),
+            clock,
             ids: Arc::new(RandomIds),
         })
     }
