@@ -59,7 +59,7 @@ test: lint node_modules/.package-lock.json $(PY_TOOLS)
 # The serverless runtime's Lambda binaries (functions/), cross-compiled for arm64 (provided.al2023) into
 # target/lambda/<binary>/bootstrap.zip, where infra/template.yaml's CodeUri looks. cargo-lambda and zig come
 # from PyPI as prebuilt binaries (seconds, where `cargo install cargo-lambda` compiles for ten minutes), and
-# rustup adds the aarch64 standard library. Release builds with fat LTO: about 25 minutes cold on two cores.
+# rustup adds the aarch64 standard library. Release builds with fat LTO: up to half an hour cold on two cores.
 PACKAGE_TOOLS := .venv/.package-tools-1
 LAMBDA_BINS := sluice-api sluice-dispatcher sluice-worker-source sluice-worker-build sluice-worker-deploy sluice-worker-invoke
 # Where the ziglang wheel put zig (evaluated when a recipe runs, after the tools are installed).
