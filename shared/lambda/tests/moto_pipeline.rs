@@ -183,6 +183,27 @@ async fn put_source(s3: &aws_sdk_s3::Client, bytes: &[u8]) {
         .unwrap();
 }
 
+/// A pipeline of an S3 source (`s3://inbox/app.zip`, polling as `poll` says) and a manual approval.
+fn source_and_approval(name: &str, poll: &str) -> Value {
+    json!({
+        "name": name,
+        "roleArn": "arn:aws:iam::123456789012:role/pipeline",
+        "artifactStore": {"type": "S3", "location": "sluice-artifacts"},
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Fetch",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app.zip", "PollForSourceChanges": poll},
+                "outputArtifacts": [{"name": "App"}]
+            }]},
+            {"name": "Approve", "actions": [{
+                "name": "Review",
+                "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
+            }]}
+        ]
+    })
+}
+
 /// One awsJson1.1 call to the router (no signature: behind API Gateway the route is IAM-authorised).
 async fn call(address: &str, operation: &str, body: Value) -> (u16, Value) {
     let body = body.to_string();
@@ -216,23 +237,7 @@ async fn a_pipeline_runs_on_step_functions_dynamodb_and_s3_in_moto() {
     let (status, created) = call(
         &address,
         "CreatePipeline",
-        json!({"pipeline": {
-            "name": "OnMoto",
-            "roleArn": "arn:aws:iam::123456789012:role/pipeline",
-            "artifactStore": {"type": "S3", "location": "sluice-artifacts"},
-            "stages": [
-                {"name": "Source", "actions": [{
-                    "name": "Fetch",
-                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
-                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app.zip", "PollForSourceChanges": "false"},
-                    "outputArtifacts": [{"name": "App"}]
-                }]},
-                {"name": "Approve", "actions": [{
-                    "name": "Review",
-                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
-                }]}
-            ]
-        }}),
+        json!({"pipeline": source_and_approval("OnMoto", "false")}),
     )
     .await;
     assert_eq!(status, 200, "{created}");
@@ -391,25 +396,7 @@ async fn a_pipelines_triggers_follow_its_source_actions_and_schedule_tags_as_eve
         ..
     } = Stack::start(Transport::Lambda).await;
     let events = aws_sdk_eventbridge::Client::new(&config.sdk);
-    let pipeline = |poll: &str| {
-        json!({
-            "name": "Watched",
-            "roleArn": "arn:aws:iam::123456789012:role/pipeline",
-            "artifactStore": {"type": "S3", "location": "sluice-artifacts"},
-            "stages": [
-                {"name": "Source", "actions": [{
-                    "name": "Fetch",
-                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
-                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app.zip", "PollForSourceChanges": poll},
-                    "outputArtifacts": [{"name": "App"}]
-                }]},
-                {"name": "Approve", "actions": [{
-                    "name": "Review",
-                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
-                }]}
-            ]
-        })
-    };
+    let pipeline = |poll: &str| source_and_approval("Watched", poll);
     let arn = "arn:aws:codepipeline:us-east-1:123456789012:Watched";
 
     // A bad schedule tag refuses the pipeline, naming the tag; nothing is created.
@@ -533,23 +520,7 @@ async fn a_run_a_rule_starts_records_itself_and_agrees_with_step_functions_in_mo
     let (status, created) = call(
         &address,
         "CreatePipeline",
-        json!({"pipeline": {
-            "name": "OnRule",
-            "roleArn": "arn:aws:iam::123456789012:role/pipeline",
-            "artifactStore": {"type": "S3", "location": "sluice-artifacts"},
-            "stages": [
-                {"name": "Source", "actions": [{
-                    "name": "Fetch",
-                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
-                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app.zip", "PollForSourceChanges": "false"},
-                    "outputArtifacts": [{"name": "App"}]
-                }]},
-                {"name": "Approve", "actions": [{
-                    "name": "Review",
-                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
-                }]}
-            ]
-        }}),
+        json!({"pipeline": source_and_approval("OnRule", "false")}),
     )
     .await;
     assert_eq!(status, 200, "{created}");
