@@ -204,6 +204,50 @@ fn source_and_approval(name: &str, poll: &str) -> Value {
     })
 }
 
+/// Passes the bridge's tasks until the pipeline's approval (stage Approve, action Review) waits, approves
+/// it through the API, and goes on until the execution has ended (an execution a rule starts has no
+/// record until its machine's Start has run); returns GetPipelineExecution's answer.
+async fn approve_and_finish(
+    bridge: &mut TestBridge,
+    address: &str,
+    pipeline: &str,
+    execution_id: &str,
+) -> Value {
+    let mut approved = false;
+    for _ in 0..300 {
+        bridge.pass().await;
+        let (_, state) = call(address, "GetPipelineState", json!({"name": pipeline})).await;
+        let review = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
+        if let Some(token) = review["token"].as_str().filter(|_| !approved) {
+            assert_eq!(review["status"], "InProgress");
+            let (status, answer) = call(
+                address,
+                "PutApprovalResult",
+                json!({"pipelineName": pipeline, "stageName": "Approve", "actionName": "Review",
+                       "result": {"summary": "ship it", "status": "Approved"}, "token": token}),
+            )
+            .await;
+            assert_eq!(status, 200, "{answer}");
+            approved = true;
+        }
+        let (_, execution) = call(
+            address,
+            "GetPipelineExecution",
+            json!({"pipelineName": pipeline, "pipelineExecutionId": execution_id}),
+        )
+        .await;
+        let status = execution["pipelineExecution"]["status"]
+            .as_str()
+            .unwrap_or("");
+        if !status.is_empty() && status != "InProgress" {
+            assert!(approved, "the approval waited for its answer");
+            return execution;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{pipeline} {execution_id} did not end within 300 passes");
+}
+
 /// One awsJson1.1 call to the router (no signature: behind API Gateway the route is IAM-authorised).
 async fn call(address: &str, operation: &str, body: Value) -> (u16, Value) {
     let body = body.to_string();
@@ -258,42 +302,8 @@ async fn a_pipeline_runs_on_step_functions_dynamodb_and_s3_in_moto() {
     let execution_id = started["pipelineExecutionId"].as_str().unwrap().to_string();
 
     // Run until the approval waits, approve it through the API, run to the end.
-    let mut approved = false;
-    let mut finished = String::new();
-    for _ in 0..300 {
-        bridge.pass().await;
-        let (_, state) = call(&address, "GetPipelineState", json!({"name": "OnMoto"})).await;
-        let review = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
-        if let Some(token) = review["token"].as_str().filter(|_| !approved) {
-            assert_eq!(review["status"], "InProgress");
-            let (status, answer) = call(
-                &address,
-                "PutApprovalResult",
-                json!({"pipelineName": "OnMoto", "stageName": "Approve", "actionName": "Review",
-                       "result": {"summary": "ship it", "status": "Approved"}, "token": token}),
-            )
-            .await;
-            assert_eq!(status, 200, "{answer}");
-            approved = true;
-        }
-        let (_, execution) = call(
-            &address,
-            "GetPipelineExecution",
-            json!({"pipelineName": "OnMoto", "pipelineExecutionId": execution_id}),
-        )
-        .await;
-        let status = execution["pipelineExecution"]["status"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        if status != "InProgress" {
-            finished = status;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(approved, "the approval waited for its answer");
-    assert_eq!(finished, "Succeeded");
+    let execution = approve_and_finish(&mut bridge, &address, "OnMoto", &execution_id).await;
+    assert_eq!(execution["pipelineExecution"]["status"], "Succeeded");
 
     // The execution record in DynamoDB, the artifact in S3 and the state machine agree.
     let record = ports
@@ -578,46 +588,13 @@ async fn a_run_a_rule_starts_records_itself_and_agrees_with_step_functions_in_mo
     );
 
     // Run until the approval waits, approve it, run to the end.
-    let mut approved = false;
-    let mut finished = String::new();
-    for _ in 0..300 {
-        bridge.pass().await;
-        let (_, state) = call(&address, "GetPipelineState", json!({"name": "OnRule"})).await;
-        let review = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
-        if let Some(token) = review["token"].as_str().filter(|_| !approved) {
-            let (status, answer) = call(
-                &address,
-                "PutApprovalResult",
-                json!({"pipelineName": "OnRule", "stageName": "Approve", "actionName": "Review",
-                       "result": {"summary": "ship it", "status": "Approved"}, "token": token}),
-            )
-            .await;
-            assert_eq!(status, 200, "{answer}");
-            approved = true;
-        }
-        let (_, execution) = call(
-            &address,
-            "GetPipelineExecution",
-            json!({"pipelineName": "OnRule", "pipelineExecutionId": event_id}),
-        )
-        .await;
-        let status = execution["pipelineExecution"]["status"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        if !status.is_empty() && status != "InProgress" {
-            assert_eq!(
-                execution["pipelineExecution"]["trigger"],
-                json!({"triggerType": "CloudWatchEvent", "triggerDetail": rule_arn}),
-                "{execution}"
-            );
-            finished = status;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(approved, "the approval waited for its answer");
-    assert_eq!(finished, "Succeeded");
+    let execution = approve_and_finish(&mut bridge, &address, "OnRule", event_id).await;
+    assert_eq!(execution["pipelineExecution"]["status"], "Succeeded");
+    assert_eq!(
+        execution["pipelineExecution"]["trigger"],
+        json!({"triggerType": "CloudWatchEvent", "triggerDetail": rule_arn}),
+        "{execution}"
+    );
 
     // The DynamoDB record names the machine, and Step Functions says it succeeded.
     let record = ports
