@@ -3,6 +3,7 @@
 //! matching Sluice's source, and an SQS queue as its target, which the test reads what arrived from.
 
 mod common;
+mod queue;
 
 use std::time::{Duration, Instant};
 
@@ -14,47 +15,24 @@ use sluice_core::contract::{PublishedEvents, event_publisher_contract};
 use sluice_core::events::{DetailType, Event, EventError, EventPublisher, SOURCE};
 use sluice_core::time::Timestamp;
 
-/// The SQS client, built from the fixture's configuration as `AwsConfig` builds the adapters' clients
-/// (test code only: Sluice itself has no SQS adapter).
-fn sqs(config: &AwsConfig) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&config.sdk)
-}
+use queue::TestQueue;
 
 fn eventbridge(config: &AwsConfig) -> aws_sdk_eventbridge::Client {
     aws_sdk_eventbridge::Client::new(&config.sdk)
 }
 
 /// Reads what the rule delivered to the queue, in the order it arrived, deleting what it read.
-struct Queue {
-    sqs: aws_sdk_sqs::Client,
-    url: String,
-}
+struct Queue(TestQueue);
 
 impl Queue {
     async fn receive(&self, wait_seconds: i32) -> Vec<Event> {
-        let received = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(wait_seconds)
-            .send()
-            .await
-            .unwrap();
         let mut events = Vec::new();
-        for message in received.messages() {
-            let body: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+        for text in self.0.take(wait_seconds).await {
+            let body: Value = serde_json::from_str(&text).unwrap();
             events.push(
                 Event::from_envelope(&body)
                     .unwrap_or_else(|e| panic!("the queue got {body}, not an event: {e}")),
             );
-            self.sqs
-                .delete_message()
-                .queue_url(&self.url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
         }
         events
     }
@@ -78,28 +56,7 @@ impl PublishedEvents for Queue {
 async fn bus_to_queue(config: &AwsConfig, bus: &str) -> Queue {
     let events = eventbridge(config);
     events.create_event_bus().name(bus).send().await.unwrap();
-    let sqs = sqs(config);
-    let url = sqs
-        .create_queue()
-        .queue_name(format!("{bus}-queue"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let arn = attributes
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .unwrap()
-        .clone();
+    let queue = TestQueue::create(config, &format!("{bus}-queue")).await;
     events
         .put_rule()
         .event_bus_name(bus)
@@ -115,14 +72,14 @@ async fn bus_to_queue(config: &AwsConfig, bus: &str) -> Queue {
         .targets(
             aws_sdk_eventbridge::types::Target::builder()
                 .id("queue")
-                .arn(arn)
+                .arn(&queue.arn)
                 .build()
                 .unwrap(),
         )
         .send()
         .await
         .unwrap();
-    Queue { sqs, url }
+    Queue(queue)
 }
 
 #[tokio::test]

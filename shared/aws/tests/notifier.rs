@@ -2,6 +2,9 @@
 //! subscribed to the topic, and the manual approval's message as a subscriber receives it.
 
 mod common;
+mod queue;
+
+use queue::TestQueue;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,16 +22,10 @@ use sluice_core::port::Clock;
 use sluice_core::time::Timestamp;
 use sluice_core::worker::{Job, JobOutcome};
 
-/// The SQS client over the fixture's configuration, built as config.rs builds the adapters' clients.
-fn sqs(config: &sluice_aws::config::AwsConfig) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&config.sdk)
-}
-
 /// An SQS queue subscribed to an SNS topic: what SNS delivered, read from the queue's envelopes
 /// (`{"Type": "Notification", "MessageId", "Subject", "Message", …}`).
 struct QueueInbox {
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
+    queue: TestQueue,
     topic: String,
 }
 
@@ -36,7 +33,6 @@ impl QueueInbox {
     async fn subscribe(moto: &Moto, topic_name: &str) -> QueueInbox {
         let config = moto.config().await;
         let sns = aws_sdk_sns::Client::new(&config.sdk);
-        let sqs = sqs(&config);
         let topic = sns
             .create_topic()
             .name(topic_name)
@@ -45,36 +41,15 @@ impl QueueInbox {
             .unwrap()
             .topic_arn
             .unwrap();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(format!("{topic_name}-inbox"))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
+        let queue = TestQueue::create(&config, &format!("{topic_name}-inbox")).await;
         sns.subscribe()
             .topic_arn(&topic)
             .protocol("sqs")
-            .endpoint(queue_arn)
+            .endpoint(&queue.arn)
             .send()
             .await
             .unwrap();
-        QueueInbox {
-            sqs,
-            queue_url,
-            topic,
-        }
+        QueueInbox { queue, topic }
     }
 }
 
@@ -92,17 +67,8 @@ impl Inbox for QueueInbox {
         let deadline = Instant::now() + patience;
         let mut delivered = Vec::new();
         loop {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .unwrap();
-            for message in received.messages() {
-                let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            for text in self.queue.take(1).await {
+                let envelope: Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(envelope["Type"], "Notification", "{envelope}");
                 assert_eq!(envelope["TopicArn"], self.topic.as_str());
                 delivered.push(Delivered {
@@ -110,13 +76,6 @@ impl Inbox for QueueInbox {
                     subject: envelope["Subject"].as_str().unwrap_or_default().to_string(),
                     body: envelope["Message"].as_str().unwrap().to_string(),
                 });
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
             }
             if (count > 0 && delivered.len() >= count) || Instant::now() >= deadline {
                 return delivered;

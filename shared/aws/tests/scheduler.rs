@@ -5,6 +5,7 @@
 //! onto a bus of the test's own with an SQS queue as target.
 
 mod common;
+mod queue;
 
 use std::collections::HashMap;
 
@@ -17,6 +18,8 @@ use sluice_aws::sfn::StepFunctions;
 use sluice_core::contract::{contract_machine, scheduler_contract};
 use sluice_core::port::Orchestrator;
 use sluice_core::trigger::{MAX_RULE_NAME, Scheduler, SchedulerError, Trigger};
+
+use queue::TestQueue;
 
 const EVENTS_ROLE: &str = "arn:aws:iam::123456789012:role/sluice-events";
 const MACHINE_ROLE: &str = "arn:aws:iam::123456789012:role/sluice-state-machine";
@@ -191,30 +194,10 @@ async fn each_rule_starts_the_pipelines_machine_as_the_events_role_with_the_exec
 }
 
 /// A bus of the test's own whose rule has the pattern and transformer of `rule`, delivering to a queue.
-async fn copy_onto_probe_bus(config: &AwsConfig, rule: &str, bus: &str) -> (String, Value) {
+async fn copy_onto_probe_bus(config: &AwsConfig, rule: &str, bus: &str) -> (TestQueue, Value) {
     let events = client(config);
     let original = stored(&events, rule).await;
-    let sqs = aws_sdk_sqs::Client::new(&config.sdk);
-    let url = sqs
-        .create_queue()
-        .queue_name(format!("{bus}-queue"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .unwrap()
-        .clone();
+    let queue = TestQueue::create(config, &format!("{bus}-queue")).await;
     events.create_event_bus().name(bus).send().await.unwrap();
     let pattern = original.pattern.expect("an event rule has a pattern");
     events
@@ -232,7 +215,7 @@ async fn copy_onto_probe_bus(config: &AwsConfig, rule: &str, bus: &str) -> (Stri
         .targets(
             Target::builder()
                 .id("queue")
-                .arn(queue_arn)
+                .arn(&queue.arn)
                 .set_input_transformer(original.target.input_transformer().cloned())
                 .build()
                 .unwrap(),
@@ -240,7 +223,7 @@ async fn copy_onto_probe_bus(config: &AwsConfig, rule: &str, bus: &str) -> (Stri
         .send()
         .await
         .unwrap();
-    (url, json!(original.arn))
+    (queue, json!(original.arn))
 }
 
 /// Puts each event on the bus; the ids PutEvents gave them.
@@ -271,30 +254,18 @@ async fn put(config: &AwsConfig, bus: &str, events: &[(&str, &str, Value)]) -> V
 }
 
 /// Everything the queue holds (moto delivers during PutEvents).
-async fn delivered(config: &AwsConfig, url: &str) -> Vec<Value> {
-    let sqs = aws_sdk_sqs::Client::new(&config.sdk);
+async fn delivered(queue: &TestQueue) -> Vec<Value> {
     let mut bodies = Vec::new();
     loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        if received.messages().is_empty() {
+        let taken = queue.take(1).await;
+        if taken.is_empty() {
             return bodies;
         }
-        for message in received.messages() {
-            bodies.push(serde_json::from_str(message.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
+        bodies.extend(
+            taken
+                .iter()
+                .map(|text| serde_json::from_str::<Value>(text).unwrap()),
+        );
     }
 }
 
@@ -310,7 +281,7 @@ async fn s3_and_ecr_events_that_match_become_the_machines_input_and_others_do_no
 
     // Events as S3 sends them to EventBridge (its "Object Created" detail), one per case.
     let s3 = |bucket: &str, key: &str| json!({"version": "0", "bucket": {"name": bucket}, "object": {"key": key, "size": 1024, "etag": "e", "version-id": "v1"}, "reason": "PutObject"});
-    let (url, rule_arn) = copy_onto_probe_bus(
+    let (queue, rule_arn) = copy_onto_probe_bus(
         &config,
         &scheduler.rule_name("Flow", "source-Upload"),
         "probe-s3",
@@ -336,7 +307,7 @@ async fn s3_and_ecr_events_that_match_become_the_machines_input_and_others_do_no
     )
     .await;
     assert_eq!(
-        delivered(&config, &url).await,
+        delivered(&queue).await,
         [json!({
             "pipeline": "Flow",
             "pipelineExecutionId": ids[3],
@@ -347,7 +318,7 @@ async fn s3_and_ecr_events_that_match_become_the_machines_input_and_others_do_no
 
     // Events as ECR sends them ("ECR Image Action").
     let ecr = |action: &str, result: &str, repository: &str, tag: &str| json!({"action-type": action, "result": result, "repository-name": repository, "image-tag": tag, "image-digest": "sha256:0"});
-    let (url, rule_arn) = copy_onto_probe_bus(
+    let (queue, rule_arn) = copy_onto_probe_bus(
         &config,
         &scheduler.rule_name("Flow", "source-Image"),
         "probe-ecr",
@@ -386,7 +357,7 @@ async fn s3_and_ecr_events_that_match_become_the_machines_input_and_others_do_no
     )
     .await;
     assert_eq!(
-        delivered(&config, &url).await,
+        delivered(&queue).await,
         [json!({
             "pipeline": "Flow",
             "pipelineExecutionId": ids[4],
