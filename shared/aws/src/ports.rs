@@ -283,4 +283,44 @@ mod tests {
         );
         assert_eq!(with(&[]).events_role, None);
     }
+
+    #[tokio::test]
+    async fn only_a_function_with_the_events_role_and_the_machines_role_may_change_triggers() {
+        let config = AwsConfig::for_endpoint(&crate::config::Endpoint {
+            url: "http://127.0.0.1:9".to_string(),
+            region: "eu-west-1".to_string(),
+            access_key_id: "test".to_string(),
+            secret_access_key: "test".to_string(),
+        })
+        .await;
+        let base = [
+            ("SLUICE_TABLE", "t"),
+            ("SLUICE_KMS_KEY_ARN", "k"),
+            ("SLUICE_FUNCTION_PREFIX", "prod"),
+            (
+                "SLUICE_STATE_MACHINE_ROLE_ARN",
+                "arn:aws-cn:iam::210987654321:role/m",
+            ),
+        ];
+        let worker = AwsPorts::new(&config, &Settings::from_lookup(lookup(&base)).unwrap());
+        let refused = worker.scheduler.triggers("P").await.unwrap_err();
+        assert!(
+            refused.to_string().contains("SLUICE_EVENTS_ROLE_ARN"),
+            "{refused}"
+        );
+        let mut api = base.to_vec();
+        api.push((
+            "SLUICE_EVENTS_ROLE_ARN",
+            "arn:aws-cn:iam::210987654321:role/e",
+        ));
+        let api = AwsPorts::new(&config, &Settings::from_lookup(lookup(&api)).unwrap());
+        match &api.scheduler {
+            StackScheduler::Rules(rules) => assert_eq!(
+                rules.machine_arn("P"),
+                "arn:aws-cn:states:eu-west-1:210987654321:stateMachine:prod-P",
+                "the machines' ARN takes the partition and account of the state machine role"
+            ),
+            StackScheduler::Unavailable(why) => panic!("the api function's scheduler: {why}"),
+        }
+    }
 }

@@ -478,7 +478,9 @@ pub fn is_schedule_trigger(trigger: &Trigger) -> bool {
 }
 
 /// Makes the pipeline's triggers of one kind (those `owned` selects) exactly `desired`: puts each desired
-/// trigger (a put of an unchanged one changes nothing) and deletes the owned ones no longer desired.
+/// trigger and deletes the owned ones no longer desired. Unchanged triggers are put too: a put changes
+/// nothing that is right, and repairs what a half-done earlier put left (on AWS a rule without its target,
+/// which a listing of rules cannot tell from a whole one).
 /// Triggers of the other kind are left alone.
 pub async fn sync_triggers<S: Scheduler + ?Sized>(
     scheduler: &S,
