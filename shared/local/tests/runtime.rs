@@ -3,10 +3,10 @@
 //! port): a source that answers at once, and a "held" action the test finishes when it wants, so the
 //! stage lock, execution modes, transitions, stops and approvals can be watched step by step.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,38 +25,13 @@ use sluice_core::execution::{
 };
 use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
 use sluice_core::port::{
-    ActionExecutionStore, ArtifactStore, ExecutionStore, Orchestrator, PipelineStore, Ports,
-    RunStatus, StageStore,
+    ActionExecutionStore, ExecutionStore, Orchestrator, PipelineStore, Ports, RunStatus, StageStore,
 };
 use sluice_core::worker::{ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, Providers};
-use sluice_local::runtime::{FileArtifactStore, LocalRuntime, RandomIds};
+use sluice_local::runtime::{LocalRuntime, RandomIds};
 use sluice_statemachine::clock::SystemClock;
 
-type Run<'a> = Pin<Box<dyn Future<Output = JobOutcome> + Send + 'a>>;
-
-/// A source that writes a small artifact and reports a revision at once.
-struct InstantSource(FileArtifactStore);
-
-impl ActionProvider for InstantSource {
-    fn run<'a>(&'a self, job: &'a Job) -> Run<'a> {
-        Box::pin(async move {
-            let file = tempfile::NamedTempFile::new().unwrap();
-            std::fs::write(file.path(), b"zip bytes").unwrap();
-            for output in &job.output_artifacts {
-                self.0
-                    .put_artifact(&output.location, file.path())
-                    .await
-                    .unwrap();
-            }
-            JobOutcome::Succeeded(JobSuccess {
-                output_variables: BTreeMap::from([("Rev".to_string(), "r42".to_string())]),
-                summary: Some("revision r42".to_string()),
-                external_execution_id: Some("r42".to_string()),
-                log: None,
-            })
-        })
-    }
-}
+use common::{InstantSource, Run};
 
 /// The outcome senders of running held actions, by (execution id, action name).
 type Running = Arc<Mutex<HashMap<(String, String), oneshot::Sender<JobOutcome>>>>;

@@ -4,10 +4,10 @@
 //! `start_execution`, and check that the dispatcher's Start records the execution (announcing it like an
 //! API start), that it runs to its end, and that a second delivery of the same event ends quietly.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,44 +21,14 @@ use sluice_core::execution::{
     put_pipeline,
 };
 use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
-use sluice_core::port::{
-    ArtifactStore, ExecutionStore, Orchestrator, PipelineStore, Run, RunStatus, StageStore,
-};
-use sluice_core::worker::{ActionProvider, Job, JobOutcome, JobSuccess, Providers};
+use sluice_core::port::{ExecutionStore, Orchestrator, PipelineStore, Run, RunStatus, StageStore};
+use sluice_core::worker::Providers;
 use sluice_local::events::EventFile;
-use sluice_local::runtime::{FileArtifactStore, LocalRuntime};
+use sluice_local::runtime::LocalRuntime;
+
+use common::{InstantSource, InstantSuccess};
 
 const RULE_ARN: &str = "arn:aws:events:us-east-1:123456789012:rule/sluice-Ruled-nightly";
-
-type Running<'a> = Pin<Box<dyn Future<Output = JobOutcome> + Send + 'a>>;
-
-/// A source that writes its output artifacts and succeeds at once.
-struct InstantSource(FileArtifactStore);
-
-impl ActionProvider for InstantSource {
-    fn run<'a>(&'a self, job: &'a Job) -> Running<'a> {
-        Box::pin(async move {
-            let file = tempfile::NamedTempFile::new().unwrap();
-            std::fs::write(file.path(), b"zip bytes").unwrap();
-            for output in &job.output_artifacts {
-                self.0
-                    .put_artifact(&output.location, file.path())
-                    .await
-                    .unwrap();
-            }
-            JobOutcome::Succeeded(JobSuccess::default())
-        })
-    }
-}
-
-/// A deploy that succeeds at once.
-struct InstantDeploy;
-
-impl ActionProvider for InstantDeploy {
-    fn run<'a>(&'a self, _job: &'a Job) -> Running<'a> {
-        Box::pin(async { JobOutcome::Succeeded(JobSuccess::default()) })
-    }
-}
 
 fn declaration(name: &str, variables: Value) -> PipelineDeclaration {
     serde_json::from_value(json!({
@@ -94,7 +64,12 @@ async fn open(dir: &Path) -> LocalRuntime {
             "S3",
             Arc::new(InstantSource(runtime.ports.artifacts.clone())),
         );
-        providers.register(ActionCategory::Deploy, "AWS", "S3", Arc::new(InstantDeploy));
+        providers.register(
+            ActionCategory::Deploy,
+            "AWS",
+            "S3",
+            Arc::new(InstantSuccess),
+        );
         providers
     })
     .await
