@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex as SyncMutex, RwLock};
 
 use serde_json::Value;
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::{Mutex, Notify, watch};
 
 use crate::clock::Clock;
 use crate::execution::{ExecutionState, ExecutionStatus, HistoryEvent, Phase};
@@ -26,7 +26,7 @@ use crate::run::{self, Dispatch, Effects, Entropy, Event, MAX_PAYLOAD_BYTES, Ref
 use crate::store::{ExecutionSummary, MachineRecord, Store, StoreError};
 
 /// What a handler is asked to do.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct TaskRequest {
     pub execution_arn: String,
     pub state_name: String,
@@ -37,6 +37,39 @@ pub struct TaskRequest {
     /// `.waitForTaskToken`: the outcome comes later, through [`Engine::send_task_success`] or
     /// [`Engine::send_task_failure`].
     pub wait_for_token: bool,
+    /// Fires when the task can no longer be answered.
+    pub cancellation: TaskCancellation,
+}
+
+/// Fires when a dispatched task can no longer be answered: its token closed because the task ended
+/// (answered, timed out, its branch cancelled) or because its execution did (stopped, failed, timed
+/// out). A handler still working for the task (a process it started) stops when it fires. It does not
+/// fire when the engine shuts down: a later engine carries the task on.
+#[derive(Debug, Clone)]
+pub struct TaskCancellation(watch::Receiver<bool>);
+
+impl TaskCancellation {
+    /// One that has fired already: for a task closed before it was handed over.
+    fn fired() -> TaskCancellation {
+        TaskCancellation(watch::channel(true).1)
+    }
+
+    /// Resolves when the task can no longer be answered.
+    pub async fn cancelled(&self) {
+        let mut receiver = self.0.clone();
+        // An error is the engine gone without firing: nothing can answer the task either.
+        let _ = receiver.wait_for(|cancelled| *cancelled).await;
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow() || self.0.has_changed().is_err()
+    }
+
+    /// The channel underneath (`true` once fired), for a host that passes the signal on in a type of
+    /// its own.
+    pub fn receiver(&self) -> watch::Receiver<bool> {
+        self.0.clone()
+    }
 }
 
 /// How a handler answers.
@@ -146,6 +179,8 @@ struct Inner {
     open: SyncMutex<HashMap<String, Arc<Mutex<ExecutionState>>>>,
     /// Which execution waits on each open task token.
     tokens: SyncMutex<HashMap<String, String>>,
+    /// The cancellation of each handed-over task whose token is open; fired as the token closes.
+    cancellations: SyncMutex<HashMap<String, watch::Sender<bool>>>,
     timers: SyncMutex<BinaryHeap<Reverse<(i64, String)>>>,
     timer_changed: Notify,
     /// Notified after every written change, for callers waiting for an execution to end.
@@ -178,6 +213,7 @@ impl Engine {
                 handlers: RwLock::new(Vec::new()),
                 open: SyncMutex::new(HashMap::new()),
                 tokens: SyncMutex::new(HashMap::new()),
+                cancellations: SyncMutex::new(HashMap::new()),
                 timers: SyncMutex::new(BinaryHeap::new()),
                 timer_changed: Notify::new(),
                 changed: Notify::new(),
@@ -217,6 +253,8 @@ impl Engine {
                         let program =
                             self.program(&execution.state_machine_arn, execution.machine_revision)?;
                         let state_name = program.state(thread.flow, thread.state).name.clone();
+                        lock(&self.inner.cancellations)
+                            .insert(task.token.clone(), watch::channel(false).0);
                         redispatch.push(Dispatch {
                             token: task.token.clone(),
                             resource: task.resource.clone(),
@@ -451,6 +489,7 @@ impl Engine {
         };
         let open = execution.status.is_open();
         let deadline = run::next_deadline(&execution);
+        self.track_tokens(&execution_arn, &effects);
         if open {
             lock(&self.inner.open).insert(execution_arn.clone(), Arc::new(Mutex::new(execution)));
         }
@@ -668,22 +707,34 @@ impl Engine {
         if !execution.status.is_open() {
             lock(&self.inner.open).remove(arn);
         }
+        // Under the execution's lock, so no later event of this execution can close a token before
+        // it is tracked.
+        self.track_tokens(arn, &effects);
         drop(execution);
         self.after_write(arn, effects, deadline);
         Ok(())
     }
 
-    /// What follows a written change: token bookkeeping, handing tasks over, timers, waiters.
-    fn after_write(&self, arn: &str, effects: Effects, deadline: Option<i64>) {
-        {
-            let mut tokens = lock(&self.inner.tokens);
-            for token in &effects.closed_tokens {
-                tokens.remove(token);
-            }
-            for dispatch in &effects.dispatch {
-                tokens.insert(dispatch.token.clone(), arn.to_string());
+    /// Opens the tokens of tasks to hand over and closes the tokens of tasks that ended, firing the
+    /// cancellation of each closed task that was handed over. Opening first: a task handed over and
+    /// cancelled in the same change ends closed.
+    fn track_tokens(&self, arn: &str, effects: &Effects) {
+        let mut tokens = lock(&self.inner.tokens);
+        let mut cancellations = lock(&self.inner.cancellations);
+        for dispatch in &effects.dispatch {
+            tokens.insert(dispatch.token.clone(), arn.to_string());
+            cancellations.insert(dispatch.token.clone(), watch::channel(false).0);
+        }
+        for token in &effects.closed_tokens {
+            tokens.remove(token);
+            if let Some(cancellation) = cancellations.remove(token) {
+                cancellation.send_replace(true);
             }
         }
+    }
+
+    /// What follows a written change (its tokens tracked): handing tasks over, timers, waiters.
+    fn after_write(&self, arn: &str, effects: Effects, deadline: Option<i64>) {
         if let Some(deadline) = deadline {
             self.arm(deadline, arn);
         }
@@ -703,6 +754,12 @@ impl Engine {
     fn dispatch(&self, arn: &str, dispatch: Dispatch) {
         let engine = self.clone();
         let arn = arn.to_string();
+        // No channel: the task closed between being written and being handed over.
+        let cancellation = lock(&self.inner.cancellations)
+            .get(&dispatch.token)
+            .map_or_else(TaskCancellation::fired, |sender| {
+                TaskCancellation(sender.subscribe())
+            });
         self.inner.runtime.spawn(async move {
             let token = dispatch.token.clone();
             let wait_for_token = dispatch.wait_for_token;
@@ -716,6 +773,7 @@ impl Engine {
                             input: dispatch.input,
                             token: token.clone(),
                             wait_for_token,
+                            cancellation,
                         })
                         .await
                 }

@@ -296,6 +296,120 @@ async fn stopping_an_execution_aborts_it_and_closes_its_tokens() {
 }
 
 #[tokio::test]
+async fn a_task_is_cancelled_when_its_execution_is_stopped_and_not_before() {
+    let (engine, mut inbox, _, _) = memory_engine().await;
+    let machine = engine
+        .create_state_machine("ask", &callback_then_echo())
+        .unwrap();
+    let started = engine
+        .start_execution(&machine, None, json!({"q": 1}))
+        .await
+        .unwrap();
+    let task = inbox.recv().await.unwrap();
+    engine.send_task_heartbeat(&task.token).await.unwrap();
+    assert!(!task.cancellation.is_cancelled(), "still answerable");
+    engine
+        .stop_execution(&started.execution_arn, None, None)
+        .await
+        .unwrap();
+    assert!(task.cancellation.is_cancelled());
+    task.cancellation.cancelled().await;
+}
+
+#[tokio::test]
+async fn a_timed_out_task_is_cancelled_and_its_retry_gets_a_live_cancellation() {
+    let (engine, mut inbox, _, clock) = memory_engine().await;
+    let definition = json!({"StartAt": "Ask", "States": {
+        "Ask": {"Type": "Task", "Resource": CALLBACK, "TimeoutSeconds": 60, "End": true,
+            "Retry": [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 1}]}}});
+    let machine = engine
+        .create_state_machine("retried", &definition.to_string())
+        .unwrap();
+    let started = engine
+        .start_execution(&machine, None, json!({}))
+        .await
+        .unwrap();
+    let first = inbox.recv().await.unwrap();
+    clock.advance(60_000);
+    first.cancellation.cancelled().await;
+    clock.advance(1_000);
+    let retry = inbox.recv().await.unwrap();
+    assert_ne!(retry.token, first.token);
+    assert!(!retry.cancellation.is_cancelled(), "the retry runs normally");
+    engine.send_task_success(&retry.token, "{}").await.unwrap();
+    let done = engine.wait(&started.execution_arn).await.unwrap();
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn a_failed_branch_cancels_the_tasks_of_the_other_branches() {
+    let (engine, mut inbox, _, _) = memory_engine().await;
+    let branch = |name: &str| {
+        json!({"StartAt": name, "States": {name: {"Type": "Task", "Resource": CALLBACK, "End": true}}})
+    };
+    let definition = json!({"StartAt": "Both", "States": {
+        "Both": {"Type": "Parallel", "Branches": [branch("Left"), branch("Right")], "End": true}}});
+    let machine = engine
+        .create_state_machine("both", &definition.to_string())
+        .unwrap();
+    let started = engine
+        .start_execution(&machine, None, json!({}))
+        .await
+        .unwrap();
+    let one = inbox.recv().await.unwrap();
+    let other = inbox.recv().await.unwrap();
+    engine
+        .send_task_failure(&one.token, "Broken", "it broke")
+        .await
+        .unwrap();
+    other.cancellation.cancelled().await;
+    let done = engine.wait(&started.execution_arn).await.unwrap();
+    assert_eq!(done.status, ExecutionStatus::Failed);
+}
+
+#[tokio::test]
+async fn a_task_handed_over_again_after_a_restart_has_a_live_cancellation() {
+    let memory = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(0));
+    let execution_arn = {
+        let engine = Engine::start(
+            memory.clone(),
+            clock.clone(),
+            Box::new(SeededEntropy::new(seed())),
+            Location::default(),
+        )
+        .await
+        .unwrap();
+        let started = Arc::new(Notify::new());
+        engine.register(
+            "*",
+            Arc::new(Stuck {
+                started: started.clone(),
+            }),
+        );
+        let machine = engine
+            .create_state_machine("ask", &callback_then_echo())
+            .unwrap();
+        let run = engine
+            .start_execution(&machine, None, json!({"q": 1}))
+            .await
+            .unwrap();
+        started.notified().await;
+        engine.shutdown();
+        run.execution_arn
+    };
+    let (engine, mut inbox, _) = engine_over(memory, clock).await;
+    engine.recover().await.unwrap();
+    let task = inbox.recv().await.unwrap();
+    assert!(!task.cancellation.is_cancelled());
+    engine
+        .stop_execution(&execution_arn, None, None)
+        .await
+        .unwrap();
+    task.cancellation.cancelled().await;
+}
+
+#[tokio::test]
 async fn waits_and_task_timeouts_follow_the_virtual_clock() {
     let (engine, mut inbox, _, clock) = memory_engine().await;
     let definition = json!({"StartAt": "Hold", "States": {
