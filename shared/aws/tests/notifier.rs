@@ -20,7 +20,7 @@ use sluice_core::contract::{Delivered, Inbox, notifier_contract};
 use sluice_core::notify::{Message, Notifier, NotifyError};
 use sluice_core::port::Clock;
 use sluice_core::time::Timestamp;
-use sluice_core::worker::{Job, JobOutcome};
+use sluice_core::worker::{Job, JobOutcome, StopSignal};
 
 /// An SQS queue subscribed to an SNS topic: what SNS delivered, read from the queue's envelopes
 /// (`{"Type": "Notification", "MessageId", "Subject", "Message", …}`).
@@ -153,6 +153,7 @@ async fn the_invoke_workers_manual_approval_publishes_codepipelines_message_to_t
         source_revision: None,
         timeout: Duration::from_secs(60 * 60),
         variables: BTreeMap::new(),
+        stop: StopSignal::never(),
     };
     let provider = providers
         .get(&action.action_type_id)

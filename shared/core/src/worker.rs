@@ -61,6 +61,41 @@ pub struct Job {
     pub timeout: Duration,
     /// Pipeline variables of the execution, for providers that pass them on.
     pub variables: BTreeMap<String, String>,
+    /// Fires when the attempt's outcome is no longer wanted; a provider still working stops.
+    pub stop: StopSignal,
+}
+
+/// Tells a provider that its job's outcome is no longer wanted: the execution was stopped or ended, or
+/// the action timed out. A provider that started processes ends them when it fires.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Option<tokio::sync::watch::Receiver<bool>>);
+
+impl StopSignal {
+    /// One that never fires (the Lambda functions, whose own timeout ends their work).
+    pub fn never() -> StopSignal {
+        StopSignal(None)
+    }
+
+    /// Fires once the channel holds `true`, or its sender is gone.
+    pub fn from_channel(receiver: tokio::sync::watch::Receiver<bool>) -> StopSignal {
+        StopSignal(Some(receiver))
+    }
+
+    /// Resolves when the job should stop; never, for [`StopSignal::never`].
+    pub async fn stopped(&self) {
+        match &self.0 {
+            None => std::future::pending().await,
+            Some(receiver) => {
+                let _ = receiver.clone().wait_for(|stop| *stop).await;
+            }
+        }
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|r| *r.borrow() || r.has_changed().is_err())
+    }
 }
 
 /// How a finished job went.
@@ -219,6 +254,16 @@ pub async fn handle<P: Ports>(
     providers: &Providers,
     payload: Value,
 ) -> Result<ActionExecution, WorkerError> {
+    handle_until(ports, providers, payload, StopSignal::never()).await
+}
+
+/// [`handle`], with the signal that stops the provider (the embedded engine's cancellation of the task).
+pub async fn handle_until<P: Ports>(
+    ports: &P,
+    providers: &Providers,
+    payload: Value,
+    stop: StopSignal,
+) -> Result<ActionExecution, WorkerError> {
     let event: ActionEvent = serde_json::from_value(payload)?;
     let store = ports.store();
     let execution = store
@@ -322,6 +367,7 @@ pub async fn handle<P: Ports>(
         Err(failure) => Some(JobOutcome::Failed(failure)),
         Ok(mut job) => {
             job.action_execution_id = record.action_execution_id.clone();
+            job.stop = stop;
             record.resolved_configuration = job.configuration.clone();
             record.input_artifacts = job.input_artifacts.clone();
             record.output_artifacts = job.output_artifacts.clone();
@@ -547,6 +593,7 @@ fn prepare<P: Ports>(
             .cloned(),
         timeout: Duration::from_secs(timeout_minutes * 60),
         variables: execution.variables.clone(),
+        stop: StopSignal::never(),
     })
 }
 

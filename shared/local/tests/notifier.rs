@@ -20,7 +20,7 @@ use sluice_core::execution::{
 use sluice_core::notify::{Message, Notifier, NotifyError};
 use sluice_core::port::{Clock, ExecutionStore};
 use sluice_core::time::Timestamp;
-use sluice_core::worker::{ActionProvider, Job, JobOutcome};
+use sluice_core::worker::{ActionProvider, Job, JobOutcome, StopSignal};
 use sluice_local::notifier::LogNotifier;
 use sluice_local::provider::{LocalConfig, providers_for};
 use sluice_local::runtime::LocalRuntime;
@@ -140,6 +140,7 @@ fn approval_job(configuration: &[(&str, &str)]) -> Job {
         // The default approval timeout: 7 days.
         timeout: Duration::from_secs(7 * 24 * 3600),
         variables: BTreeMap::new(),
+        stop: StopSignal::never(),
     }
 }
 
