@@ -6,7 +6,8 @@
 //! `sluice asl run FILE [--input JSON | --input @FILE] [--task STATE='SHELL COMMAND']...` runs the
 //! definition in the embedded engine. A `--task` runs its command in bash with the task's effective input
 //! on stdin and takes its stdout (JSON) as the result; a non-zero exit fails the task with
-//! `States.TaskFailed` and stderr as the Cause. It prints the execution's output and exits 0, or prints
+//! `States.TaskFailed` and stderr as the Cause; a command whose task ends first (its execution failed
+//! or timed out) is stopped with its process group (SIGTERM, SIGKILL after 10 s). It prints the execution's output and exits 0, or prints
 //! `{"Error": …, "Cause": …}` and exits 1; exit 2 means the definition was refused or the command misused.
 
 use std::collections::HashMap;
@@ -18,8 +19,9 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
 use sluice_statemachine::clock::SystemClock;
+use sluice_local::process::Processes;
 use sluice_statemachine::engine::{
-    Engine, EngineError, Location, TaskHandler, TaskOutcome, TaskRequest,
+    Engine, EngineError, Location, TaskCancellation, TaskHandler, TaskOutcome, TaskRequest,
 };
 use sluice_statemachine::entropy::OsEntropy;
 use sluice_statemachine::store::{MemoryStore, SqliteStore, Store};
@@ -167,6 +169,7 @@ async fn execute(
     let shell = Arc::new(ShellTasks {
         commands,
         engine: OnceLock::new(),
+        processes: Processes::unrecorded(),
     });
     let _ = shell.engine.set(engine.clone());
     engine.register("*", shell);
@@ -237,6 +240,7 @@ struct ShellTasks {
     commands: HashMap<String, String>,
     /// Callback tasks (`.waitForTaskToken`) answer through the engine with their token.
     engine: OnceLock<Engine>,
+    processes: Processes,
 }
 
 impl TaskHandler for ShellTasks {
@@ -250,7 +254,9 @@ impl TaskHandler for ShellTasks {
                         task.state_name, task.resource
                     ),
                 },
-                Some(command) => run_command(command, &task.input).await,
+                Some(command) => {
+                    run_command(&self.processes, command, &task.input, &task.cancellation).await
+                }
             };
             match (&outcome, task.wait_for_token, self.engine.get()) {
                 (TaskOutcome::Succeeded(output), true, Some(engine)) => {
@@ -265,47 +271,53 @@ impl TaskHandler for ShellTasks {
     }
 }
 
-/// Kills a command's whole process group when the task is dropped (the execution ended first).
-struct ProcessGroup(Option<u32>);
-
-impl Drop for ProcessGroup {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stderr(std::process::Stdio::null())
-                .status();
-        }
-    }
-}
-
-async fn run_command(command: &str, input: &Value) -> TaskOutcome {
+/// Runs a task's command in a process group of its own, which ends with the command, with the task
+/// (cancelled) and with this process.
+async fn run_command(
+    processes: &Processes,
+    command: &str,
+    input: &Value,
+    cancellation: &TaskCancellation,
+) -> TaskOutcome {
     let failed = |cause: String| TaskOutcome::Failed {
         error: "States.TaskFailed".to_string(),
         cause,
     };
-    let mut child = match tokio::process::Command::new("bash")
+    let bash = std::path::Path::new("bash");
+    let group = match processes.start_group(bash) {
+        Ok(group) => group,
+        Err(e) => return failed(format!("cannot start bash: {e}")),
+    };
+    let mut child = match tokio::process::Command::new(bash)
         .arg("-c")
         .arg(command)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .process_group(0)
+        .process_group(group.id())
         .kill_on_drop(true)
         .spawn()
     {
         Ok(child) => child,
         Err(e) => return failed(format!("cannot start bash: {e}")),
     };
-    let mut group = ProcessGroup(child.id());
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input.to_string().as_bytes()).await;
     }
-    let output = match child.wait_with_output().await {
+    let running = child.wait_with_output();
+    tokio::pin!(running);
+    let output = tokio::select! {
+        output = &mut running => output,
+        () = cancellation.cancelled() => {
+            group.stop(processes.stop_grace(), &mut running).await;
+            return failed("the task ended before its command did; the command was stopped".to_string());
+        }
+    };
+    group.kill().await;
+    let output = match output {
         Ok(output) => output,
         Err(e) => return failed(format!("the command failed to run: {e}")),
     };
-    group.0 = None;
     let stderr = String::from_utf8_lossy(&output.stderr)
         .trim_end()
         .to_string();

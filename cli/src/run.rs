@@ -17,7 +17,7 @@ use sluice_core::execution::{
 use sluice_core::pipeline::ValidationContext;
 use sluice_core::pipeline::declaration::PipelineDeclaration;
 use sluice_core::port::{ActionExecutionStore, ExecutionStore, StageStore};
-use sluice_local::provider::{LocalConfig, providers_for, resolve_location};
+use sluice_local::provider::{LocalConfig, providers_stopping_after, resolve_location};
 use sluice_local::runtime::{LocalPorts, LocalRuntime};
 
 use crate::validate::{Refusal, load};
@@ -37,7 +37,28 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(flatten)]
+    stop: StopGrace,
+    #[command(flatten)]
     data: DataDir,
+}
+
+/// How long a stopped build has to end: `sluice run` and `sluice serve` share it.
+#[derive(clap::Args)]
+pub(crate) struct StopGrace {
+    /// Seconds a stopped build's (or local function's) processes have between SIGTERM and SIGKILL.
+    #[arg(long = "stop-grace", value_name = "SECONDS", default_value_t = sluice_local::process::DEFAULT_STOP_GRACE.as_secs_f64())]
+    seconds: f64,
+}
+
+impl StopGrace {
+    pub(crate) fn duration(&self) -> Result<Duration, String> {
+        Duration::try_from_secs_f64(self.seconds).map_err(|_| {
+            format!(
+                "--stop-grace {}: expected a number of seconds, 0 or more",
+                self.seconds
+            )
+        })
+    }
 }
 
 /// The data directory option every local command shares.
@@ -126,12 +147,17 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
+    let stop_grace = match args.stop.duration() {
+        Ok(grace) => grace,
+        Err(e) => return usage_error(e),
+    };
     let data_dir = args.data.path();
     runtime.block_on(run_pipeline(
         file.pipeline,
         variables,
         sources,
         config,
+        stop_grace,
         &data_dir,
     ))
 }
@@ -141,9 +167,11 @@ async fn run_pipeline(
     variables: BTreeMap<String, String>,
     sources: BTreeMap<String, String>,
     config: LocalConfig,
+    stop_grace: Duration,
     data_dir: &Path,
 ) -> ExitCode {
-    let local = match LocalRuntime::open_default(data_dir, providers_for(config, sources)).await {
+    let providers = providers_stopping_after(config, sources, stop_grace);
+    let local = match LocalRuntime::open_default(data_dir, providers).await {
         Ok(local) => local,
         Err(e) => return usage_error(e),
     };
@@ -176,8 +204,10 @@ async fn run_pipeline(
         tokio::select! {
             _ = tick.tick() => {}
             _ = &mut ctrl_c => {
+                // Stopping the execution stops its builds (SIGTERM, SIGKILL after the grace period):
+                // wait for them, so nothing this run started outlives it.
                 let _ = stop_execution(&local.ports, &name, &id, true, Some("Stopped with Ctrl-C")).await;
-                local.cancellations.cancel(&id);
+                let _ = tokio::time::timeout(stop_grace + Duration::from_secs(5), local.processes.all_ended()).await;
                 view.refresh(&local.ports).await;
                 println!("Stopped pipeline execution {id} (Ctrl-C)");
                 local.shutdown();

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use sluice_api::ops::Service;
 use sluice_api::sigv4::CredentialStore;
 use sluice_api::{Api, Auth, router};
-use sluice_local::provider::{LocalConfig, providers_for};
+use sluice_local::provider::{LocalConfig, providers_stopping_after};
 use sluice_local::runtime::{LocalRuntime, work_runtime};
 use sluice_local::scheduler::LOOK_EVERY;
 
-use crate::run::DataDir;
+use crate::run::{DataDir, StopGrace};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -47,6 +47,8 @@ pub(crate) struct Args {
     /// Local configuration for the pipelines' actions (sources, build projects, functions).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    stop: StopGrace,
     #[command(flatten)]
     data: DataDir,
 }
@@ -136,12 +138,15 @@ async fn serve(
     work: &tokio::runtime::Handle,
 ) -> ExitCode {
     let data_dir = args.data.path();
+    let stop_grace = match args.stop.duration() {
+        Ok(grace) => grace,
+        Err(e) => return fail(e),
+    };
     let opened = {
         let data_dir = data_dir.clone();
-        work.spawn(async move {
-            LocalRuntime::open_default(&data_dir, providers_for(config, BTreeMap::new())).await
-        })
-        .await
+        let providers = providers_stopping_after(config, BTreeMap::new(), stop_grace);
+        work.spawn(async move { LocalRuntime::open_default(&data_dir, providers).await })
+            .await
     };
     let mut local = match opened {
         Ok(Ok(local)) => local,

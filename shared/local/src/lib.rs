@@ -7,6 +7,7 @@ pub mod events;
 pub mod git;
 pub mod notifier;
 pub mod orchestrator;
+pub mod process;
 pub mod provider;
 pub mod runtime;
 pub mod s3_folder;

@@ -23,7 +23,8 @@ use crate::archive;
 use crate::build::{BuildJob, InputSource, SpecSource, run_build};
 use crate::git;
 use crate::notifier::LogNotifier;
-use crate::runtime::{Cancellations, FileArtifactStore, LocalRuntime};
+use crate::process::{DEFAULT_STOP_GRACE, Processes, private_dir};
+use crate::runtime::{FileArtifactStore, LocalRuntime};
 use crate::s3_folder::S3Folder;
 
 /// The local configuration file (`sluice.json`): where the repositories, build projects and functions a
@@ -120,7 +121,8 @@ pub struct LocalContext {
     pub config: LocalConfig,
     /// `--source ACTION=PATH|URL`: per-run overrides by source action name.
     pub source_overrides: BTreeMap<String, String>,
-    pub cancellations: Cancellations,
+    /// How the processes of builds and functions are started and stopped.
+    pub processes: Processes,
     /// The shell builds run in.
     pub shell: PathBuf,
     /// The runtime's clock (approval expiry times).
@@ -198,6 +200,16 @@ pub fn providers_for(
     config: LocalConfig,
     source_overrides: BTreeMap<String, String>,
 ) -> impl FnOnce(&LocalRuntime) -> Providers {
+    providers_stopping_after(config, source_overrides, DEFAULT_STOP_GRACE)
+}
+
+/// [`providers_for`], with the grace period a stopped build or function has between SIGTERM and
+/// SIGKILL.
+pub fn providers_stopping_after(
+    config: LocalConfig,
+    source_overrides: BTreeMap<String, String>,
+    stop_grace: std::time::Duration,
+) -> impl FnOnce(&LocalRuntime) -> Providers {
     move |runtime| {
         let mut providers = local_providers(Arc::new(LocalContext {
             data_dir: runtime.data_dir.clone(),
@@ -205,7 +217,7 @@ pub fn providers_for(
             buckets: S3Folder::new(&runtime.data_dir),
             config,
             source_overrides,
-            cancellations: runtime.cancellations.clone(),
+            processes: runtime.processes.clone().with_stop_grace(stop_grace),
             shell: PathBuf::from("bash"),
             clock: Arc::new(runtime.ports.clock.clone()),
         }));
@@ -249,14 +261,17 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| failed(format!("the file work stopped: {e}")))?
 }
 
-/// A scratch folder for one job, removed when the job is done.
+/// A scratch folder for one job (0700, as is `<data-dir>/work`), removed when the job is done.
 struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(path: PathBuf) -> Result<Scratch, JobOutcome> {
         let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path)
-            .map_err(|e| failed(format!("cannot create {}: {e}", path.display())))?;
+        if let Some(work) = path.parent() {
+            private_dir(work)
+                .map_err(|e| failed(format!("cannot create {}: {e}", work.display())))?;
+        }
+        private_dir(&path).map_err(|e| failed(format!("cannot create {}: {e}", path.display())))?;
         Ok(Scratch(path))
     }
 }
@@ -606,8 +621,10 @@ impl Build {
                 timeout: job.timeout,
                 log_path: log_path.clone(),
                 shell: context.shell.clone(),
+                state_dir: scratch.0.join("shell"),
+                processes: context.processes.clone(),
             },
-            context.cancellations.signal(&job.pipeline_execution_id),
+            job.stop.stopped(),
         )
         .await;
         let log = Some(log_path.to_string_lossy().into_owned());
@@ -779,7 +796,9 @@ impl LambdaInvoke {
         })?;
         let event = Self::event(job).to_string();
         let answer = match (&function.command, &function.url) {
-            (Some(command), _) => run_function_command(&self.0.shell, command, &event, job).await?,
+            (Some(command), _) => {
+                run_function_command(&self.0.shell, &self.0.processes, command, &event, job).await?
+            }
             (None, Some(url)) => post_event(url, &event).await.map_err(failed)?,
             (None, None) => {
                 return Err(configuration_error(format!(
@@ -815,34 +834,52 @@ impl LambdaInvoke {
     }
 }
 
+/// Runs a local function's command in a process group of its own, which ends with it: when the job is
+/// stopped or times out the group gets SIGTERM, then SIGKILL after the grace period.
 async fn run_function_command(
     shell: &Path,
+    processes: &Processes,
     command: &str,
     event: &str,
     job: &Job,
 ) -> Result<String, JobOutcome> {
     use tokio::io::AsyncWriteExt;
+    let cannot_run = |e: std::io::Error| failed(format!("cannot run {}: {e}", shell.display()));
+    let group = processes.start_group(shell).map_err(cannot_run)?;
     let mut child = tokio::process::Command::new(shell)
         .arg("-c")
         .arg(command)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
+        .process_group(group.id())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| failed(format!("cannot run {}: {e}", shell.display())))?;
+        .map_err(cannot_run)?;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(event.as_bytes()).await;
     }
-    let output = tokio::time::timeout(job.timeout, child.wait_with_output())
-        .await
-        .map_err(|_| {
-            failed(format!(
-                "The function did not answer within {:?}",
-                job.timeout
-            ))
-        })?
-        .map_err(failed)?;
+    let running = child.wait_with_output();
+    tokio::pin!(running);
+    let ended = tokio::select! {
+        output = &mut running => Ok(output),
+        () = job.stop.stopped() => Err(failed("The function was stopped: its pipeline execution was stopped or has ended")),
+        () = tokio::time::sleep(job.timeout) => Err(failed(format!(
+            "The function did not answer within {:?}",
+            job.timeout
+        ))),
+    };
+    let output = match ended {
+        Ok(output) => {
+            // What the command left in the background ends with it.
+            group.kill().await;
+            output.map_err(failed)?
+        }
+        Err(stopped) => {
+            group.stop(processes.stop_grace(), &mut running).await;
+            return Err(stopped);
+        }
+    };
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(20).collect();

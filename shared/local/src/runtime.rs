@@ -8,23 +8,29 @@
 //! <data-dir>/events.jsonl                      state-change events, one EventBridge envelope a line
 //! <data-dir>/s3/<bucket>/<key>                 every S3 bucket, the artifact store's included
 //! <data-dir>/logs/<pipeline>/<execution>/…     one log per action attempt
-//! <data-dir>/work/<action execution id>/       a build's workspace (removed when the action succeeds)
+//! <data-dir>/work/<action execution id>/       an action's workspace (0700), removed when the action ends
+//! <data-dir>/processes/<pgid>-<start time>     the process group of each running build or function
+//! <data-dir>/engine.lock                       held by the one process that runs the executions
 //! ```
+//!
+//! The data directory is created 0700. Opening it with the engine first ends what an earlier process
+//! left running (its recorded process groups), then removes leftover workspaces, and only then carries
+//! on the open executions: an action handed over again never runs beside its previous run.
 
-use std::collections::BTreeSet;
+use std::fs::File;
 use std::future::Future;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 use sluice_core::port::{
     ArtifactError, ArtifactLocation, ArtifactStore, Clock, Ids, Ports, StoreError,
 };
 use sluice_core::time::Timestamp;
-use sluice_core::worker::Providers;
+use sluice_core::worker::{Providers, StopSignal};
 use sluice_statemachine::clock::{Clock as EngineClock, SystemClock};
 use sluice_statemachine::engine::{Engine, Location, TaskHandler, TaskOutcome, TaskRequest};
 use sluice_statemachine::entropy::OsEntropy;
@@ -32,6 +38,7 @@ use sluice_statemachine::sqlite::SqliteStore as EngineStore;
 
 use crate::events::EventFile;
 use crate::orchestrator::{LocalOrchestrator, deliver_task_answers};
+use crate::process::{ProcessError, Processes, private_dir};
 use crate::s3_folder::S3Folder;
 use crate::scheduler::LocalScheduler;
 use crate::store::SqliteStore;
@@ -123,40 +130,6 @@ impl Clock for SharedClock {
 /// Identifiers from the operating system's randomness (the AWS runtime uses the same).
 pub use sluice_core::system::RandomIds;
 
-/// Cancels the local jobs of executions that are stopped. One channel holds the set of cancelled
-/// executions, so nothing is kept for the executions that are never cancelled.
-#[derive(Clone)]
-pub struct Cancellations {
-    cancelled: Arc<watch::Sender<BTreeSet<String>>>,
-}
-
-impl Default for Cancellations {
-    fn default() -> Self {
-        Self {
-            cancelled: Arc::new(watch::channel(BTreeSet::new()).0),
-        }
-    }
-}
-
-impl Cancellations {
-    /// Resolves when the execution is cancelled.
-    pub fn signal(&self, execution_id: &str) -> impl Future<Output = ()> + Send + 'static {
-        let mut receiver = self.cancelled.subscribe();
-        let execution_id = execution_id.to_string();
-        async move {
-            let _ = receiver
-                .wait_for(|cancelled| cancelled.contains(&execution_id))
-                .await;
-        }
-    }
-
-    pub fn cancel(&self, execution_id: &str) {
-        self.cancelled.send_modify(|cancelled| {
-            cancelled.insert(execution_id.to_string());
-        });
-    }
-}
-
 /// The ports on one machine.
 #[derive(Clone)]
 pub struct LocalPorts {
@@ -214,6 +187,13 @@ pub enum RuntimeError {
     Engine(#[from] sluice_statemachine::engine::EngineError),
     #[error("the engine's store failed: {0}")]
     EngineStore(#[from] sluice_statemachine::store::StoreError),
+    #[error(
+        "another Sluice process (pid {pid}) runs the executions of {}; only one process may (sluice approve, status and list work beside it)",
+        data_dir.display()
+    )]
+    InUse { data_dir: PathBuf, pid: String },
+    #[error("cannot end what an earlier Sluice process left running: {0}")]
+    Leftovers(#[from] ProcessError),
 }
 
 /// A running local Sluice.
@@ -222,23 +202,33 @@ pub struct LocalRuntime {
     pub ports: LocalPorts,
     engine: Engine,
     pub data_dir: PathBuf,
-    pub cancellations: Cancellations,
+    /// The process groups of builds and functions, recorded in `<data-dir>/processes`.
+    pub processes: Processes,
+    /// The data directory's engine lock, held until [`LocalRuntime::shutdown`].
+    lock: Arc<Mutex<Option<File>>>,
 }
 
 impl LocalRuntime {
-    /// Opens the data directory (creating it), starts the engine and carries on whatever was running.
-    /// `providers` is built by the caller from the runtime's ports and cancellations (see
-    /// [`crate::provider::local_providers`]).
+    /// Opens the data directory (creating it), ends what an earlier process left running, starts the
+    /// engine and carries on the open executions. `providers` is built by the caller from the runtime's
+    /// ports and processes (see [`crate::provider::local_providers`]).
     pub async fn open(
         data_dir: &Path,
         clock: Arc<dyn EngineClock>,
         ids: Arc<dyn Ids>,
         providers: impl FnOnce(&LocalRuntime) -> Providers,
     ) -> Result<LocalRuntime, RuntimeError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| RuntimeError::DataDir {
+        let data_dir_error = |source| RuntimeError::DataDir {
             path: data_dir.to_path_buf(),
             source,
-        })?;
+        };
+        if !data_dir.exists() {
+            private_dir(data_dir).map_err(data_dir_error)?;
+        }
+        let lock = lock_engine(data_dir)?;
+        let processes = Processes::recorded_in(data_dir.join("processes"));
+        processes.end_leftovers().await?;
+        remove_workspaces(&data_dir.join("work")).map_err(data_dir_error)?;
         let database = data_dir.join("sluice.db");
         let engine_store = Arc::new(EngineStore::open(&database)?);
         let store = Arc::new(SqliteStore::on(engine_store.connection())?);
@@ -261,7 +251,8 @@ impl LocalRuntime {
             },
             engine: engine.clone(),
             data_dir: data_dir.to_path_buf(),
-            cancellations: Cancellations::default(),
+            processes,
+            lock: Arc::new(Mutex::new(Some(lock))),
         };
         let providers = Arc::new(providers(&runtime));
         engine.register(
@@ -331,10 +322,62 @@ impl LocalRuntime {
         &self.engine
     }
 
-    /// Stops the engine: nothing more is written; a later open carries on.
+    /// Stops the engine: nothing more is written; a later open carries on (and first ends the builds
+    /// this one still runs).
     pub fn shutdown(&self) {
         self.engine().shutdown();
+        let _ = self.lock.lock().map(|mut lock| lock.take());
     }
+}
+
+/// Takes `<data-dir>/engine.lock`: two processes running one data directory's executions would run each
+/// one twice, and each would end the other's builds at its start.
+fn lock_engine(data_dir: &Path) -> Result<File, RuntimeError> {
+    let path = data_dir.join("engine.lock");
+    let data_dir_error = |source| RuntimeError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(data_dir_error)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let pid = std::fs::read_to_string(&path).unwrap_or_default();
+            return Err(RuntimeError::InUse {
+                data_dir: data_dir.to_path_buf(),
+                pid: pid.trim().to_string(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(source)) => return Err(data_dir_error(source)),
+    }
+    file.set_len(0).map_err(data_dir_error)?;
+    writeln!(file, "{}", std::process::id()).map_err(data_dir_error)?;
+    Ok(file)
+}
+
+/// Makes `work` an empty 0700 directory: the workspaces in it belong to actions an earlier process ran.
+fn remove_workspaces(work: &Path) -> std::io::Result<()> {
+    match std::fs::read_dir(work) {
+        Ok(entries) => {
+            for entry in entries {
+                let path = entry?.path();
+                if path.is_dir() && !path.is_symlink() {
+                    std::fs::remove_dir_all(&path)?;
+                } else {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    private_dir(work)
 }
 
 /// The machine's Lambda tasks, run in process: `sluice-dispatcher` and the four `sluice-worker-<kind>`.
@@ -364,7 +407,10 @@ impl TaskHandler for LambdaTasks {
                     },
                 }
             } else if function.starts_with("sluice-worker-") {
-                match sluice_core::worker::handle(&self.ports, &self.providers, payload).await {
+                let stop = StopSignal::from_channel(task.cancellation.receiver());
+                match sluice_core::worker::handle_until(&self.ports, &self.providers, payload, stop)
+                    .await
+                {
                     Ok(_) => TaskOutcome::Accepted,
                     Err(error) => TaskOutcome::Failed {
                         error: error.error_type().to_string(),

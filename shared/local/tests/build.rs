@@ -10,6 +10,7 @@ use sluice_local::build::{
     BuildError, BuildJob, BuildOutput, Buildspec, InputSource, PhaseName, SpecError, SpecSource,
     run_build,
 };
+use sluice_local::process::Processes;
 use tempfile::TempDir;
 
 /// A primary source directory, a log and an artifacts directory in one temporary directory.
@@ -59,6 +60,8 @@ impl Workspace {
             timeout: Duration::from_secs(60),
             log_path: self.root.path().join("build.log"),
             shell: PathBuf::from("bash"),
+            state_dir: self.root.path().join("work").join("shell"),
+            processes: Processes::unrecorded(),
         }
     }
 
@@ -850,5 +853,72 @@ async fn a_commands_action_runs_its_commands_exports_its_variables_and_keeps_its
         Buildspec::from_commands(&["true".to_owned()], &[], &[])
             .artifacts
             .is_none()
+    );
+}
+
+/// Resolves once `file` exists.
+async fn created(file: PathBuf) {
+    while !file.exists() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_shell_state_lives_in_the_callers_private_state_directory_and_goes_with_the_build() {
+    let workspace = Workspace::new();
+    let job = workspace.job(
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - export TOKEN=kept\n      - stat -c %a \"$STATE\" > mode.txt; ls \"$STATE\" > files.txt\n",
+    );
+    let state = job.state_dir.clone();
+    let mut job = job;
+    job.environment
+        .push(("STATE".to_owned(), state.to_string_lossy().into_owned()));
+    run_build(job, std::future::pending())
+        .await
+        .expect("build succeeds");
+    assert_eq!(read(workspace.src().join("mode.txt")).trim(), "700");
+    let files = read(workspace.src().join("files.txt"));
+    assert!(files.lines().any(|f| f == "session.sh"), "{files}");
+    assert!(!state.exists(), "{} is left behind", state.display());
+}
+
+#[tokio::test]
+async fn a_stopped_build_runs_no_further_command_and_says_its_command_ended() {
+    let workspace = Workspace::new();
+    let job = workspace.job(
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - touch started; sleep 100\n  post_build:\n    commands:\n      - touch post\n",
+    );
+    let error = run_build(job, created(workspace.src().join("started")))
+        .await
+        .expect_err("stopped");
+    assert!(matches!(error, BuildError::Cancelled), "{error:?}");
+    assert!(!workspace.src().join("post").exists(), "post_build ran");
+    let log = workspace.log();
+    assert!(log.contains("SIGTERM to all its processes"), "{log}");
+    assert!(log.contains("The running command ended"), "{log}");
+    assert!(log.contains("Build stopped; all its processes have ended"), "{log}");
+}
+
+#[tokio::test]
+async fn a_build_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let workspace = Workspace::new();
+    let mut job = workspace.job(
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - trap 'echo got TERM >> terms' TERM; echo $$ > shell.pid; while :; do sleep 0.05; done\n",
+    );
+    job.processes = Processes::unrecorded().with_stop_grace(Duration::from_millis(500));
+    let error = run_build(job, created(workspace.src().join("shell.pid")))
+        .await
+        .expect_err("stopped");
+    assert!(matches!(error, BuildError::Cancelled), "{error:?}");
+    let pid = read(workspace.src().join("shell.pid"));
+    assert!(process_ended(pid.trim()).await, "shell {pid} still runs");
+    assert!(
+        read(workspace.src().join("terms")).contains("got TERM"),
+        "SIGTERM came first"
+    );
+    let log = workspace.log();
+    assert!(
+        log.contains("Processes were still running 500ms after SIGTERM; all were killed (SIGKILL)"),
+        "{log}"
     );
 }

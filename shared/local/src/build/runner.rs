@@ -20,11 +20,15 @@
 //!
 //! # Processes
 //!
-//! Every command runs in one process group, held open by an idle "anchor" process started first:
-//! background processes (`dockerd &` in `install`) outlive their command as in CodeBuild, and
-//! killing the group on timeout, cancellation or the end of the build stops all of them —
-//! CodeBuild ends them by discarding the container. The anchor keeps the group's id from being
-//! reused while we may still signal it.
+//! Every command runs in one process group ([`crate::process`]), held open by an anchor process
+//! that also kills the group if this process dies: background processes (`dockerd &` in
+//! `install`) outlive their command as in CodeBuild, and the end of the build kills all of them —
+//! CodeBuild ends them by discarding the container. On timeout or cancellation the group gets
+//! SIGTERM, no further command starts, and once the running command has ended (or the grace
+//! period has passed) SIGKILL ends the rest.
+//!
+//! The saved shell state (the build's whole environment among it) lives in the caller's state
+//! directory, created 0700 and removed with the build.
 //!
 //! Output goes straight from the commands to the log file (opened for appending), so it is
 //! streamed as produced and a background process holding the output open never stalls the build.
@@ -38,12 +42,14 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::os::unix::fs::DirBuilderExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::Command;
+
+use crate::process::Processes;
 
 use super::spec::{ArtifactFiles, Artifacts, Buildspec, OnFailure, Phase, PhaseName, SpecError};
 
@@ -94,6 +100,12 @@ pub struct BuildJob {
     pub log_path: PathBuf,
     /// The shell: `bash` (looked up on `PATH`) in production.
     pub shell: PathBuf,
+    /// A directory for the session script and the saved shell state: created (0700) by the build,
+    /// removed when it ends. The caller puts it in the action's workspace.
+    pub state_dir: PathBuf,
+    /// Where the build's process group is recorded, and how long it has between SIGTERM and
+    /// SIGKILL when it is stopped.
+    pub processes: Processes,
 }
 
 /// What a successful build leaves for the pipeline.
@@ -243,7 +255,8 @@ const TAIL_LINES: usize = 20;
 /// `CODEBUILD_SRC_DIR_<name>` and `CODEBUILD_BUILD_SUCCEEDING`.
 ///
 /// `job.timeout` covers the phases; when it passes, or when `cancel` completes, every process
-/// of the build is killed. Copying artifacts afterwards is not interrupted, so a build never
+/// of the build gets SIGTERM, and SIGKILL once the running command has ended or the grace period
+/// (`job.processes`) has passed. Copying artifacts afterwards is not interrupted, so a build never
 /// leaves a half-written artifact behind an error.
 pub async fn run_build(
     job: BuildJob,
@@ -279,31 +292,64 @@ pub async fn run_build(
     log.line(&format!("Moving to directory {}", primary_dir.display()));
     log_phase_list(&log, &spec);
 
-    let mut shell = Shell::start(shell_program, environment, primary_dir.clone())?;
+    let work = WorkDir::create(&job.state_dir)?;
+    let group = job
+        .processes
+        .start_group(&shell_program)
+        .map_err(io_error("start the shell", &shell_program))?;
+    let stopping = Arc::new(AtomicBool::new(false));
+    let mut shell = Shell::start(
+        shell_program,
+        environment,
+        primary_dir.clone(),
+        work,
+        group.id(),
+        stopping.clone(),
+    );
     let stop = {
         let phases = run_phases(&spec, &mut shell, &log);
-        tokio::select! {
+        tokio::pin!(phases);
+        let stop = tokio::select! {
             biased;
-            result = phases => Stop::Finished(result),
+            result = &mut phases => Stop::Finished(result),
             () = cancel => Stop::Cancelled,
             () = tokio::time::sleep(job.timeout) => Stop::TimedOut,
+        };
+        // Whatever happened, nothing the build started keeps running.
+        match stop {
+            Stop::Finished(_) => group.kill().await,
+            Stop::Cancelled | Stop::TimedOut => {
+                stopping.store(true, Ordering::SeqCst);
+                log.line(&match stop {
+                    Stop::TimedOut => format!(
+                        "Build timed out after {:?}; stopping it: SIGTERM to all its processes",
+                        job.timeout
+                    ),
+                    _ => "Build stopped: its pipeline execution was stopped or has ended; SIGTERM to all its processes".to_owned(),
+                });
+                let grace = job.processes.stop_grace();
+                match group.stop(grace, &mut phases).await {
+                    Some(_) => log.line(
+                        "The running command ended; every process the build left was killed",
+                    ),
+                    None => log.line(&format!(
+                        "Processes were still running {grace:?} after SIGTERM; all were killed (SIGKILL)"
+                    )),
+                }
+            }
         }
+        stop
     };
-    // Whatever happened, nothing the build started keeps running.
     let variables = shell.variables();
-    shell.stop().await;
+    drop(shell);
 
     match stop {
         Stop::Finished(Err(error)) => Err(error),
         Stop::Cancelled => {
-            log.line("Build stopped by request; all its processes were killed");
+            log.line("Build stopped; all its processes have ended");
             Err(BuildError::Cancelled)
         }
         Stop::TimedOut => {
-            log.line(&format!(
-                "Build timed out after {:?}; all its processes were killed",
-                job.timeout
-            ));
             Err(BuildError::TimedOut {
                 after: job.timeout,
                 log_tail: log.tail(TAIL_LINES),
@@ -430,6 +476,9 @@ fn log_phase_list(log: &Log, spec: &Buildspec) {
 async fn run_phases(spec: &Buildspec, shell: &mut Shell, log: &Log) -> Result<(), BuildError> {
     let mut first_failure = None;
     for name in PhaseName::ALL {
+        if shell.is_stopping() {
+            return Err(BuildError::Cancelled);
+        }
         let phase = spec.phases.get(name);
         log.line(&format!("Entering phase {name}"));
         match run_phase(name, phase, shell, log).await {
@@ -1022,7 +1071,10 @@ struct Shell {
     succeeding: bool,
     cwd: PathBuf,
     primary_dir: PathBuf,
-    group: ProcessGroup,
+    /// The process group every command runs in.
+    group: i32,
+    /// Set when the build is being stopped: no further command starts.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Shell {
@@ -1030,15 +1082,16 @@ impl Shell {
         program: PathBuf,
         env: BTreeMap<OsString, OsString>,
         primary_dir: PathBuf,
-    ) -> Result<Shell, BuildError> {
-        let work = WorkDir::create()?;
+        work: WorkDir,
+        group: i32,
+        stopping: Arc<AtomicBool>,
+    ) -> Shell {
         let fixed = env
             .iter()
             .filter(|(name, _)| !is_shell_name(name))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let group = ProcessGroup::start(&program)?;
-        Ok(Shell {
+        Shell {
             program,
             work,
             env,
@@ -1048,7 +1101,12 @@ impl Shell {
             cwd: primary_dir.clone(),
             primary_dir,
             group,
-        })
+            stopping,
+        }
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 
     fn set_succeeding(&mut self, succeeding: bool) {
@@ -1057,6 +1115,9 @@ impl Shell {
 
     /// Runs one command to its end and returns its exit status.
     async fn run(&mut self, command: &str, log: &Log) -> Result<i32, BuildError> {
+        if self.is_stopping() {
+            return Err(BuildError::Cancelled);
+        }
         let command_file = self.work.path("command.sh");
         fs::write(&command_file, command).map_err(io_error("write", &command_file))?;
         for name in ["env.next", "vars.next", "shell.next.sh", "cwd.next"] {
@@ -1088,7 +1149,7 @@ impl Shell {
             .stdin(Stdio::null())
             .stdout(log.output()?)
             .stderr(log.output()?)
-            .process_group(self.group.id())
+            .process_group(self.group)
             .kill_on_drop(true)
             .spawn()
             .map_err(io_error("start the shell", &self.program))?;
@@ -1157,11 +1218,6 @@ impl Shell {
         );
         variables
     }
-
-    /// Kills everything the build started, including background processes.
-    async fn stop(self) {
-        self.group.stop().await;
-    }
 }
 
 /// A name bash can hold as a variable: `[A-Za-z_][A-Za-z0-9_]*`.
@@ -1178,96 +1234,32 @@ fn is_shell_name(name: &OsStr) -> bool {
     }
 }
 
-/// The process group all commands of a build run in, held open by an idle anchor process.
-struct ProcessGroup {
-    anchor: Child,
-    /// Held so the anchor's `read` waits until the group is killed.
-    _input: Option<ChildStdin>,
-    id: Pid,
-    reaped: bool,
-}
-
-impl ProcessGroup {
-    fn start(shell: &Path) -> Result<ProcessGroup, BuildError> {
-        let mut anchor = Command::new(shell)
-            .args(["-c", "read -r _"])
-            .env_clear()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(io_error("start the shell", shell))?;
-        let id = anchor
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .ok_or_else(|| {
-                io_error("start the shell", shell)(io::Error::other("it exited at once"))
-            })?;
-        let input = anchor.stdin.take();
-        Ok(ProcessGroup {
-            anchor,
-            _input: input,
-            id: Pid::from_raw(id),
-            reaped: false,
-        })
-    }
-
-    fn id(&self) -> i32 {
-        self.id.as_raw()
-    }
-
-    fn kill(&self) {
-        // ESRCH (nothing left to kill) is the only expected error, and harmless.
-        let _ = killpg(self.id, Signal::SIGKILL);
-    }
-
-    async fn stop(mut self) {
-        self.kill();
-        let _ = self.anchor.wait().await;
-        self.reaped = true;
-    }
-}
-
-impl Drop for ProcessGroup {
-    /// A build future dropped mid-way (its task aborted) still kills its processes. Once the
-    /// anchor is reaped its id may belong to someone else, so it is never signalled again.
-    fn drop(&mut self) {
-        if !self.reaped {
-            self.kill();
-        }
-    }
-}
-
-/// A private directory for the session script and the saved shell state, removed with the
+/// The private directory (0700) of the session script and the saved shell state, removed with the
 /// build.
 struct WorkDir {
     dir: PathBuf,
 }
 
 impl WorkDir {
-    fn create() -> Result<WorkDir, BuildError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let base = std::env::temp_dir();
-        let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-        loop {
-            let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let dir = base.join(format!(
-                "sluice-build-{}-{nanos}-{count}",
-                std::process::id()
-            ));
-            match fs::create_dir(&dir) {
-                Ok(()) => {
-                    let script = dir.join("session.sh");
-                    let work = WorkDir { dir };
-                    fs::write(&script, SESSION_SCRIPT).map_err(io_error("write", &script))?;
-                    return Ok(work);
-                }
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(error) => return Err(io_error("create a work directory in", base)(error)),
+    /// Creates `dir` afresh: what an earlier, interrupted build of the same action left is removed.
+    fn create(dir: &Path) -> Result<WorkDir, BuildError> {
+        match fs::remove_dir_all(dir) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                return Err(io_error("remove the earlier state directory", dir)(error));
             }
+            _ => {}
         }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io_error("create the state directory", dir))?;
+        let work = WorkDir {
+            dir: dir.to_path_buf(),
+        };
+        let script = work.path("session.sh");
+        fs::write(&script, SESSION_SCRIPT).map_err(io_error("write", &script))?;
+        Ok(work)
     }
 
     fn path(&self, name: &str) -> PathBuf {
