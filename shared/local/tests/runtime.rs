@@ -20,8 +20,8 @@ use sluice_core::compile::CompileOptions;
 use sluice_core::dispatcher::{TransitionType, disable_transition, enable_transition};
 use sluice_core::execution::{
     ActionExecution, ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus,
-    StageExecutionStatus, StartRequest, delete_pipeline, put_pipeline, start_execution,
-    stop_execution,
+    StageExecutionStatus, StartRequest, delete_pipeline, put_pipeline, retry_stage,
+    start_execution, stop_execution,
 };
 use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
 use sluice_core::port::{
@@ -192,11 +192,16 @@ impl Fixture {
 
     /// The next held action to start: (execution id, action name).
     async fn next_started(&mut self) -> (String, String) {
-        let job = tokio::time::timeout(Duration::from_secs(10), self.started.recv())
+        let job = self.next_job().await;
+        (job.pipeline_execution_id, job.action.name)
+    }
+
+    /// The job of the next held action to start.
+    async fn next_job(&mut self) -> Job {
+        tokio::time::timeout(Duration::from_secs(10), self.started.recv())
             .await
             .expect("an action should start")
-            .unwrap();
-        (job.pipeline_execution_id, job.action.name)
+            .unwrap()
     }
 
     async fn execution(&self, id: &str) -> PipelineExecution {
@@ -579,6 +584,102 @@ async fn stop_and_abandon_ends_the_execution_and_frees_its_stage() {
         .find(|a| a.action_name == "Compile")
         .unwrap();
     assert_eq!(compile.status, ActionExecutionStatus::Abandoned);
+}
+
+#[tokio::test]
+async fn abandon_tells_the_running_provider_to_stop_and_a_retry_runs_with_a_live_signal() {
+    let mut f = fixture("SUPERSEDED").await;
+    let id = f.start().await;
+    let job = f.next_job().await;
+    assert_eq!(job.action.name, "Compile");
+    assert!(!job.stop.is_stopped());
+    stop_execution(&f.runtime.ports, "Flow", &id, false, None)
+        .await
+        .unwrap();
+    assert!(!job.stop.is_stopped(), "stop and wait lets it run");
+    stop_execution(&f.runtime.ports, "Flow", &id, true, None)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), job.stop.stopped())
+        .await
+        .expect("abandon stops the provider");
+    f.held.finish(
+        &id,
+        "Compile",
+        JobOutcome::Failed(JobFailure::job_failed("the build was stopped")),
+    );
+    f.until(&id, "stops", |e| e.status == PipelineExecutionStatus::Stopped)
+        .await;
+
+    retry_stage(&f.runtime.ports, "Flow", "Build", &id, "FAILED_ACTIONS")
+        .await
+        .unwrap();
+    let retried = f.next_job().await;
+    assert_eq!(retried.action.name, "Compile");
+    assert!(!retried.stop.is_stopped(), "the retry runs normally");
+    f.held.succeed(&id, "Compile");
+    assert_eq!(f.next_started().await, (id.clone(), "Ship".to_string()));
+    let compile: Vec<ActionExecutionStatus> = f
+        .actions(&id)
+        .await
+        .into_iter()
+        .filter(|a| a.action_name == "Compile")
+        .map(|a| a.status)
+        .collect();
+    assert_eq!(
+        compile,
+        [
+            ActionExecutionStatus::Abandoned,
+            ActionExecutionStatus::Succeeded
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_second_process_cannot_run_the_executions_of_a_data_directory_until_the_first_stops() {
+    let f = fixture("SUPERSEDED").await;
+    let second = LocalRuntime::open_default(f._dir.path(), |_| Providers::default()).await;
+    let error = second.err().expect("refused");
+    assert!(
+        error.to_string().contains(&format!(
+            "another Sluice process (pid {}) runs the executions",
+            std::process::id()
+        )),
+        "{error}"
+    );
+    f.runtime.shutdown();
+    let third = LocalRuntime::open_default(f._dir.path(), |_| Providers::default())
+        .await
+        .expect("opens once the first has stopped");
+    third.shutdown();
+}
+
+#[tokio::test]
+async fn opening_removes_the_workspaces_an_earlier_process_left_and_keeps_the_directories_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let left = data.join("work").join("0f8e4c1e-left-behind").join("shell");
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::write(left.join("env.next"), "SECRET=1").unwrap();
+    std::fs::write(data.join("work").join("stray"), "").unwrap();
+    let runtime = LocalRuntime::open_default(&data, |_| Providers::default())
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_dir(data.join("work")).unwrap().count(), 0);
+    use std::os::unix::fs::PermissionsExt;
+    for private in [data.join("work"), data.join("processes")] {
+        let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{}", private.display());
+    }
+    runtime.shutdown();
+
+    let fresh = dir.path().join("fresh");
+    let runtime = LocalRuntime::open_default(&fresh, |_| Providers::default())
+        .await
+        .unwrap();
+    let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "a new data directory is private");
+    runtime.shutdown();
 }
 
 #[tokio::test]
