@@ -479,6 +479,49 @@ fn a_lambda_invoke_runs_the_local_command_with_the_job_event_and_takes_its_answe
 }
 
 #[test]
+fn ctrl_c_stops_a_local_function_and_what_it_started_even_when_it_ignores_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("s3/inbox/app")).unwrap();
+    std::fs::write(data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
+    let pids = dir.path().join("function.pids");
+    let command = format!(
+        "trap '' TERM; sleep 300 > /dev/null & echo \"$$ $!\" > {}.tmp; mv {0}.tmp {0}; while :; do sleep 0.1; done",
+        pids.display()
+    );
+    let pipeline = invoke_pipeline(dir.path(), serde_json::json!({"command": command}));
+    let child = sluice()
+        .arg("run")
+        .arg(&pipeline)
+        .args(["--stop-grace", "1", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = Duration::ZERO;
+    while !pids.exists() {
+        assert!(waited < Duration::from_secs(30), "the function never started");
+        std::thread::sleep(Duration::from_millis(50));
+        waited += Duration::from_millis(50);
+    }
+    let pids = std::fs::read_to_string(&pids).unwrap();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output));
+    // `sluice run` waits for the stopped function's group before it exits.
+    for pid in pids.split_whitespace() {
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| !stat.contains(") Z "))
+            .unwrap_or(false);
+        assert!(!alive, "process {pid} of the function still runs");
+    }
+}
+
+#[test]
 fn a_lambda_invoke_posts_the_job_event_to_a_url_and_a_failure_answer_fails_the_action() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();

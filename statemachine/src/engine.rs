@@ -8,6 +8,9 @@
 //!   handed over again with the same token (handlers must be idempotent per token);
 //! - a request-response task that was running when the process died is failed with `States.TaskFailed`,
 //!   because whether it ran is unknown: only a Retry in the definition may run it again.
+//!
+//! Every task handed to a handler carries a [`TaskCancellation`] that fires when its token closes, so a
+//! handler still working for a task nobody can answer any more (a build it started) stops.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
