@@ -18,8 +18,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
-use sluice_statemachine::clock::SystemClock;
 use sluice_local::process::Processes;
+use sluice_statemachine::clock::SystemClock;
 use sluice_statemachine::engine::{
     Engine, EngineError, Location, TaskCancellation, TaskHandler, TaskOutcome, TaskRequest,
 };

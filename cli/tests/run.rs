@@ -501,7 +501,10 @@ fn ctrl_c_stops_a_local_function_and_what_it_started_even_when_it_ignores_sigter
         .unwrap();
     let mut waited = Duration::ZERO;
     while !pids.exists() {
-        assert!(waited < Duration::from_secs(30), "the function never started");
+        assert!(
+            waited < Duration::from_secs(30),
+            "the function never started"
+        );
         std::thread::sleep(Duration::from_millis(50));
         waited += Duration::from_millis(50);
     }

@@ -281,7 +281,9 @@ fn a_killed_server_takes_its_builds_with_it_and_the_restart_runs_the_action_agai
     let child = marks.numbers("child ")[0];
     assert_eq!(live(child), Some(pgid), "the child is in the build's group");
     let private = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(server.data.join("work")).unwrap().permissions(),
+        &std::fs::metadata(server.data.join("work"))
+            .unwrap()
+            .permissions(),
     );
     assert_eq!(private & 0o777, 0o700);
 
@@ -397,7 +399,9 @@ fn abandon_sends_sigterm_then_sigkill_after_the_grace_and_a_retry_runs_normally(
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         if text.contains("Build stopped; all its processes have ended") {
             assert!(
-                text.contains("Processes were still running 1s after SIGTERM; all were killed (SIGKILL)"),
+                text.contains(
+                    "Processes were still running 1s after SIGTERM; all were killed (SIGKILL)"
+                ),
                 "{text}"
             );
             break;
@@ -422,7 +426,11 @@ fn abandon_sends_sigterm_then_sigkill_after_the_grace_and_a_retry_runs_normally(
         ],
     );
     wait_for_status(&server, &id, "Succeeded");
-    assert!(marks.runs().iter().any(|l| l == "retried"), "{:?}", marks.runs());
+    assert!(
+        marks.runs().iter().any(|l| l == "retried"),
+        "{:?}",
+        marks.runs()
+    );
     assert_eq!(work_statuses(&server), ["Abandoned", "Succeeded"]);
     assert_nothing_left(&server, &[server.child.id()]);
 }
@@ -454,7 +462,11 @@ fn stop_and_wait_lets_the_running_build_finish() {
     assert_eq!(live(shell), Some(pgid), "the build goes on");
     marks.release();
     wait_for_status(&server, &id, "Stopped");
-    assert!(marks.runs().iter().any(|l| l == "finished"), "{:?}", marks.runs());
+    assert!(
+        marks.runs().iter().any(|l| l == "finished"),
+        "{:?}",
+        marks.runs()
+    );
     assert_eq!(work_statuses(&server), ["Succeeded"]);
     until_gone(pgid, &[shell]);
     assert_nothing_left(&server, &[server.child.id()]);

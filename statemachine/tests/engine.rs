@@ -335,7 +335,10 @@ async fn a_timed_out_task_is_cancelled_and_its_retry_gets_a_live_cancellation() 
     clock.advance(1_000);
     let retry = inbox.recv().await.unwrap();
     assert_ne!(retry.token, first.token);
-    assert!(!retry.cancellation.is_cancelled(), "the retry runs normally");
+    assert!(
+        !retry.cancellation.is_cancelled(),
+        "the retry runs normally"
+    );
     engine.send_task_success(&retry.token, "{}").await.unwrap();
     let done = engine.wait(&started.execution_arn).await.unwrap();
     assert_eq!(done.status, ExecutionStatus::Succeeded);
@@ -344,9 +347,7 @@ async fn a_timed_out_task_is_cancelled_and_its_retry_gets_a_live_cancellation() 
 #[tokio::test]
 async fn a_failed_branch_cancels_the_tasks_of_the_other_branches() {
     let (engine, mut inbox, _, _) = memory_engine().await;
-    let branch = |name: &str| {
-        json!({"StartAt": name, "States": {name: {"Type": "Task", "Resource": CALLBACK, "End": true}}})
-    };
+    let branch = |name: &str| json!({"StartAt": name, "States": {name: {"Type": "Task", "Resource": CALLBACK, "End": true}}});
     let definition = json!({"StartAt": "Both", "States": {
         "Both": {"Type": "Parallel", "Branches": [branch("Left"), branch("Right")], "End": true}}});
     let machine = engine

@@ -166,7 +166,9 @@ impl Processes {
                 .file_name()
                 .to_str()
                 .and_then(|name| name.split_once('-'))
-                .and_then(|(pgid, start)| Some((pgid.parse::<i32>().ok()?, start.parse::<u64>().ok()?)));
+                .and_then(|(pgid, start)| {
+                    Some((pgid.parse::<i32>().ok()?, start.parse::<u64>().ok()?))
+                });
             if let Some((pgid, start)) = recorded {
                 let same_boot = std::fs::read_to_string(&path)
                     .is_ok_and(|text| boot.as_deref() == Some(text.trim()));
@@ -376,7 +378,10 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
-        assert!(names[0].starts_with(&format!("{}-", group.id())), "{names:?}");
+        assert!(
+            names[0].starts_with(&format!("{}-", group.id())),
+            "{names:?}"
+        );
         let mode = std::fs::metadata(&records).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
 
@@ -414,7 +419,10 @@ mod tests {
         let processes = Processes::unrecorded();
         let group = processes.start_group(&bash()).unwrap();
         let mut stubborn = Command::new("bash")
-            .args(["-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"])
+            .args([
+                "-c",
+                "trap '' TERM; echo ready; while :; do sleep 0.05; done",
+            ])
             .stdout(Stdio::piped())
             .process_group(group.id())
             .kill_on_drop(true)

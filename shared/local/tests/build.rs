@@ -896,7 +896,10 @@ async fn a_stopped_build_runs_no_further_command_and_says_its_command_ended() {
     let log = workspace.log();
     assert!(log.contains("SIGTERM to all its processes"), "{log}");
     assert!(log.contains("The running command ended"), "{log}");
-    assert!(log.contains("Build stopped; all its processes have ended"), "{log}");
+    assert!(
+        log.contains("Build stopped; all its processes have ended"),
+        "{log}"
+    );
 }
 
 #[tokio::test]

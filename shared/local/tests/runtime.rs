@@ -608,8 +608,10 @@ async fn abandon_tells_the_running_provider_to_stop_and_a_retry_runs_with_a_live
         "Compile",
         JobOutcome::Failed(JobFailure::job_failed("the build was stopped")),
     );
-    f.until(&id, "stops", |e| e.status == PipelineExecutionStatus::Stopped)
-        .await;
+    f.until(&id, "stops", |e| {
+        e.status == PipelineExecutionStatus::Stopped
+    })
+    .await;
 
     retry_stage(&f.runtime.ports, "Flow", "Build", &id, "FAILED_ACTIONS")
         .await
@@ -655,7 +657,8 @@ async fn a_second_process_cannot_run_the_executions_of_a_data_directory_until_th
 }
 
 #[tokio::test]
-async fn opening_removes_the_workspaces_an_earlier_process_left_and_keeps_the_directories_private() {
+async fn opening_removes_the_workspaces_an_earlier_process_left_and_keeps_the_directories_private()
+{
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let left = data.join("work").join("0f8e4c1e-left-behind").join("shell");

@@ -39,10 +39,10 @@ use std::fs::{self, File, OpenOptions};
 use std::future::Future;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -349,12 +349,10 @@ pub async fn run_build(
             log.line("Build stopped; all its processes have ended");
             Err(BuildError::Cancelled)
         }
-        Stop::TimedOut => {
-            Err(BuildError::TimedOut {
-                after: job.timeout,
-                log_tail: log.tail(TAIL_LINES),
-            })
-        }
+        Stop::TimedOut => Err(BuildError::TimedOut {
+            after: job.timeout,
+            log_tail: log.tail(TAIL_LINES),
+        }),
         Stop::Finished(Ok(())) => {
             let exported_variables = exported_variables(&spec, &variables, &log);
             let artifacts = upload_artifacts(&spec, &job, &primary_dir, &variables, &log).await?;
