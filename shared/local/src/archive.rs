@@ -14,30 +14,37 @@
 //! - A directory with nothing in it is stored as a directory entry; other directories are implied
 //!   by the files in them.
 //!
-//! Extracting ([`unzip`]):
+//! Extracting ([`unzip`], or [`Extraction`] in two steps):
 //! - `\` in an entry name is read as `/`; empty and `.` segments are ignored. Refused: absolute
 //!   names (`/etc/x`, `C:x`), any `..` segment, NUL characters.
+//! - Refused too: FIFOs, sockets, devices and files of unknown type (by the entry's unix mode), and
+//!   hard links (PKWARE's Unix extra field naming a linked file).
 //! - A symbolic-link entry (as `git archive` writes them) becomes a link when its target is
 //!   relative, has all its `..` segments first, and does not climb above the destination; any
-//!   other target is refused. With nothing ever written through a link (next rule), every link
-//!   the archive creates resolves inside the destination.
-//! - No entry is written through a symbolic link, whether the link comes from the archive or was
-//!   already in the destination.
+//!   other target is refused.
+//! - Every write goes through the file-system guard ([`crate::guard`]): each directory on an
+//!   entry's path is opened from the destination's handle, one segment at a time, without following
+//!   a link. No entry is written through a symbolic link, whether it came from the archive, was
+//!   already there, or was made meanwhile by another action writing to the same place; a link is
+//!   made only in a real directory at the depth its name says, so it resolves inside.
 //! - Every entry is checked before anything is written: a refused archive leaves the destination as
-//!   it was.
-//! - An existing file at an entry's path is replaced (removed, then written, so a hard link to a
-//!   file elsewhere is never written through); other files in the destination are left alone.
+//!   it was (short of a link made there by another writer during the extraction, which the guard
+//!   refuses when it meets it).
+//! - An existing file at an entry's path is replaced (the entry is written to a temporary file and
+//!   renamed over it, so a link or hard link there is never written through); other files in the
+//!   destination are left alone.
 //! - A file gets its entry's permission bits plus owner read and write (so that a later extraction
 //!   can replace it); an entry without unix permissions gets the default of a new file. Directory
 //!   permissions are not applied.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::guard::{GuardError, Root};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
@@ -89,6 +96,14 @@ pub enum ArchiveError {
         entry: String,
         rule: EntryRule,
     },
+    /// The guard refused a write (an entry's directory became a link meanwhile, say) or it failed.
+    #[error("could not extract entry `{entry}` of {zip}: {source}")]
+    Guard {
+        zip: PathBuf,
+        entry: String,
+        #[source]
+        source: GuardError,
+    },
     #[error("{path} has a name that is not UTF-8, which a zip entry name must be")]
     NonUtf8Name { path: PathBuf },
     #[error(
@@ -116,6 +131,12 @@ pub enum EntryRule {
     ThroughLink {
         link: PathBuf,
     },
+    /// A FIFO, socket or device entry (its unix mode says so).
+    SpecialFile {
+        kind: &'static str,
+    },
+    /// A hard link (PKWARE's Unix extra field names the file it links to).
+    HardLink,
 }
 
 impl fmt::Display for EntryRule {
@@ -135,6 +156,11 @@ impl fmt::Display for EntryRule {
                 "nothing is written through a symbolic link ({} is one)",
                 link.display()
             ),
+            Self::SpecialFile { kind } => write!(
+                f,
+                "an entry is a file, a directory or a symbolic link (this one is a {kind})"
+            ),
+            Self::HardLink => f.write_str("an entry is not a hard link"),
         }
     }
 }
@@ -326,37 +352,90 @@ fn copy(
 /// Extracts `zip` into `dest` (created if missing) and returns the path of every entry written,
 /// in archive order (directory entries included). The rules are in the module documentation.
 pub fn unzip(zip: &Path, dest: &Path) -> Result<Vec<PathBuf>, ArchiveError> {
+    let extraction = Extraction::plan(zip, dest)?;
+    let root = Root::create(dest).map_err(|source| ArchiveError::Guard {
+        zip: zip.to_path_buf(),
+        entry: String::new(),
+        source,
+    })?;
+    extraction.write_into(&root)
+}
+
+/// An archive whose entries have all been checked against the extraction rules, ready to be
+/// written: [`unzip`] in two steps, for a caller that opens the destination itself.
+pub struct Extraction {
+    archive: Archive,
+    zip: PathBuf,
+    plan: Vec<Planned>,
+}
+
+impl Extraction {
+    /// Reads and checks every entry of `zip`, for extraction into `dest` (which is looked at for
+    /// links in the way, not written). A refused archive is refused here, before any write.
+    pub fn plan(zip: &Path, dest: &Path) -> Result<Extraction, ArchiveError> {
+        let (archive, plan) = open_and_plan(zip, dest)?;
+        Ok(Extraction {
+            archive,
+            zip: zip.to_path_buf(),
+            plan,
+        })
+    }
+
+    /// Writes the entries into the directory `root` is open on, every one through the guard, and
+    /// returns their paths as [`unzip`] does.
+    pub fn write_into(mut self, root: &Root) -> Result<Vec<PathBuf>, ArchiveError> {
+        extract(&mut self.archive, &self.zip, &self.plan, root)
+    }
+}
+
+type Archive = ZipArchive<BufReader<File>>;
+
+fn open_and_plan(zip: &Path, dest: &Path) -> Result<(Archive, Vec<Planned>), ArchiveError> {
     let file = File::open(zip).map_err(|source| read_error(zip, source))?;
+    let mut raw = file.try_clone().map_err(|source| read_error(zip, source))?;
     let mut archive =
         ZipArchive::new(BufReader::new(file)).map_err(|source| ArchiveError::ZipRead {
             path: zip.to_path_buf(),
             source,
         })?;
-    let plan = plan_extraction(&mut archive, zip, dest)?;
-    fs::create_dir_all(dest).map_err(|source| write_error(dest, source))?;
+    let plan = plan_extraction(&mut archive, &mut raw, zip, dest)?;
+    Ok((archive, plan))
+}
+
+/// Writes the planned entries below `root`. Each parent directory is walked from `root` without
+/// following links (see [`crate::guard`]); the last one is kept open, since entries usually come
+/// directory by directory.
+fn extract(
+    archive: &mut Archive,
+    zip: &Path,
+    plan: &[Planned],
+    root: &Root,
+) -> Result<Vec<PathBuf>, ArchiveError> {
     let mut written = Vec::with_capacity(plan.len());
+    let mut open_parent: Option<(&[String], Root)> = None;
     for planned in plan {
-        let path = dest.join(&planned.relative);
-        let extract_error = |source| ArchiveError::Extract {
+        let guard_error = |source| ArchiveError::Guard {
             zip: zip.to_path_buf(),
             entry: planned.entry.clone(),
             source,
         };
+        let path = root.path().join(&planned.relative);
         if let Kind::Dir = planned.kind {
-            fs::create_dir_all(&path).map_err(extract_error)?;
+            root.create_dir(&planned.segments).map_err(guard_error)?;
             written.push(path);
             continue;
         }
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(extract_error)?;
-        }
-        if fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
-            fs::remove_file(&path).map_err(extract_error)?;
-        }
+        // The plan gives every file and link entry a name (EntryRule::EmptyName).
+        let Some((name, parents)) = planned.segments.split_last() else {
+            continue;
+        };
+        let parent = match open_parent.take() {
+            Some((open, parent)) if open == parents => parent,
+            _ => root.create_dir(parents).map_err(guard_error)?,
+        };
+        let parent = &open_parent.insert((parents, parent)).1;
         match &planned.kind {
-            Kind::Link(target) => {
-                std::os::unix::fs::symlink(target, &path).map_err(extract_error)?
-            }
+            Kind::Link(target) => parent.symlink(target, name).map_err(guard_error)?,
             _ => {
                 let mut entry =
                     archive
@@ -365,16 +444,10 @@ pub fn unzip(zip: &Path, dest: &Path) -> Result<Vec<PathBuf>, ArchiveError> {
                             path: zip.to_path_buf(),
                             source,
                         })?;
-                let mut out = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .map_err(extract_error)?;
-                io::copy(&mut entry, &mut out).map_err(extract_error)?;
-                if let Some(mode) = planned.mode {
-                    let permissions = fs::Permissions::from_mode((mode & 0o777) | 0o600);
-                    fs::set_permissions(&path, permissions).map_err(extract_error)?;
-                }
+                let mode = planned.mode.map(|mode| (mode & 0o777) | 0o600);
+                parent
+                    .write_file(name, mode, &mut entry)
+                    .map_err(guard_error)?;
             }
         }
         written.push(path);
@@ -392,14 +465,35 @@ enum Kind {
 struct Planned {
     index: usize,
     entry: String,
+    segments: Vec<String>,
     relative: PathBuf,
     kind: Kind,
     mode: Option<u32>,
 }
 
+/// The file-type bits of a unix mode, and the types an entry may have.
+const TYPE_MASK: u32 = 0o170000;
+const TYPE_REGULAR: u32 = 0o100000;
+const TYPE_DIRECTORY: u32 = 0o040000;
+const TYPE_SYMLINK: u32 = 0o120000;
+
+/// The kind of file a unix mode's type bits name, for an entry that is not a file, a directory or
+/// a link.
+fn special_type(mode: u32) -> Option<&'static str> {
+    match mode & TYPE_MASK {
+        0 | TYPE_REGULAR | TYPE_DIRECTORY | TYPE_SYMLINK => None,
+        0o010000 => Some("FIFO"),
+        0o020000 => Some("character device"),
+        0o060000 => Some("block device"),
+        0o140000 => Some("socket"),
+        _ => Some("file of unknown type"),
+    }
+}
+
 /// Checks every entry of the archive against the extraction rules, before anything is written.
-fn plan_extraction<R: Read + io::Seek>(
-    archive: &mut ZipArchive<R>,
+fn plan_extraction(
+    archive: &mut Archive,
+    raw: &mut File,
     zip: &Path,
     dest: &Path,
 ) -> Result<Vec<Planned>, ArchiveError> {
@@ -417,6 +511,10 @@ fn plan_extraction<R: Read + io::Seek>(
             rule,
         };
         let segments = entry_segments(&entry).map_err(refuse)?;
+        let mode = file.unix_mode();
+        if let Some(kind) = mode.and_then(special_type) {
+            return Err(refuse(EntryRule::SpecialFile { kind }));
+        }
         let kind = if file.is_dir() {
             Kind::Dir
         } else if file.is_symlink() {
@@ -437,6 +535,22 @@ fn plan_extraction<R: Read + io::Seek>(
             }
             Kind::Link(target)
         } else {
+            let headers = [
+                (file.central_header_start(), true),
+                (file.header_start(), false),
+            ];
+            for (offset, central) in headers {
+                let names_a_link = names_linked_file(raw, offset, central).map_err(|source| {
+                    ArchiveError::Extract {
+                        zip: zip.to_path_buf(),
+                        entry: entry.clone(),
+                        source,
+                    }
+                })?;
+                if names_a_link {
+                    return Err(refuse(EntryRule::HardLink));
+                }
+            }
             Kind::File
         };
         if segments.is_empty() {
@@ -445,11 +559,11 @@ fn plan_extraction<R: Read + io::Seek>(
                 _ => return Err(refuse(EntryRule::EmptyName)),
             }
         }
-        let mode = file.unix_mode();
         let relative: PathBuf = segments.iter().collect();
         plan.push(Planned {
             index,
             entry,
+            segments,
             relative,
             kind,
             mode,
@@ -457,6 +571,37 @@ fn plan_extraction<R: Read + io::Seek>(
     }
     refuse_writes_through_links(&plan, zip, dest)?;
     Ok(plan)
+}
+
+/// PKWARE's Unix extra field (tag 0x000d): access and modification times, uid and gid (12 bytes),
+/// then, for a link, the name of the file linked to. The zip reader drops fields it does not know,
+/// so the header is read here.
+const PKWARE_UNIX_TAG: u16 = 0x000d;
+const PKWARE_UNIX_FIXED: u16 = 12;
+
+/// Whether the entry's central (or local) header carries a PKWARE Unix field naming a linked file:
+/// for an entry that is not a symbolic link, that is a hard link.
+fn names_linked_file(raw: &mut File, offset: u64, central: bool) -> io::Result<bool> {
+    use std::io::Seek;
+    let (fixed, lengths_at) = if central { (46, 28) } else { (30, 26) };
+    let mut header = vec![0; fixed];
+    raw.seek(io::SeekFrom::Start(offset))?;
+    raw.read_exact(&mut header)?;
+    let u16_at = |bytes: &[u8], at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+    let name_len = u16_at(&header, lengths_at);
+    let extra_len = u16_at(&header, lengths_at + 2);
+    raw.seek(io::SeekFrom::Current(i64::from(name_len)))?;
+    let mut extra = vec![0; usize::from(extra_len)];
+    raw.read_exact(&mut extra)?;
+    let mut rest = extra.as_slice();
+    while rest.len() >= 4 {
+        let (tag, size) = (u16_at(rest, 0), u16_at(rest, 2));
+        if tag == PKWARE_UNIX_TAG && size > PKWARE_UNIX_FIXED {
+            return Ok(true);
+        }
+        rest = rest.get(4 + usize::from(size)..).unwrap_or_default();
+    }
+    Ok(false)
 }
 
 /// The segments an entry name is written to, or the rule it breaks.

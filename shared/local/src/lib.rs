@@ -5,6 +5,7 @@ pub mod archive;
 pub mod build;
 pub mod events;
 pub mod git;
+pub mod guard;
 pub mod notifier;
 pub mod orchestrator;
 pub mod process;

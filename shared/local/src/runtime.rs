@@ -37,9 +37,10 @@ use sluice_statemachine::entropy::OsEntropy;
 use sluice_statemachine::sqlite::SqliteStore as EngineStore;
 
 use crate::events::EventFile;
+use crate::guard::segment;
 use crate::orchestrator::{LocalOrchestrator, deliver_task_answers};
 use crate::process::{ProcessError, Processes, private_dir};
-use crate::s3_folder::S3Folder;
+use crate::s3_folder::{S3Folder, S3FolderError};
 use crate::scheduler::LocalScheduler;
 use crate::store::SqliteStore;
 
@@ -56,19 +57,35 @@ impl FileArtifactStore {
         }
     }
 
-    /// The file an artifact is kept in.
+    /// The file an artifact is kept in. An artifact's key starts with its pipeline's name, which
+    /// CodePipeline allows to be `.` or `..`: each segment of the key is one path segment
+    /// ([`crate::guard::segment`]), so a key is never read as a path.
     pub fn path(&self, location: &ArtifactLocation) -> Result<PathBuf, ArtifactError> {
         self.buckets
-            .object_path(&location.bucket_name, &location.object_key)
-            .map_err(|e| ArtifactError::Backend {
-                location: location.clone(),
-                message: e.to_string(),
-                source: Some(Box::new(e)),
-            })
+            .object_path(&location.bucket_name, &stored_key(location))
+            .map_err(|e| backend_error(location, e))
     }
 }
 
+fn stored_key(location: &ArtifactLocation) -> String {
+    let segments: Vec<_> = location.object_key.split('/').map(segment).collect();
+    segments.join("/")
+}
+
 fn io_error(location: &ArtifactLocation, error: std::io::Error) -> ArtifactError {
+    ArtifactError::Backend {
+        location: location.clone(),
+        message: error.to_string(),
+        source: Some(Box::new(error)),
+    }
+}
+
+fn backend_error(location: &ArtifactLocation, error: S3FolderError) -> ArtifactError {
+    if let S3FolderError::MissingObject { .. } = error {
+        return ArtifactError::NotFound {
+            location: location.clone(),
+        };
+    }
     ArtifactError::Backend {
         location: location.clone(),
         message: error.to_string(),
@@ -82,16 +99,13 @@ impl ArtifactStore for FileArtifactStore {
         location: &ArtifactLocation,
         file: &Path,
     ) -> Result<(), ArtifactError> {
-        let target = self.path(location)?;
-        if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|e| io_error(location, e))?;
+        let (buckets, key, file) = (self.buckets.clone(), stored_key(location), file.to_owned());
+        let bucket = location.bucket_name.clone();
+        let put = tokio::task::spawn_blocking(move || buckets.put_object(&bucket, &key, &file));
+        match put.await {
+            Ok(result) => result.map(|_| ()).map_err(|e| backend_error(location, e)),
+            Err(join) => Err(io_error(location, std::io::Error::other(join))),
         }
-        tokio::fs::copy(file, &target)
-            .await
-            .map_err(|e| io_error(location, e))?;
-        Ok(())
     }
 
     async fn get_artifact(
@@ -99,21 +113,13 @@ impl ArtifactStore for FileArtifactStore {
         location: &ArtifactLocation,
         file: &Path,
     ) -> Result<(), ArtifactError> {
-        let source = self.path(location)?;
-        if !source.is_file() {
-            return Err(ArtifactError::NotFound {
-                location: location.clone(),
-            });
+        let (buckets, key, file) = (self.buckets.clone(), stored_key(location), file.to_owned());
+        let bucket = location.bucket_name.clone();
+        let get = tokio::task::spawn_blocking(move || buckets.get_object(&bucket, &key, &file));
+        match get.await {
+            Ok(result) => result.map_err(|e| backend_error(location, e)),
+            Err(join) => Err(io_error(location, std::io::Error::other(join))),
         }
-        if let Some(parent) = file.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|e| io_error(location, e))?;
-        }
-        tokio::fs::copy(&source, file)
-            .await
-            .map_err(|e| io_error(location, e))?;
-        Ok(())
     }
 }
 

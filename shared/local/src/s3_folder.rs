@@ -16,6 +16,9 @@
 //! one part; its VersionId is the hex SHA-256 of its bytes, so the same content always has the
 //! same version. For a directory zipped as a source, both are digests of the zip, which is the same
 //! for the same files (see [`crate::archive`]).
+//!
+//! Every read and write below `<data_dir>/s3` goes through the file-system guard ([`crate::guard`]):
+//! a symbolic link on a key's path is never followed, whoever made it and whenever.
 
 use std::fmt;
 use std::fs;
@@ -24,6 +27,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{self, ArchiveError};
+use crate::guard::{EntryKind, GuardError, Root};
 
 const RESERVED_PREFIXES: [&str; 3] = ["xn--", "sthree-", "amzn-s3-demo-"];
 const RESERVED_SUFFIXES: [&str; 5] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
@@ -33,6 +37,7 @@ const MAX_KEY_BYTES: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct S3Folder {
     root: PathBuf,
+    locks: PathBuf,
 }
 
 /// The revision of an object read by the S3 source action, and where it was written.
@@ -75,13 +80,17 @@ pub enum NameRule {
     BucketEnds,
     BucketAdjacentPeriods,
     BucketIpAddress,
-    BucketReserved { affix: &'static str },
+    BucketReserved {
+        affix: &'static str,
+    },
     KeyEmpty,
     KeyTooLong,
     KeyAbsolute,
     KeyNul,
     KeyDotSegment,
     KeyEmptySegment,
+    /// A key ending with `/` given to a deploy without Extract: a folder key cannot hold the object.
+    KeyFolderObject,
 }
 
 impl fmt::Display for NameRule {
@@ -112,6 +121,9 @@ impl fmt::Display for NameRule {
             }
             Self::KeyEmptySegment => f.write_str(
                 "an object key must not have an empty segment (`//`); only one trailing `/` is allowed",
+            ),
+            Self::KeyFolderObject => f.write_str(
+                "an object key must not end with `/` when Extract is false: the artifact is one object, not a folder",
             ),
         }
     }
@@ -153,6 +165,8 @@ pub enum S3FolderError {
     },
     #[error(transparent)]
     Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
 }
 
 /// Checks a bucket name against S3's naming rules.
@@ -208,10 +222,11 @@ pub fn check_object_key(key: &str) -> Result<(), NameRule> {
 }
 
 impl S3Folder {
-    /// The buckets of `data_dir`: `<data_dir>/s3`.
+    /// The buckets of `data_dir`: `<data_dir>/s3`, with their deploy locks in `<data_dir>/locks`.
     pub fn new(data_dir: &Path) -> Self {
         Self {
             root: data_dir.join("s3"),
+            locks: data_dir.join("locks"),
         }
     }
 
@@ -221,62 +236,57 @@ impl S3Folder {
     }
 
     /// The file of an object, after checking both names. Errors name the fields `BucketName` and
-    /// `ObjectKey`; [`Self::read_source`] names `S3Bucket` and `S3ObjectKey`.
+    /// `ObjectKey`; [`Self::read_source`] names `S3Bucket` and `S3ObjectKey`. For messages and
+    /// tests: reads and writes go through [`crate::guard`], never through this path.
     pub fn object_path(&self, bucket: &str, key: &str) -> Result<PathBuf, S3FolderError> {
-        self.checked_path(bucket, key, NameField::BucketName, NameField::ObjectKey)
-    }
-
-    fn bucket_path(&self, bucket: &str, field: NameField) -> Result<PathBuf, S3FolderError> {
-        check_bucket_name(bucket).map_err(|rule| invalid(field, bucket, rule))?;
-        Ok(self.root.join(bucket))
-    }
-
-    fn checked_path(
-        &self,
-        bucket: &str,
-        key: &str,
-        bucket_field: NameField,
-        key_field: NameField,
-    ) -> Result<PathBuf, S3FolderError> {
-        let bucket_path = self.bucket_path(bucket, bucket_field)?;
-        check_object_key(key).map_err(|rule| invalid(key_field, key, rule))?;
-        Ok(bucket_path.join(key))
+        check_bucket_name(bucket).map_err(|rule| invalid(NameField::BucketName, bucket, rule))?;
+        check_object_key(key).map_err(|rule| invalid(NameField::ObjectKey, key, rule))?;
+        Ok(self.root.join(bucket).join(key))
     }
 
     /// The S3 source action: the object as an artifact at `dest_zip`. A file is copied as it is
     /// (normally a zip); a directory at that key is zipped (a local convenience). The revision's
-    /// ETag and VersionId are digests of the bytes written (see the module documentation).
+    /// ETag and VersionId are digests of the bytes written (see the module documentation). A
+    /// symbolic link on the key's path is not followed: the object is missing or refused.
     pub fn read_source(
         &self,
         bucket: &str,
         key: &str,
         dest_zip: &Path,
     ) -> Result<ObjectRevision, S3FolderError> {
-        let path = self.checked_path(bucket, key, NameField::S3Bucket, NameField::S3ObjectKey)?;
-        let meta = match fs::metadata(&path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(S3FolderError::MissingObject {
+        check_bucket_name(bucket).map_err(|rule| invalid(NameField::S3Bucket, bucket, rule))?;
+        check_object_key(key).map_err(|rule| invalid(NameField::S3ObjectKey, key, rule))?;
+        let path = self.root.join(bucket).join(key);
+        let missing = || S3FolderError::MissingObject {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            path: path.clone(),
+        };
+        let (name, parents) = key_segments(key);
+        let Some(name) = name else {
+            return Err(missing());
+        };
+        let folder = Root::open(&self.root)
+            .and_then(|buckets| buckets.dir(&[bucket]))
+            .and_then(|bucket| bucket.dir(&parents))
+            .map_err(|error| missing_or(error, missing))?;
+        match folder.kind(name)? {
+            None => return Err(missing()),
+            Some(EntryKind::Dir) => {
+                let dir = folder.dir(&[name])?;
+                archive::zip_dir(&dir.proc_path(), dest_zip)?;
+            }
+            Some(EntryKind::File) => {
+                let mut object = folder.open_file(name)?;
+                copy_to(&mut object, dest_zip)?;
+            }
+            Some(EntryKind::Other) => {
+                return Err(S3FolderError::UnsupportedObject {
                     bucket: bucket.to_owned(),
                     key: key.to_owned(),
                     path,
                 });
             }
-            Err(source) => return Err(S3FolderError::Io { path, source }),
-        };
-        if meta.is_dir() {
-            archive::zip_dir(&path, dest_zip)?;
-        } else if meta.is_file() {
-            if let Some(parent) = dest_zip.parent().filter(|p| !p.as_os_str().is_empty()) {
-                fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
-            }
-            fs::copy(&path, dest_zip).map_err(|source| io_error(dest_zip, source))?;
-        } else {
-            return Err(S3FolderError::UnsupportedObject {
-                bucket: bucket.to_owned(),
-                key: key.to_owned(),
-                path,
-            });
         }
         let digests = archive::digests(dest_zip)?;
         Ok(ObjectRevision {
@@ -288,10 +298,14 @@ impl S3Folder {
 
     /// The S3 deploy action. With `extract`, the artifact's files are unzipped into the bucket, at
     /// its root or under `object_key` as a prefix, replacing files of the same name and leaving
-    /// the others, as S3 does. Without, the zip is copied as the single object `object_key`, which
+    /// the others, as S3 does. Without, the zip is written as the single object `object_key`, which
     /// is then required. The bucket folder is created if missing (on AWS the bucket must exist).
     /// Returns the paths of the files written (directories are not objects); an artifact with an
     /// entry that would land outside the bucket is refused before anything is written.
+    ///
+    /// Every write goes through [`crate::guard`], and deploys to one bucket take turns (a lock file
+    /// per bucket under `<data_dir>/locks`), so that two deploys side by side neither escape the
+    /// bucket nor interleave their files.
     pub fn deploy(
         &self,
         bucket: &str,
@@ -299,29 +313,154 @@ impl S3Folder {
         extract: bool,
         artifact_zip: &Path,
     ) -> Result<Vec<PathBuf>, S3FolderError> {
-        let target = match object_key {
-            Some(key) => self.object_path(bucket, key)?,
-            None => self.bucket_path(bucket, NameField::BucketName)?,
-        };
-        if extract {
-            let written = archive::unzip(artifact_zip, &target)?;
-            return Ok(written.into_iter().filter(|p| !p.is_dir()).collect());
+        check_bucket_name(bucket).map_err(|rule| invalid(NameField::BucketName, bucket, rule))?;
+        if let Some(key) = object_key {
+            check_object_key(key).map_err(|rule| invalid(NameField::ObjectKey, key, rule))?;
+            if !extract && key.ends_with('/') {
+                return Err(invalid(
+                    NameField::ObjectKey,
+                    key,
+                    NameRule::KeyFolderObject,
+                ));
+            }
         }
-        if object_key.is_none() {
+        if !extract && object_key.is_none() {
             return Err(S3FolderError::MissingObjectKey);
         }
-        let mut artifact = fs::File::open(artifact_zip).map_err(|e| io_error(artifact_zip, e))?;
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
+        let _turn = self.lock_bucket(bucket)?;
+        let (name, parents) = object_key.map(key_segments).unwrap_or_default();
+        if extract {
+            let mut prefix = parents;
+            prefix.extend(name);
+            let target_path = prefix.iter().fold(self.root.join(bucket), |p, s| p.join(s));
+            let extraction = archive::Extraction::plan(artifact_zip, &target_path)?;
+            let bucket_root = Root::create(&self.root)?.create_dir(&[bucket])?;
+            let target = bucket_root.create_dir(&prefix)?;
+            let written = extraction.write_into(&target)?;
+            return Ok(written.into_iter().filter(|p| !p.is_dir()).collect());
         }
-        // Replaced, not written through: an existing link or hard link at the key is not followed.
-        if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_dir()) {
-            fs::remove_file(&target).map_err(|source| io_error(&target, source))?;
-        }
-        let mut object = fs::File::create_new(&target).map_err(|e| io_error(&target, e))?;
-        io::copy(&mut artifact, &mut object).map_err(|source| io_error(&target, source))?;
-        Ok(vec![target])
+        let Some(name) = name else {
+            return Err(S3FolderError::MissingObjectKey);
+        };
+        Ok(vec![self.write_object(
+            bucket,
+            &parents,
+            name,
+            artifact_zip,
+        )?])
     }
+
+    /// Writes the file `from` as the object `key` (checked like `ObjectKey`), through the guard and
+    /// in the bucket's turn; returns the object's path. The local artifact store keeps artifacts so.
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        from: &Path,
+    ) -> Result<PathBuf, S3FolderError> {
+        check_bucket_name(bucket).map_err(|rule| invalid(NameField::BucketName, bucket, rule))?;
+        check_object_key(key).map_err(|rule| invalid(NameField::ObjectKey, key, rule))?;
+        let (Some(name), parents) = key_segments(key) else {
+            return Err(invalid(
+                NameField::ObjectKey,
+                key,
+                NameRule::KeyFolderObject,
+            ));
+        };
+        if key.ends_with('/') {
+            return Err(invalid(
+                NameField::ObjectKey,
+                key,
+                NameRule::KeyFolderObject,
+            ));
+        }
+        let _turn = self.lock_bucket(bucket)?;
+        self.write_object(bucket, &parents, name, from)
+    }
+
+    fn write_object(
+        &self,
+        bucket: &str,
+        parents: &[&str],
+        name: &str,
+        from: &Path,
+    ) -> Result<PathBuf, S3FolderError> {
+        let mut contents = fs::File::open(from).map_err(|e| io_error(from, e))?;
+        let folder = Root::create(&self.root)?
+            .create_dir(&[bucket])?
+            .create_dir(parents)?;
+        folder.write_file(name, None, &mut contents)?;
+        Ok(folder.path().join(name))
+    }
+
+    /// Copies the object `key` (a file; checked like `ObjectKey`) to `dest`, reading it through the
+    /// guard. [`S3FolderError::MissingObject`] when there is none.
+    pub fn get_object(&self, bucket: &str, key: &str, dest: &Path) -> Result<(), S3FolderError> {
+        check_bucket_name(bucket).map_err(|rule| invalid(NameField::BucketName, bucket, rule))?;
+        check_object_key(key).map_err(|rule| invalid(NameField::ObjectKey, key, rule))?;
+        let missing = || S3FolderError::MissingObject {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            path: self.root.join(bucket).join(key),
+        };
+        let (Some(name), parents) = key_segments(key) else {
+            return Err(missing());
+        };
+        let folder = Root::open(&self.root)
+            .and_then(|buckets| buckets.dir(&[bucket]))
+            .and_then(|bucket| bucket.dir(&parents))
+            .map_err(|error| missing_or(error, missing))?;
+        if folder.kind(name)? != Some(EntryKind::File) {
+            return Err(missing());
+        }
+        let mut object = folder.open_file(name)?;
+        copy_to(&mut object, dest)
+    }
+
+    /// Waits for, then holds until the returned file is dropped, the deploy lock of `bucket`.
+    fn lock_bucket(&self, bucket: &str) -> Result<fs::File, S3FolderError> {
+        fs::create_dir_all(&self.locks).map_err(|source| io_error(&self.locks, source))?;
+        let path = self.locks.join(format!("s3-{bucket}.lock"));
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| io_error(&path, source))?;
+        file.lock().map_err(|source| io_error(&path, source))?;
+        Ok(file)
+    }
+}
+
+/// A checked key's last segment and the segments before it (a trailing `/` is dropped: the key
+/// `a/b/` names the folder `a/b`).
+fn key_segments(key: &str) -> (Option<&str>, Vec<&str>) {
+    let mut segments: Vec<&str> = key
+        .strip_suffix('/')
+        .unwrap_or(key)
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let name = segments.pop();
+    (name, segments)
+}
+
+/// A guard error as [`S3FolderError::MissingObject`] when it is that something on the way is missing.
+fn missing_or(error: GuardError, missing: impl Fn() -> S3FolderError) -> S3FolderError {
+    match &error {
+        GuardError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => missing(),
+        _ => S3FolderError::Guard(error),
+    }
+}
+
+/// Copies `from` to the file `dest` (a path Sluice chose), creating its parent directories.
+fn copy_to(from: &mut fs::File, dest: &Path) -> Result<(), S3FolderError> {
+    if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(|source| io_error(parent, source))?;
+    }
+    let mut out = fs::File::create(dest).map_err(|e| io_error(dest, e))?;
+    io::copy(from, &mut out).map_err(|source| io_error(dest, source))?;
+    Ok(())
 }
 
 fn invalid(field: NameField, value: &str, rule: NameRule) -> S3FolderError {

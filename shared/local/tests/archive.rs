@@ -428,3 +428,92 @@ fn unzip_of_a_file_that_is_not_a_zip_names_it() {
     assert!(matches!(&error, ArchiveError::ZipRead { path, .. } if *path == not_zip));
     assert!(error.to_string().contains("notes.txt"));
 }
+
+/// A zip of one entry whose unix mode (type and permission bits) is `mode`, as an archiver that
+/// stores special files would write it.
+fn zip_with_mode(path: &Path, name: &str, mode: u32) {
+    let mut zip = ZipWriter::new(File::create(path).expect("create the zip"));
+    let options = SimpleFileOptions::default()
+        .system(zip::System::Unix)
+        .external_attributes(mode << 16);
+    zip.start_file(name, options).expect("start");
+    zip.write_all(b"").expect("write");
+    zip.finish().expect("finish");
+}
+
+#[test]
+fn unzip_refuses_fifos_sockets_and_devices_and_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let cases = [
+        (0o010644, "FIFO"),
+        (0o020644, "character device"),
+        (0o060644, "block device"),
+        (0o140644, "socket"),
+        (0o170644, "file of unknown type"),
+    ];
+    for (mode, kind) in cases {
+        let zip = tmp.path().join(format!("{mode:o}.zip"));
+        zip_with_mode(&zip, "special", mode);
+        let out = tmp.path().join(format!("out-{mode:o}"));
+
+        let error = unzip(&zip, &out).expect_err("refused");
+
+        assert!(
+            matches!(&error, ArchiveError::UnsafeEntry { rule: EntryRule::SpecialFile { kind: k }, .. } if *k == kind),
+            "{mode:o}: {error}"
+        );
+        assert!(error.to_string().contains(kind), "{error}");
+        assert!(!out.exists(), "nothing is written for {kind}");
+    }
+    // A regular file's mode is extracted as before.
+    let zip = tmp.path().join("regular.zip");
+    zip_with_mode(&zip, "regular", 0o100755);
+    unzip(&zip, &tmp.path().join("regular")).expect("a regular file");
+}
+
+#[test]
+fn unzip_refuses_a_hard_link_named_by_the_pkware_unix_field() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let zip = tmp.path().join("hardlink.zip");
+    // PKWARE's Unix field: atime, mtime, uid, gid, then the linked-to name. The zip writer only
+    // adds fields its reader knows, so the field is written under a private tag and retagged.
+    let mut field = vec![0u8; 12];
+    field.extend_from_slice(b"/etc/passwd");
+    {
+        let mut writer = ZipWriter::new(File::create(&zip).expect("create"));
+        let mut options = zip::write::FullFileOptions::default();
+        options
+            .add_extra_field(0x7a7a, &field, false)
+            .expect("an extra field");
+        writer.start_file("passwd", options).expect("start");
+        writer.finish().expect("finish");
+    }
+    let mut bytes = fs::read(&zip).expect("read");
+    let size = (field.len() as u16).to_le_bytes();
+    let tag = [0x7a, 0x7a, size[0], size[1]];
+    let mut retagged = 0;
+    for at in 0..bytes.len() - 4 {
+        if bytes[at..at + 4] == tag {
+            bytes[at] = 0x0d;
+            bytes[at + 1] = 0x00;
+            retagged += 1;
+        }
+    }
+    assert!(retagged >= 1, "the field is in the archive");
+    fs::write(&zip, bytes).expect("write");
+    let out = tmp.path().join("out");
+
+    let error = unzip(&zip, &out).expect_err("refused");
+
+    assert!(
+        matches!(
+            &error,
+            ArchiveError::UnsafeEntry {
+                rule: EntryRule::HardLink,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(!out.exists(), "nothing is written");
+}
