@@ -120,11 +120,16 @@ fn recording_build(marks: &Marks) -> String {
 
 /// An S3 source (a bucket folder) and one Commands action running `command`; returns the execution id.
 fn start_pipeline(server: &Server, command: &str) -> String {
+    start_named_pipeline(server, "Long", command)
+}
+
+/// [`start_pipeline`] for a pipeline named `name`.
+fn start_named_pipeline(server: &Server, name: &str, command: &str) -> String {
     std::fs::create_dir_all(server.data.join("s3/inbox/app")).unwrap();
     std::fs::write(server.data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
     let file = server.data.with_file_name("pipeline.json");
     let pipeline = json!({"pipeline": {
-        "name": "Long",
+        "name": name,
         "roleArn": "arn:aws:iam::123456789012:role/p",
         "artifactStore": {"type": "S3", "location": "long-artifacts"},
         "pipelineType": "V2",
@@ -152,13 +157,17 @@ fn start_pipeline(server: &Server, command: &str) -> String {
             &format!("file://{}", file.display()),
         ],
     );
-    aws(server, &["start-pipeline-execution", "--name", "Long"])["pipelineExecutionId"]
+    aws(server, &["start-pipeline-execution", "--name", name])["pipelineExecutionId"]
         .as_str()
         .unwrap()
         .to_string()
 }
 
 fn wait_for_status(server: &Server, id: &str, status: &str) {
+    wait_for_named_status(server, "Long", id, status)
+}
+
+fn wait_for_named_status(server: &Server, name: &str, id: &str, status: &str) {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let execution = aws(
@@ -166,7 +175,7 @@ fn wait_for_status(server: &Server, id: &str, status: &str) {
             &[
                 "get-pipeline-execution",
                 "--pipeline-name",
-                "Long",
+                name,
                 "--pipeline-execution-id",
                 id,
             ],
@@ -470,4 +479,50 @@ fn stop_and_wait_lets_the_running_build_finish() {
     assert_eq!(work_statuses(&server), ["Succeeded"]);
     until_gone(pgid, &[shell]);
     assert_nothing_left(&server, &[server.child.id()]);
+}
+
+/// CodePipeline's name pattern allows a pipeline named `.` or `..`: they are keys, never paths. Both
+/// run to the end, their logs are kept under `logs/%2E` and `logs/%2E%2E`, and nothing lands beside
+/// the data directory's own folders.
+#[test]
+fn pipelines_named_dot_and_dot_dot_run_and_keep_their_files_inside_the_data_directory() {
+    let server = Server::start(&[]);
+    let mut ids = Vec::new();
+    for (name, folder) in [(".", "%2E"), ("..", "%2E%2E")] {
+        let id = start_named_pipeline(&server, name, "echo ran-as-$CODEBUILD_BUILD_ID");
+        wait_for_named_status(&server, name, &id, "Succeeded");
+        let logs = server.data.join("logs").join(folder).join(&id);
+        let log_files = entries(&logs);
+        assert!(
+            log_files.iter().any(|f| f == "Run.Work.log"),
+            "{name}: {} holds {log_files:?}",
+            logs.display()
+        );
+        let state = aws(&server, &["get-pipeline-state", "--name", name]);
+        assert_eq!(state["pipelineName"], name, "{state}");
+        ids.push(id);
+    }
+    // `logs/..` would be the data directory itself, `logs/.` the logs folder.
+    for dir in [server.data.clone(), server.data.join("logs")] {
+        let names = entries(&dir);
+        for id in &ids {
+            assert!(
+                !names.contains(id),
+                "{} holds {id}: {names:?}",
+                dir.display()
+            );
+        }
+    }
+}
+
+/// The names in a directory, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|read| {
+            read.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }

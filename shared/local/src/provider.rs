@@ -138,7 +138,7 @@ impl LocalContext {
     fn log_path(&self, job: &Job) -> PathBuf {
         self.data_dir
             .join("logs")
-            .join(&job.pipeline)
+            .join(crate::guard::segment(&job.pipeline).as_ref())
             .join(&job.pipeline_execution_id)
             .join(format!("{}.{}.log", job.stage, job.action.name))
     }
