@@ -213,6 +213,14 @@ const TOP_LEVEL_KEYS: &str =
 impl Buildspec {
     /// Parses buildspec YAML text.
     pub fn parse(text: &str) -> Result<Buildspec, SpecError> {
+        if let Some(location) = flow_nesting_beyond_limit(text) {
+            return Err(SpecError::Syntax {
+                location: Some(location),
+                message: format!(
+                    "flow collections ([…] and {{…}}) nest deeper than {MAX_FLOW_DEPTH} levels"
+                ),
+            });
+        }
         let mut document: Value = serde_norway::from_str(text).map_err(syntax_error)?;
         document.apply_merge().map_err(syntax_error)?;
         let top = match &document {
@@ -299,6 +307,80 @@ fn syntax_error(error: serde_norway::Error) -> SpecError {
         }
     }
     SpecError::Syntax { location, message }
+}
+
+/// The deepest nesting of flow collections a buildspec may have (the YAML parser's own recursion limit).
+/// The parser finds deeper nesting only after scanning the whole text, in time that grows with the
+/// square of its length (200 KB of `[` kept it busy for minutes), so it is found here first.
+const MAX_FLOW_DEPTH: usize = 128;
+
+/// Where flow collections first nest deeper than [`MAX_FLOW_DEPTH`] (line and column, from 1), by a
+/// scan of YAML's lexical structure: quoted scalars, comments and block scalars (`|`, `>`) are text, and
+/// in block context `[` or `{` opens a collection only where a value starts (`echo [x]` is a scalar).
+fn flow_nesting_beyond_limit(text: &str) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    // The indentation of the line a block scalar started on, while its lines are being skipped.
+    let mut block_scalar: Option<usize> = None;
+    // A quoted scalar may go on over several lines.
+    let mut quote: Option<char> = None;
+    for (number, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if let Some(parent) = block_scalar {
+            if line.trim().is_empty() || indent > parent {
+                continue;
+            }
+            block_scalar = None;
+        }
+        let mut value_start = true;
+        let mut chars = line.char_indices().peekable();
+        let mut previous = ' ';
+        while let Some((at, c)) = chars.next() {
+            if let Some(q) = quote {
+                match c {
+                    '\\' if q == '"' => {
+                        chars.next();
+                    }
+                    '\'' if q == '\'' && chars.peek().is_some_and(|&(_, n)| n == '\'') => {
+                        chars.next();
+                    }
+                    c if c == q => quote = None,
+                    _ => {}
+                }
+                previous = c;
+                continue;
+            }
+            match c {
+                ' ' | '\t' => {}
+                '#' if previous == ' ' || previous == '\t' || at == 0 => break,
+                '\'' | '"' if value_start => {
+                    quote = Some(c);
+                    value_start = false;
+                }
+                '[' | '{' if depth > 0 || value_start => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some((number + 1, line[..at].chars().count() + 1));
+                    }
+                    value_start = true;
+                }
+                ']' | '}' if depth > 0 => {
+                    depth -= 1;
+                    value_start = false;
+                }
+                ',' if depth > 0 => value_start = true,
+                '-' | '?' | ':' if chars.peek().is_none_or(|&(_, n)| n == ' ' || n == '\t') => {
+                    value_start = true;
+                }
+                '|' | '>' if value_start && depth == 0 => {
+                    block_scalar = Some(indent);
+                    break;
+                }
+                _ => value_start = false,
+            }
+            previous = c;
+        }
+    }
+    None
 }
 
 fn not_local(field: &str, what: &str) -> SpecError {
