@@ -239,8 +239,7 @@ impl S3Folder {
     /// `ObjectKey`; [`Self::read_source`] names `S3Bucket` and `S3ObjectKey`. For messages and
     /// tests: reads and writes go through [`crate::guard`], never through this path.
     pub fn object_path(&self, bucket: &str, key: &str) -> Result<PathBuf, S3FolderError> {
-        check_bucket_name(bucket).map_err(|rule| invalid(NameField::BucketName, bucket, rule))?;
-        check_object_key(key).map_err(|rule| invalid(NameField::ObjectKey, key, rule))?;
+        check_names(bucket, key, NameField::BucketName, NameField::ObjectKey)?;
         Ok(self.root.join(bucket).join(key))
     }
 
@@ -254,8 +253,7 @@ impl S3Folder {
         key: &str,
         dest_zip: &Path,
     ) -> Result<ObjectRevision, S3FolderError> {
-        check_bucket_name(bucket).map_err(|rule| invalid(NameField::S3Bucket, bucket, rule))?;
-        check_object_key(key).map_err(|rule| invalid(NameField::S3ObjectKey, key, rule))?;
+        check_names(bucket, key, NameField::S3Bucket, NameField::S3ObjectKey)?;
         let path = self.root.join(bucket).join(key);
         let missing = || S3FolderError::MissingObject {
             bucket: bucket.to_owned(),
@@ -358,8 +356,7 @@ impl S3Folder {
         key: &str,
         from: &Path,
     ) -> Result<PathBuf, S3FolderError> {
-        check_bucket_name(bucket).map_err(|rule| invalid(NameField::BucketName, bucket, rule))?;
-        check_object_key(key).map_err(|rule| invalid(NameField::ObjectKey, key, rule))?;
+        check_names(bucket, key, NameField::BucketName, NameField::ObjectKey)?;
         let (Some(name), parents) = key_segments(key) else {
             return Err(invalid(
                 NameField::ObjectKey,
@@ -396,8 +393,7 @@ impl S3Folder {
     /// Copies the object `key` (a file; checked like `ObjectKey`) to `dest`, reading it through the
     /// guard. [`S3FolderError::MissingObject`] when there is none.
     pub fn get_object(&self, bucket: &str, key: &str, dest: &Path) -> Result<(), S3FolderError> {
-        check_bucket_name(bucket).map_err(|rule| invalid(NameField::BucketName, bucket, rule))?;
-        check_object_key(key).map_err(|rule| invalid(NameField::ObjectKey, key, rule))?;
+        check_names(bucket, key, NameField::BucketName, NameField::ObjectKey)?;
         let missing = || S3FolderError::MissingObject {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
@@ -443,6 +439,17 @@ fn key_segments(key: &str) -> (Option<&str>, Vec<&str>) {
         .collect();
     let name = segments.pop();
     (name, segments)
+}
+
+/// Checks a bucket name and an object key, naming the fields they came from.
+fn check_names(
+    bucket: &str,
+    key: &str,
+    bucket_field: NameField,
+    key_field: NameField,
+) -> Result<(), S3FolderError> {
+    check_bucket_name(bucket).map_err(|rule| invalid(bucket_field, bucket, rule))?;
+    check_object_key(key).map_err(|rule| invalid(key_field, key, rule))
 }
 
 /// A guard error as [`S3FolderError::MissingObject`] when it is that something on the way is missing.
