@@ -313,4 +313,57 @@ mod tests {
         assert_eq!(segment("plain"), "plain");
         assert_eq!(segment(".."), "%2E%2E");
     }
+
+    #[test]
+    fn no_link_is_followed_and_no_dot_segment_taken() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).expect("outside");
+        let root = Root::create(&tmp.path().join("root")).expect("root");
+        std::os::unix::fs::symlink(&outside, root.path().join("up")).expect("a link");
+
+        let through = root
+            .create_dir(&["up", "x"])
+            .expect_err("not through a link");
+        assert!(
+            matches!(through, GuardError::NotADirectory { .. }),
+            "{through}"
+        );
+        for bad in ["..", ".", "", "a/b", "a\0b"] {
+            let error = root.create_dir(&[bad]).expect_err("not a segment");
+            assert!(matches!(error, GuardError::Segment { .. }), "{error}");
+        }
+        let write = root.dir(&["up"]);
+        assert!(write.is_err(), "a link is not a directory to write in");
+        assert_eq!(std::fs::read_dir(&outside).expect("read").count(), 0);
+    }
+
+    #[test]
+    fn a_written_file_replaces_a_link_instead_of_writing_through_it() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let target = tmp.path().join("target.txt");
+        std::fs::write(&target, "untouched").expect("target");
+        let root = Root::create(&tmp.path().join("root")).expect("root");
+        std::os::unix::fs::symlink(&target, root.path().join("name")).expect("a link");
+
+        let written = root
+            .write_file("name", Some(0o640), &mut &b"new"[..])
+            .expect("written");
+
+        assert_eq!(written, 3);
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "untouched");
+        assert_eq!(root.kind("name").expect("kind"), Some(EntryKind::File));
+        assert_eq!(
+            std::fs::read_to_string(root.path().join("name")).expect("read"),
+            "new"
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(root.path())
+            .expect("read")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(leftovers, ["name"], "no temporary file is left");
+        assert!(root.open_file("missing").is_err());
+        root.symlink("name", "alias").expect("a link");
+        assert!(root.open_file("alias").is_err(), "a link is not opened");
+    }
 }
