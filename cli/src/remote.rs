@@ -487,6 +487,12 @@ where
                      wants codepipeline unless it runs with --signing-name execute-api)",
                 );
             }
+            if message.contains("Credential should be scoped to a valid region") {
+                text.push_str(
+                    "\n(the API is in another Region than the one sluice signed for: --region, or the \
+                     environment's AWS_REGION, says which one)",
+                );
+            }
             Failure::Unusable(text)
         }
         Some(code) => Failure::Refused(format!("{code}: {message}")),

@@ -474,6 +474,33 @@ fn requests_need_a_valid_signature_from_a_known_key() {
     assert!(credentials.contains("\"test\""), "{credentials}");
 }
 
+/// A signature is good for one Region: the aws CLI configured for eu-west-1 is refused by a server in
+/// us-east-1 (the default) as CodePipeline refuses it, and nothing is created.
+#[test]
+fn requests_signed_for_another_region_are_refused_and_change_nothing() {
+    let server = Server::start(&[]);
+    let file = format!("file://{}", seed_pipeline().display());
+    let out = server.aws(&[
+        "create-pipeline",
+        "--cli-input-json",
+        &file,
+        "--region",
+        "eu-west-1",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("(InvalidSignatureException)")
+            && stderr.contains("Credential should be scoped to a valid region, not 'eu-west-1'."),
+        "{stderr}"
+    );
+    let listed = server.ok(
+        "ListPipelines",
+        &["list-pipelines", "--region", "us-east-1"],
+    );
+    assert_eq!(listed["pipelines"], json!([]), "nothing was created");
+}
+
 #[test]
 fn bad_requests_get_the_errors_aws_gives_and_change_nothing() {
     let server = Server::start(&["--account", "111111111111"]);

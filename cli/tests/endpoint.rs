@@ -295,6 +295,22 @@ fn a_signature_for_the_wrong_service_is_refused_with_exit_2_and_the_reason() {
         "No pipelines\n"
     );
 
+    // A signature is good for the server's Region only (us-east-1 here).
+    let refused = serve.call(&[
+        "--signing-name",
+        "codepipeline",
+        "--region",
+        "eu-west-1",
+        "list",
+    ]);
+    assert_eq!(refused.code, Some(2), "{refused:?}");
+    assert!(
+        refused.stderr.starts_with(
+            "sluice list: InvalidSignatureException: Credential should be scoped to a valid region, not 'eu-west-1'."
+        ) && refused.stderr.contains("--region"),
+        "{refused:?}"
+    );
+
     // An unknown key is the caller's setup too.
     let unknown = sluice_with(
         &["--endpoint", &gateway.endpoint, "list"],

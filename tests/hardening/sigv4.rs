@@ -3,7 +3,7 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
-use sluice_api::sigv4::{Credentials, verify};
+use sluice_api::sigv4::{Credentials, SigningScope, verify};
 use time::OffsetDateTime;
 
 use crate::{config, text_from};
@@ -46,7 +46,8 @@ proptest! {
         let now = OffsetDateTime::now_utc();
         let headers = headers(&authorization, &date, &extra);
         let credentials = vec![Credentials::default()];
-        let verdict = verify("POST", "/", &query, &headers, &body, now, &credentials);
+        let server = SigningScope { region: "us-east-1", service: "codepipeline" };
+        let verdict = verify("POST", "/", &query, &headers, &body, now, &credentials, server);
         // A random string is never a valid HMAC of this request.
         prop_assert!(verdict.is_err(), "accepted {authorization:?} {query:?}");
     }

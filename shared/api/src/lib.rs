@@ -37,9 +37,9 @@ pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// Who may call.
 #[derive(Clone)]
 pub enum Auth {
-    /// Every request must carry a valid SigV4 signature by a known key, made for `service` (the signing
-    /// name: `codepipeline` as CodePipeline has it; `execute-api` is what API Gateway checks in front of
-    /// the deployed api function).
+    /// Every request must carry a valid SigV4 signature by a known key, made for the [`Service`]'s
+    /// Region and for `service` (the signing name: `codepipeline` as CodePipeline has it; `execute-api`
+    /// is what API Gateway checks in front of the deployed api function).
     SigV4 {
         keys: Arc<dyn CredentialStore + Send + Sync>,
         service: String,
@@ -146,7 +146,7 @@ async fn answer<P: Ports>(
     body: &[u8],
 ) -> Result<(String, Value), ApiError> {
     if let Auth::SigV4 { keys, service } = &api.auth {
-        let caller = sigv4::verify(
+        sigv4::verify(
             method.as_str(),
             uri.path(),
             uri.query().unwrap_or_default(),
@@ -157,10 +157,11 @@ async fn answer<P: Ports>(
             )
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
             keys.as_ref(),
+            sigv4::SigningScope {
+                region: &api.service.region,
+                service,
+            },
         )?;
-        if caller.service != *service {
-            return Err(sigv4::SignatureError::WrongService(service.clone()).into());
-        }
     }
     if method != Method::POST {
         return Err(ApiError::new(

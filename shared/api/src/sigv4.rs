@@ -10,11 +10,10 @@
 //!    within 15 minutes of `now` (a presigned URL: not yet past `X-Amz-Date` + `X-Amz-Expires`);
 //! 3. `host` is a signed header, the algorithm is `AWS4-HMAC-SHA256`, and the credential scope is
 //!    `key/YYYYMMDD/region/service/aws4_request` with the date of step 2;
-//! 4. the access key is known to the [`CredentialStore`];
-//! 5. the signature over the canonical request matches (compared in constant time).
-//!
-//! The region and service are taken from the credential scope and returned, not enforced: a local server answers
-//! whatever region the caller is configured for.
+//! 4. the scope's region and service are the server's ([`SigningScope`]): a request signed for `eu-west-1` is not
+//!    one for a server in `us-east-1`, as a signature for one Region is worth nothing in another on AWS;
+//! 5. the access key is known to the [`CredentialStore`];
+//! 6. the signature over the canonical request matches (compared in constant time).
 //!
 //! # Behaviour decisions
 //! - **Status 400 for every signature error.** CodePipeline is an awsJson1.1 service; AWS's JSON-protocol services
@@ -29,7 +28,11 @@
 //!   "'Host' must be a 'SignedHeader' in the AWS Authorization.", "Unsupported AWS 'algorithm': …", "Credential
 //!   must have exactly 5 slash-delimited elements, …", "'x' is named as a SignedHeader, but it does not exist in
 //!   the HTTP request.". Sluice's own wording, patterned on AWS's, covers presigned-URL parameters.
-//! - **Scope errors are `IncompleteSignatureException`.** AWS reports a wrong terminator or a scope date that
+//! - **A scope for another Region or service is `InvalidSignatureException`**, with AWS's messages
+//!   "Credential should be scoped to a valid region, not 'eu-west-1'. " and "Credential should be scoped to
+//!   correct service: 'codepipeline'. " (the service's name, not the caller's). The Region is checked first, and
+//!   both before the access key is looked up, so a forged scope learns nothing about which keys exist.
+//! - **Other scope errors are `IncompleteSignatureException`.** AWS reports a wrong terminator or a scope date that
 //!   differs from the request date as `InvalidSignatureException` with a specific message; here they are
 //!   [`SignatureError::IncompleteSignature`] so the message reaches the caller ([`SignatureError::InvalidSignature`]
 //!   carries AWS's fixed mismatch text). A missing signed `host` is also `IncompleteSignature`.
@@ -122,6 +125,14 @@ impl CredentialStore for Vec<Credentials> {
     }
 }
 
+/// The scope a request must be signed for: the server's Region and its signing name (`codepipeline`, or
+/// `execute-api` behind API Gateway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigningScope<'a> {
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
 /// Who signed a request that verified, and the scope they signed it for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedCaller {
@@ -152,9 +163,12 @@ pub enum SignatureError {
     /// The request's date is more than 15 minutes from the server's clock, or a presigned URL has expired.
     #[error("{0}")]
     Expired(String),
-    /// The credential scope names another service than the one the server answers as.
+    /// The credential scope names another service than the one the server answers as (carries the server's).
     #[error("Credential should be scoped to correct service: '{0}'. ")]
     WrongService(String),
+    /// The credential scope names another Region than the server's (carries the caller's).
+    #[error("Credential should be scoped to a valid region, not '{0}'. ")]
+    WrongRegion(String),
 }
 
 impl SignatureError {
@@ -164,9 +178,10 @@ impl SignatureError {
             Self::MissingAuthentication => "MissingAuthenticationTokenException",
             Self::IncompleteSignature(_) => "IncompleteSignatureException",
             Self::UnrecognizedClient => "UnrecognizedClientException",
-            Self::InvalidSignature | Self::Expired(_) | Self::WrongService(_) => {
-                "InvalidSignatureException"
-            }
+            Self::InvalidSignature
+            | Self::Expired(_)
+            | Self::WrongService(_)
+            | Self::WrongRegion(_) => "InvalidSignatureException",
         }
     }
 
@@ -181,7 +196,8 @@ impl SignatureError {
 ///
 /// `path` and `query` are as received, still percent-encoded (`uri.path()`, `uri.query().unwrap_or("")`);
 /// `body` is the whole body. `headers` must hold `host` (for HTTP/2, insert it from the `:authority`).
-/// Never panics, whatever the input.
+/// `expected` is the Region and service the server answers as. Never panics, whatever the input.
+#[allow(clippy::too_many_arguments)] // the parts of one request, as every host has them at hand
 pub fn verify(
     method: &str,
     path: &str,
@@ -190,6 +206,7 @@ pub fn verify(
     body: &[u8],
     now: OffsetDateTime,
     credentials: &dyn CredentialStore,
+    expected: SigningScope<'_>,
 ) -> Result<VerifiedCaller, SignatureError> {
     let query = parse_query(query);
     let auth = match headers
@@ -221,6 +238,12 @@ pub fn verify(
         )));
     }
     let scope = Scope::parse(&auth.credential, &auth.date.iso)?;
+    if scope.region != expected.region {
+        return Err(SignatureError::WrongRegion(scope.region));
+    }
+    if scope.service != expected.service {
+        return Err(SignatureError::WrongService(expected.service.to_owned()));
+    }
     let secret = credentials
         .secret_for(&scope.access_key_id)
         .ok_or(SignatureError::UnrecognizedClient)?;

@@ -10,7 +10,9 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use axum::http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
-use sluice_api::sigv4::{CredentialStore, Credentials, SignatureError, VerifiedCaller, verify};
+use sluice_api::sigv4::{
+    CredentialStore, Credentials, SignatureError, SigningScope, VerifiedCaller, verify,
+};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 const HOST: &str = "127.0.0.1:4570";
@@ -59,13 +61,24 @@ fn sign_with(
     at: OffsetDateTime,
     settings: SigningSettings,
 ) {
+    sign_for(request, credentials, at, settings, SERVER);
+}
+
+/// Signs `request` in place with aws-sigv4 for the given Region and service.
+fn sign_for(
+    request: &mut http::Request<Vec<u8>>,
+    credentials: aws_credential_types::Credentials,
+    at: OffsetDateTime,
+    settings: SigningSettings,
+    scope: SigningScope<'_>,
+) {
     let identity: Identity = credentials.into();
     let time =
         SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(at.unix_timestamp()).unwrap());
     let params = v4::SigningParams::builder()
         .identity(&identity)
-        .region(REGION)
-        .name(SERVICE)
+        .region(scope.region)
+        .name(scope.service)
         .time(time)
         .settings(settings)
         .build()
@@ -100,10 +113,25 @@ fn signed(mut request: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
     request
 }
 
+/// The scope the server answers as: CodePipeline in us-east-1.
+const SERVER: SigningScope<'static> = SigningScope {
+    region: REGION,
+    service: SERVICE,
+};
+
 fn verify_at(
     request: &http::Request<Vec<u8>>,
     now: OffsetDateTime,
     store: &dyn CredentialStore,
+) -> Result<VerifiedCaller, SignatureError> {
+    verify_for(request, now, store, SERVER)
+}
+
+fn verify_for(
+    request: &http::Request<Vec<u8>>,
+    now: OffsetDateTime,
+    store: &dyn CredentialStore,
+    server: SigningScope<'_>,
 ) -> Result<VerifiedCaller, SignatureError> {
     verify(
         request.method().as_str(),
@@ -113,6 +141,7 @@ fn verify_at(
         request.body(),
         now,
         store,
+        server,
     )
 }
 
@@ -200,6 +229,74 @@ fn an_unknown_access_key_is_an_unrecognized_client() {
         SigningSettings::default(),
     );
     assert_eq!(check(&request), Err(SignatureError::UnrecognizedClient));
+}
+
+fn signed_for(region: &str, service: &str, key: &str) -> http::Request<Vec<u8>> {
+    let mut request = list_pipelines();
+    let credentials = aws_credential_types::Credentials::new(key, "test", None, None, "tests");
+    let scope = SigningScope { region, service };
+    sign_for(
+        &mut request,
+        credentials,
+        signed_at(),
+        SigningSettings::default(),
+        scope,
+    );
+    request
+}
+
+#[test]
+fn a_request_signed_for_another_region_is_an_invalid_signature_naming_that_region() {
+    let request = signed_for("eu-west-1", SERVICE, "test");
+    let refused = check(&request).unwrap_err();
+    assert_eq!(refused, SignatureError::WrongRegion("eu-west-1".into()));
+    assert_eq!(refused.error_type(), "InvalidSignatureException");
+    assert_eq!(
+        refused.to_string(),
+        "Credential should be scoped to a valid region, not 'eu-west-1'. "
+    );
+
+    // The same request is good for a server in eu-west-1: only the scope was wrong.
+    let ireland = SigningScope {
+        region: "eu-west-1",
+        service: SERVICE,
+    };
+    let caller = verify_for(
+        &request,
+        jan_1_2026(0, 1, 0),
+        &Credentials::default(),
+        ireland,
+    )
+    .unwrap();
+    assert_eq!(caller.region, "eu-west-1");
+}
+
+#[test]
+fn a_request_signed_for_another_service_is_an_invalid_signature_naming_the_servers() {
+    let refused = check(&signed_for(REGION, "execute-api", "test")).unwrap_err();
+    assert_eq!(refused, SignatureError::WrongService(SERVICE.into()));
+    assert_eq!(refused.error_type(), "InvalidSignatureException");
+    assert_eq!(
+        refused.to_string(),
+        "Credential should be scoped to correct service: 'codepipeline'. "
+    );
+}
+
+#[test]
+fn the_scope_is_checked_region_first_and_before_the_access_key_is_looked_up() {
+    assert_eq!(
+        check(&signed_for("eu-west-1", "execute-api", "AKIDSTRANGER")),
+        Err(SignatureError::WrongRegion("eu-west-1".into()))
+    );
+    assert_eq!(
+        check(&signed_for(REGION, "execute-api", "AKIDSTRANGER")),
+        Err(SignatureError::WrongService(SERVICE.into()))
+    );
+    // Region and service are compared exactly, as they go into the signing key.
+    assert_eq!(
+        check(&signed_for("US-EAST-1", SERVICE, "test")),
+        Err(SignatureError::WrongRegion("US-EAST-1".into()))
+    );
 }
 
 #[test]
@@ -636,7 +733,11 @@ fn aws_documented_example_request_verifies_at_its_signing_time() {
         Time::from_hms(12, 36, 0).unwrap(),
     )
     .assume_utc();
-    let caller = verify_at(&request, at, &example).unwrap();
+    let iam = SigningScope {
+        region: "us-east-1",
+        service: "iam",
+    };
+    let caller = verify_for(&request, at, &example, iam).unwrap();
     assert_eq!(
         (caller.region.as_str(), caller.service.as_str()),
         ("us-east-1", "iam")
@@ -666,7 +767,11 @@ fn aws_test_suite_request_dated_by_the_date_header_verifies() {
         Time::from_hms(23, 40, 0).unwrap(),
     )
     .assume_utc();
-    assert!(verify_at(&request, at, &example).is_ok());
+    let host = SigningScope {
+        region: "us-east-1",
+        service: "host",
+    };
+    assert!(verify_for(&request, at, &example, host).is_ok());
 }
 
 /// A ListPipelines call as aws-sigv4 signs it at 2026-01-01T00:00:00Z, written out literally so the vector does
@@ -718,6 +823,14 @@ fn every_error_has_its_aws_type_and_status_400() {
         ),
         (
             SignatureError::Expired("x".into()),
+            "InvalidSignatureException",
+        ),
+        (
+            SignatureError::WrongRegion("eu-west-1".into()),
+            "InvalidSignatureException",
+        ),
+        (
+            SignatureError::WrongService("codepipeline".into()),
             "InvalidSignatureException",
         ),
     ];
@@ -800,6 +913,6 @@ proptest! {
             headers.insert("x-amz-date", value);
         }
         let now = OffsetDateTime::from_unix_timestamp(i64::from(now)).unwrap();
-        let _ = verify("POST", &path, &query, &headers, &body, now, &Credentials::default());
+        let _ = verify("POST", &path, &query, &headers, &body, now, &Credentials::default(), SERVER);
     }
 }
