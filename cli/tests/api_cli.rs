@@ -1199,6 +1199,223 @@ fn raw(server: &Server, target: Option<&str>, body: &str) -> (u16, Value) {
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
+/// An answer as it came over the wire: status, headers (names lower-case), body.
+struct RawAnswer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl RawAnswer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends a request head (without its blank line), then lets `send_body` write the body, then reads the
+/// answer until the server closes the connection (`Connection: close`).
+fn exchange(
+    server: &Server,
+    head: &str,
+    send_body: impl FnOnce(&mut std::net::TcpStream),
+) -> RawAnswer {
+    use std::io::{Read, Write};
+    let address = server.endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(stream, "{head}Host: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    send_body(&mut stream);
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP answer");
+    let head = String::from_utf8_lossy(&answer[..end]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    RawAnswer {
+        status,
+        headers,
+        body: answer[end + 4..].to_vec(),
+    }
+}
+
+/// Writes `total` bytes of `fill` as HTTP/1.1 chunks of 64 KiB, then the last chunk.
+fn send_chunked(stream: &mut std::net::TcpStream, total: usize, fill: u8) {
+    use std::io::Write;
+    let chunk = vec![fill; 64 * 1024];
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        write!(stream, "{n:x}\r\n").unwrap();
+        stream.write_all(&chunk[..n]).unwrap();
+        stream.write_all(b"\r\n").unwrap();
+        left -= n;
+    }
+    stream.write_all(b"0\r\n\r\n").unwrap();
+}
+
+/// The `__type` and `message` of a CBOR error body, read with the SDK's own decoder.
+fn cbor_error(body: &[u8]) -> (String, String) {
+    let mut decoder = aws_smithy_cbor::Decoder::new(body);
+    let entries = decoder.map().unwrap().expect("a map of known length");
+    let (mut error_type, mut message) = (String::new(), String::new());
+    for _ in 0..entries {
+        let key = decoder.str().unwrap().to_string();
+        let value = decoder.str().unwrap().to_string();
+        match key.as_str() {
+            "__type" => error_type = value,
+            "message" => message = value,
+            _ => {}
+        }
+    }
+    (error_type, message)
+}
+
+const FIVE_MIB: usize = 5 * 1024 * 1024;
+const JSON_HEAD: &str = "POST / HTTP/1.1\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: CodePipeline_20150709.CreatePipeline\r\n";
+const CBOR_HEAD: &str = "POST /service/CodePipeline_20150709/operation/CreatePipeline HTTP/1.1\r\nContent-Type: application/cbor\r\nSmithy-Protocol: rpc-v2-cbor\r\n";
+
+/// Over 4 MiB, a body is refused with HTTP 413 and CodePipeline's error shape in the request's protocol,
+/// whether its length is declared or it comes in chunks, and before the signature is looked at. The server
+/// reads the rest and throws it away, so a client that sends all before reading (as the aws CLI does) gets
+/// the answer rather than a reset connection, even at 60 MiB; one that declares a terabyte is answered at
+/// once.
+#[test]
+fn oversized_bodies_get_the_protocols_413_error_for_declared_and_chunked_lengths() {
+    use std::io::Write;
+    let server = Server::start(&[]);
+    let json_error = |answer: &RawAnswer| -> Value {
+        assert_eq!(answer.status, 413);
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/x-amz-json-1.1")
+        );
+        assert!(
+            answer
+                .header("x-amzn-requestid")
+                .is_some_and(|id| !id.is_empty())
+        );
+        let body: Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(body["__type"], "RequestEntityTooLargeException", "{body}");
+        body
+    };
+
+    let declared = exchange(
+        &server,
+        &format!("{JSON_HEAD}Content-Length: {FIVE_MIB}\r\n"),
+        |stream| stream.write_all(&vec![b' '; FIVE_MIB]).unwrap(),
+    );
+    assert_eq!(
+        json_error(&declared)["message"],
+        "The request body is 5242880 bytes; the API takes at most 4194304 bytes (4 MiB)"
+    );
+    let chunked = exchange(
+        &server,
+        &format!("{JSON_HEAD}Transfer-Encoding: chunked\r\n"),
+        |stream| send_chunked(stream, FIVE_MIB, b' '),
+    );
+    assert_eq!(
+        json_error(&chunked)["message"],
+        "The request body is over 4194304 bytes, the most the API takes (4 MiB)"
+    );
+    let sixty_mib = 60 * 1024 * 1024;
+    let large = exchange(
+        &server,
+        &format!("{JSON_HEAD}Content-Length: {sixty_mib}\r\n"),
+        |stream| stream.write_all(&vec![b' '; sixty_mib]).unwrap(),
+    );
+    json_error(&large);
+    let unsent = exchange(
+        &server,
+        &format!("{JSON_HEAD}Content-Length: 1000000000000\r\n"),
+        |_| {},
+    );
+    json_error(&unsent);
+
+    for (head, send) in [
+        (
+            format!("{CBOR_HEAD}Content-Length: {FIVE_MIB}\r\n"),
+            Box::new(|stream: &mut std::net::TcpStream| {
+                stream.write_all(&vec![0xa0; FIVE_MIB]).unwrap()
+            }) as Box<dyn FnOnce(&mut std::net::TcpStream)>,
+        ),
+        (
+            format!("{CBOR_HEAD}Transfer-Encoding: chunked\r\n"),
+            Box::new(|stream: &mut std::net::TcpStream| send_chunked(stream, FIVE_MIB, 0xa0)),
+        ),
+    ] {
+        let answer = exchange(&server, &head, send);
+        assert_eq!(answer.status, 413, "{head}");
+        assert_eq!(answer.header("smithy-protocol"), Some("rpc-v2-cbor"));
+        assert_eq!(answer.header("content-type"), Some("application/cbor"));
+        assert!(answer.header("x-amzn-requestid").is_some());
+        let (error_type, message) = cbor_error(&answer.body);
+        assert_eq!(
+            error_type,
+            "com.amazon.coral.service#RequestEntityTooLargeException"
+        );
+        assert!(message.contains("4194304 bytes"), "{message}");
+    }
+
+    // A small unsigned body still meets the signature check, and the server is as it was.
+    let small = exchange(
+        &server,
+        &format!("{JSON_HEAD}Content-Length: 2\r\n"),
+        |stream| stream.write_all(b"{}").unwrap(),
+    );
+    assert_eq!(small.status, 400);
+    let body: Value = serde_json::from_slice(&small.body).unwrap();
+    assert_eq!(body["__type"], "MissingAuthenticationTokenException");
+    let listed = server.ok("ListPipelines", &["list-pipelines"]);
+    assert_eq!(listed["pipelines"], json!([]));
+}
+
+/// The aws CLI sends a 5 MiB create-pipeline (a variable's default value is 5 MiB) and reads the 413 as
+/// CodePipeline's error; nothing is created.
+#[test]
+fn the_aws_cli_reads_the_error_for_a_body_over_the_limit() {
+    let server = Server::start(&[]);
+    let mut pipeline: Value =
+        serde_json::from_str(&std::fs::read_to_string(seed_pipeline()).unwrap()).unwrap();
+    pipeline["pipeline"]["variables"] =
+        json!([{ "name": "Huge", "defaultValue": "x".repeat(FIVE_MIB) }]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("huge.json");
+    std::fs::write(&file, pipeline.to_string()).unwrap();
+    let stderr = server.fails(
+        "RequestEntityTooLargeException",
+        &[
+            "create-pipeline",
+            "--cli-input-json",
+            &format!("file://{}", file.display()),
+        ],
+    );
+    assert!(
+        stderr.contains("the API takes at most 4194304 bytes"),
+        "{stderr}"
+    );
+    let listed = server.ok("ListPipelines", &["list-pipelines"]);
+    assert_eq!(listed["pipelines"], json!([]));
+}
+
 #[test]
 fn the_wire_protocol_answers_bad_requests_as_aws_does() {
     let server = Server::start(&["--no-auth"]);

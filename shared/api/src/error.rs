@@ -24,6 +24,7 @@ impl ApiError {
             "ConflictException" => 409,
             "InternalFailure" | "InternalServerError" => 500,
             "ServiceUnavailable" => 503,
+            crate::body::TOO_LARGE => 413,
             // The JSON protocol's signature errors are 400s (sigv4::SignatureError::status).
             "AccessDeniedException" => 403,
             _ => 400,
@@ -179,6 +180,10 @@ mod tests {
         assert_eq!(ApiError::new("PipelineNotFoundException", "x").status, 400);
         assert_eq!(ApiError::new("AccessDeniedException", "x").status, 403);
         assert_eq!(ApiError::internal("x").status, 500);
+        assert_eq!(
+            ApiError::new("RequestEntityTooLargeException", "x").status,
+            413
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! CodePipeline's control API over sluice-core's ports, as an axum [`Router`]: `sluice serve` mounts it
 //! locally, and the same router serves behind API Gateway on AWS.
 //!
-//! A request goes through: SigV4 verification ([`sigv4`]), the protocol (awsJson1.1: `POST /` with
+//! A request goes through: its body, read up to a limit ([`body`]), SigV4 verification ([`sigv4`]), the protocol (awsJson1.1: `POST /` with
 //! `X-Amz-Target: CodePipeline_20150709.<Op>`; or Smithy RPCv2 CBOR: `POST
 //! /service/CodePipeline_20150709/operation/<Op>`, [`cbor`]), the model's shape check of `<Op>Input` (AWS's
 //! ValidationException wording), the operation ([`ops`]), and an answer with epoch-second timestamps;
 //! errors are `{"__type", "message"}` with the model's HTTP status ([`error`]).
 
+pub mod body;
 pub mod cbor;
 pub mod error;
 pub mod ops;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 /// The router type, so hosts (`sluice serve`, the api Lambda function) need no axum of their own.
 pub use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -75,7 +76,7 @@ async fn handle<P: Ports + 'static>(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let request_id = api.ports.ids().uuid();
     // RPCv2 CBOR is chosen by its path (and its smithy-protocol header); everything else is awsJson1.1.
@@ -85,7 +86,10 @@ async fn handle<P: Ports + 'static>(
         } else {
             Protocol::AwsJson
         };
-    let answer = answer(&api, protocol, &method, &uri, &headers, &body).await;
+    let answer = match body::read(&headers, body).await {
+        Ok(body) => answer(&api, protocol, &method, &uri, &headers, &body).await,
+        Err(error) => Err(error),
+    };
     let mut response = match (protocol, answer) {
         (Protocol::AwsJson, Ok((_, output))) => json_response(StatusCode::OK, output.to_string()),
         (Protocol::AwsJson, Err(error)) => {
