@@ -526,3 +526,51 @@ fn entries(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// A build whose last line is 200,000 characters long (the error message carries the log's last lines):
+/// what the API answers for the failed action is cut to the model's 5,000 characters, keeping the reason and
+/// the end, and the whole line is still in the build log.
+#[test]
+fn a_failure_message_from_a_huge_output_is_answered_within_the_model_and_kept_whole_in_the_log() {
+    let server = Server::start(&[]);
+    let id = start_pipeline(
+        &server,
+        "python3 -c \"import sys; print('é' * 200000); sys.exit(3)\"",
+    );
+    wait_for_status(&server, &id, "Failed");
+    let actions = aws(
+        &server,
+        &["list-action-executions", "--pipeline-name", "Long"],
+    );
+    let work = actions["actionExecutionDetails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["actionName"] == "Work")
+        .unwrap()
+        .clone();
+    let message = work["output"]["executionResult"]["errorDetails"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.encode_utf16().count() <= 5000, "{}", message.len());
+    assert!(
+        message.starts_with("Phase BUILD failed: Error while executing command: python3")
+            && message.contains("exit status 3")
+            && message.contains("characters cut")
+            && message.contains("éééé\n[Container] ")
+            && message.ends_with("Command did not exit successfully python3 -c \"import sys; print('é' * 200000); sys.exit(3)\" exit status 3")
+            && !message.contains('\u{FFFD}'),
+        "{message}"
+    );
+    let state = aws(&server, &["get-pipeline-state", "--name", "Long"]);
+    let latest = &state["stageStates"][1]["actionStates"][0]["latestExecution"];
+    assert_eq!(latest["errorDetails"]["message"], message.as_str());
+
+    let log = server.data.join("logs/Long").join(&id).join("Run.Work.log");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains(&"é".repeat(200_000)),
+        "the whole line is in the log"
+    );
+}

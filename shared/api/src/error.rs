@@ -4,6 +4,7 @@
 use sluice_core::approval::ApprovalError;
 use sluice_core::dispatcher::{DispatchError, TransitionError};
 use sluice_core::execution::ExecutionError;
+use sluice_core::model::limit;
 use sluice_core::port::{OrchestratorError, StoreError};
 use sluice_core::problem::{Problem, validation_message};
 use sluice_core::trigger::SchedulerError;
@@ -60,9 +61,15 @@ impl ApiError {
         }
     }
 
+    /// The message as answered: cut to the model's `Message` maximum (5,000), as a message quoting a
+    /// caller's oversized value would otherwise break it.
+    pub fn answer_message(&self) -> std::borrow::Cow<'_, str> {
+        limit::fit(&self.message, limit::MESSAGE)
+    }
+
     /// The body of the answer.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({ "__type": self.error_type, "message": self.message })
+        serde_json::json!({ "__type": self.error_type, "message": self.answer_message() })
     }
 }
 
@@ -184,6 +191,18 @@ mod tests {
             ApiError::new("RequestEntityTooLargeException", "x").status,
             413
         );
+    }
+
+    #[test]
+    fn answered_messages_are_cut_to_the_models_maximum() {
+        let long = ApiError::validation(format!("Value '{}' is too long", "é".repeat(10_000)));
+        let body = long.body();
+        let message = body["message"].as_str().unwrap();
+        assert!(message.encode_utf16().count() <= 5000);
+        assert!(message.starts_with("Value 'é") && message.ends_with("é' is too long"));
+        assert!(message.contains("characters cut"), "{message}");
+        let short = ApiError::validation("fine");
+        assert_eq!(short.body()["message"], "fine");
     }
 
     #[test]

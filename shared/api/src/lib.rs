@@ -100,7 +100,10 @@ async fn handle<P: Ports + 'static>(
         }
         (Protocol::RpcV2Cbor, Err(error)) => cbor_response(
             status_of(&error),
-            Some(cbor::encode_error(&error.error_type, &error.message)),
+            Some(cbor::encode_error(
+                &error.error_type,
+                &error.answer_message(),
+            )),
         ),
     };
     if let Ok(id) = HeaderValue::from_str(&request_id) {

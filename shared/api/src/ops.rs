@@ -12,6 +12,7 @@ use sluice_core::execution::{
     ActionExecution, ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecution, PipelineExecutionStatus,
     SourceRevisionOverride, StartRequest, put_pipeline, start_execution, stop_execution,
 };
+use sluice_core::model::limit;
 use sluice_core::pipeline::{LoadError, PipelineFile, ValidationContext, validate};
 use sluice_core::port::{
     ActionExecutionStore, ExecutionStore, PipelineStore, Ports, ResourceStore, StageStore,
@@ -558,8 +559,10 @@ async fn list_executions<P: Ports>(
                 e.status,
                 PipelineExecutionStatus::Stopped | PipelineExecutionStatus::Stopping
             ) {
+                // The stop reason, which the execution's summary holds while it stops and once it has.
+                let reason = e.status_summary.as_deref().unwrap_or_default();
                 summary["stopTrigger"] =
-                    json!({ "reason": e.status_summary.clone().unwrap_or_default() });
+                    json!({ "reason": limit::fit(reason, limit::STOP_REASON) });
             }
             summary
         })

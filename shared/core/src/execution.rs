@@ -227,6 +227,39 @@ pub struct ActionExecution {
     pub token: String,
 }
 
+impl ActionExecution {
+    /// The attempt with its summary and failure message cut to the model's maxima
+    /// ([`crate::model::limit`]), as every write stores it; `None` when it fits as it is. An empty summary
+    /// is dropped and an empty message says there was none: the model wants at least one character.
+    pub fn fitted_to_model(&self) -> Option<ActionExecution> {
+        use crate::model::limit::{EXECUTION_SUMMARY, MESSAGE, fit};
+        let summary = self.summary.as_deref().map(|s| fit(s, EXECUTION_SUMMARY));
+        let message = self
+            .error_details
+            .as_ref()
+            .map(|details| fit(&details.message, MESSAGE));
+        let fits = |text: &Option<std::borrow::Cow<'_, str>>| {
+            text.as_ref()
+                .is_none_or(|t| matches!(t, std::borrow::Cow::Borrowed(_)) && !t.is_empty())
+        };
+        if fits(&summary) && fits(&message) {
+            return None;
+        }
+        let mut fitted = self.clone();
+        fitted.summary = summary
+            .filter(|s| !s.is_empty())
+            .map(std::borrow::Cow::into_owned);
+        if let (Some(details), Some(message)) = (fitted.error_details.as_mut(), message) {
+            details.message = if message.is_empty() {
+                format!("The action failed with {} and no message", details.code)
+            } else {
+                message.into_owned()
+            };
+        }
+        Some(fitted)
+    }
+}
+
 /// Why a pipeline execution could not be started or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutionError {
@@ -556,12 +589,16 @@ pub async fn record_stage<P: Ports>(ports: &P, stage: &StageExecution) -> Result
 }
 
 /// Writes an action attempt and announces its status: every action execution write goes through here.
-/// `execution` is the attempt's pipeline execution when the caller has it at hand (read otherwise).
+/// `execution` is the attempt's pipeline execution when the caller has it at hand (read otherwise). What
+/// is written and announced has its summary and message cut to the model's maxima
+/// ([`ActionExecution::fitted_to_model`]).
 pub async fn record_action<P: Ports>(
     ports: &P,
     action: &ActionExecution,
     execution: Option<&PipelineExecution>,
 ) -> Result<(), StoreError> {
+    let fitted = action.fitted_to_model();
+    let action = fitted.as_ref().unwrap_or(action);
     ports.store().put_action_execution(action).await?;
     let read;
     let execution = match execution {

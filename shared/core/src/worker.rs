@@ -445,6 +445,10 @@ async fn finish<P: Ports>(
     execution: Option<&PipelineExecution>,
 ) -> Result<(), WorkerError> {
     record.last_update_time = ports.clock().now();
+    // The machine is told what the record says: the message as cut to the model's maximum.
+    if let Some(fitted) = record.fitted_to_model() {
+        *record = fitted;
+    }
     let stored = ports
         .store()
         .action_executions(&record.pipeline_name, Some(&record.pipeline_execution_id))

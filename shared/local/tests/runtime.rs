@@ -508,6 +508,51 @@ async fn a_failed_action_fails_its_stage_and_execution_and_frees_the_stage() {
     assert_eq!(f.next_started().await, (second, "Compile".to_string()));
 }
 
+/// A summary or failure message longer than the model allows is cut when it is written (keeping both
+/// ends), so the records, the execution's summary and what the API answers stay inside the model.
+#[tokio::test]
+async fn summaries_and_failure_messages_are_cut_to_the_models_maxima_when_written() {
+    let mut f = fixture("SUPERSEDED").await;
+    let id = f.start().await;
+    assert_eq!(f.next_started().await, (id.clone(), "Compile".to_string()));
+    let summary = format!("built {}", "😀".repeat(5000));
+    f.held.finish(
+        &id,
+        "Compile",
+        JobOutcome::Succeeded(JobSuccess {
+            summary: Some(summary),
+            ..JobSuccess::default()
+        }),
+    );
+    assert_eq!(f.next_started().await, (id.clone(), "Ship".to_string()));
+    let message = format!("BEGIN {} END", "é".repeat(200_000));
+    f.held.finish(
+        &id,
+        "Ship",
+        JobOutcome::Failed(JobFailure::job_failed(message)),
+    );
+    f.until(&id, "fails", |e| {
+        e.status == PipelineExecutionStatus::Failed
+    })
+    .await;
+    let actions = f.actions(&id).await;
+    let compile = actions.iter().find(|a| a.action_name == "Compile").unwrap();
+    let summary = compile.summary.as_deref().unwrap();
+    assert!(summary.encode_utf16().count() <= 2048, "{summary}");
+    assert!(summary.starts_with("built 😀") && summary.contains("characters cut"));
+    let ship = actions.iter().find(|a| a.action_name == "Ship").unwrap();
+    let message = &ship.error_details.as_ref().unwrap().message;
+    assert!(message.encode_utf16().count() <= 5000, "{}", message.len());
+    assert!(message.starts_with("BEGIN é") && message.ends_with("é END"));
+    let failed = f.execution(&id).await;
+    let status = failed.status_summary.unwrap();
+    assert!(
+        status.contains("BEGIN é") && status.len() < 20_000,
+        "{}",
+        status.len()
+    );
+}
+
 #[tokio::test]
 async fn deleting_a_pipeline_stops_its_running_execution_and_frees_its_name() {
     let mut f = fixture("SUPERSEDED").await;

@@ -6,6 +6,7 @@
 //! and, in tests, every output.
 
 pub mod check;
+pub mod limit;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;

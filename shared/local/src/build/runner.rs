@@ -989,7 +989,17 @@ impl Log {
         if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut bytes).is_err() {
             return String::new();
         }
-        String::from_utf8_lossy(&bytes).into_owned()
+        // A cut into the log may fall inside a character: start at the next one.
+        let first = if start > 0 {
+            bytes
+                .iter()
+                .take(3)
+                .take_while(|&&b| b & 0xC0 == 0x80)
+                .count()
+        } else {
+            0
+        };
+        String::from_utf8_lossy(&bytes[first..]).into_owned()
     }
 }
 
