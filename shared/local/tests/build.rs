@@ -784,6 +784,54 @@ async fn background_processes_end_with_a_successful_build() {
     assert!(process_ended(pid.trim()).await, "sleep {pid} still runs");
 }
 
+/// A build printing 40 MB leaves a log of at most 16 MiB and a line: its beginning, a line saying how many
+/// bytes were left out, and its end with the last lines and the phase lines that followed.
+#[tokio::test]
+async fn a_build_log_is_capped_keeping_its_beginning_and_its_end_and_saying_what_was_left_out() {
+    let workspace = Workspace::new();
+    let spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo FIRST-LINE\n      - head -c 39999960 /dev/zero | tr '\\0' x | fold -w 99; echo; echo LAST-LINE\n  post_build:\n    commands:\n      - echo after-the-build\n";
+    workspace.run(spec).await.expect("build succeeds");
+    let log = fs::read(workspace.root.path().join("build.log")).unwrap();
+    let limit = usize::try_from(sluice_local::build::runner::LOG_LIMIT_BYTES).unwrap();
+    assert!(log.len() <= limit + 512, "{} bytes", log.len());
+    assert!(log.len() > limit - 1024, "{} bytes", log.len());
+    let text = String::from_utf8(log).unwrap();
+    assert!(text.contains("\nFIRST-LINE\n"));
+    let markers: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("Sluice left out"))
+        .collect();
+    assert_eq!(markers.len(), 1, "{markers:?}");
+    let left_out: u64 = markers[0]
+        .split("Sluice left out ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    // 39,999,960 x in lines of 99 and the phase lines, 16 MiB of them kept.
+    assert!(
+        (40_404_000 - 16 * 1024 * 1024..40_404_000 - 15 * 1024 * 1024).contains(&left_out),
+        "{left_out}"
+    );
+    let (_, end) = text.split_once(markers[0]).unwrap();
+    assert!(
+        end.len() > 1024 * 1024 - 200,
+        "the last MiB is kept: {}",
+        end.len()
+    );
+    let last: Vec<&str> = end.lines().rev().take(30).collect();
+    assert!(last.contains(&"LAST-LINE"), "{last:?}");
+    assert!(last.contains(&"after-the-build"), "{last:?}");
+    assert!(
+        last[0].contains("Phase complete: POST_BUILD State: SUCCEEDED")
+            || last[1].contains("Phase complete: POST_BUILD State: SUCCEEDED"),
+        "{last:?}"
+    );
+    // The kept end starts at a whole line.
+    let first_kept = end.lines().nth(1).unwrap();
+    assert_eq!(first_kept, "x".repeat(99));
+}
+
 #[tokio::test]
 async fn the_log_has_codebuild_phase_lines_around_the_commands_output() {
     let workspace = Workspace::new();

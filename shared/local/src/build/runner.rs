@@ -30,8 +30,10 @@
 //! The saved shell state (the build's whole environment among it) lives in the caller's state
 //! directory, created 0700 and removed with the build.
 //!
-//! Output goes straight from the commands to the log file (opened for appending), so it is
-//! streamed as produced and a background process holding the output open never stalls the build.
+//! Output goes from the commands through a pipe that a task of the build reads as it is written, so
+//! it reaches the log as produced and a background process holding the output open never stalls the
+//! build. The log is capped at [`LOG_LIMIT_BYTES`]: past it, the first part and the last
+//! [`LOG_TAIL_BYTES`] are kept, with a line saying how many bytes were left out between.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -43,8 +45,8 @@ use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::process::Command;
@@ -918,10 +920,165 @@ mod artifacts {
     }
 }
 
-/// The build log: command output is written to it directly by the commands; these lines by us.
+/// The most a build log holds: 16 MiB (docs/decisions.md, "Running pipelines"). Past it, the log keeps its
+/// first [`LOG_LIMIT_BYTES`] − [`LOG_TAIL_BYTES`] and its last [`LOG_TAIL_BYTES`], with a line saying how
+/// much was left out between.
+pub const LOG_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How much of the end of an over-long log is kept (in memory until the build ends).
+pub const LOG_TAIL_BYTES: u64 = 1024 * 1024;
+
+/// The build log. The commands write to a pipe that a task of this build reads into the log; these lines
+/// are written by us in between, after what the commands wrote before them. See [`Capped`] for the limit.
 struct Log {
-    file: File,
     path: PathBuf,
+    capped: Arc<Mutex<Capped>>,
+    pipe: Arc<tokio::net::unix::pipe::Receiver>,
+    /// The write end the commands get copies of.
+    writer: File,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+/// The log file with its limit: the first bytes go to the file as they come; once the file has its head
+/// (`LOG_LIMIT_BYTES - LOG_TAIL_BYTES`), the rest goes through a ring of the last `LOG_TAIL_BYTES`, and
+/// when the build ends a line saying how many bytes were left out is written, then the ring.
+struct Capped {
+    file: File,
+    /// Bytes in the file.
+    written: u64,
+    /// The end of the log past the head, at most `LOG_TAIL_BYTES` of it.
+    ring: std::collections::VecDeque<u8>,
+    /// Bytes past the head that the ring no longer holds.
+    dropped: u64,
+    /// Where reads from the pipe go before they are taken in.
+    buffer: Vec<u8>,
+}
+
+/// What a read of the pipe found.
+#[derive(PartialEq, Eq)]
+enum Pipe {
+    /// Nothing more for now.
+    Empty,
+    /// Every write end is closed, or it cannot be read.
+    Closed,
+}
+
+impl Capped {
+    const HEAD: u64 = LOG_LIMIT_BYTES - LOG_TAIL_BYTES;
+
+    fn take(&mut self, mut bytes: &[u8]) {
+        if self.written < Self::HEAD {
+            let room = usize::try_from(Self::HEAD - self.written).unwrap_or(usize::MAX);
+            let (head, rest) = bytes.split_at(bytes.len().min(room));
+            // A write that fails (disk full) loses the bytes rather than failing the build: the
+            // commands' own output would be lost anyway.
+            let _ = (&self.file).write_all(head);
+            self.written += u64::try_from(head.len()).unwrap_or(u64::MAX);
+            bytes = rest;
+        }
+        if bytes.is_empty() {
+            return;
+        }
+        let tail = usize::try_from(LOG_TAIL_BYTES).unwrap_or(usize::MAX);
+        if bytes.len() >= tail {
+            let skipped = bytes.len() - tail + self.ring.len();
+            self.dropped += u64::try_from(skipped).unwrap_or(u64::MAX);
+            self.ring.clear();
+            self.ring.extend(&bytes[bytes.len() - tail..]);
+            return;
+        }
+        let over = (self.ring.len() + bytes.len()).saturating_sub(tail);
+        self.ring.drain(..over);
+        self.dropped += u64::try_from(over).unwrap_or(u64::MAX);
+        self.ring.extend(bytes);
+    }
+
+    /// Takes in what the pipe holds now.
+    fn drain(&mut self, pipe: &tokio::net::unix::pipe::Receiver) -> Pipe {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.resize(64 * 1024, 0);
+        let found = loop {
+            match pipe.try_read(&mut buffer) {
+                Ok(0) => break Pipe::Closed,
+                Ok(n) => self.take(&buffer[..n]),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break Pipe::Empty,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break Pipe::Closed,
+            }
+        };
+        self.buffer = buffer;
+        found
+    }
+
+    /// Every byte the log was given.
+    fn len(&self) -> u64 {
+        self.written + self.dropped + u64::try_from(self.ring.len()).unwrap_or(u64::MAX)
+    }
+
+    /// The last `count` bytes the log was given (fewer if the log is shorter or they were left out).
+    fn last(&self, count: usize) -> Vec<u8> {
+        let from_ring = count.min(self.ring.len());
+        let mut out = Vec::with_capacity(count);
+        if from_ring < count && self.dropped == 0 {
+            // The rest is the end of the file: the ring follows it with nothing left out between.
+            let wanted = u64::try_from(count - from_ring).unwrap_or(u64::MAX);
+            let start = self.written.saturating_sub(wanted);
+            let mut file = &self.file;
+            if file.seek(SeekFrom::Start(start)).is_ok() {
+                let _ = file.take(wanted).read_to_end(&mut out);
+            }
+        }
+        out.extend(self.ring.range(self.ring.len() - from_ring..));
+        out
+    }
+
+    /// Writes what the ring holds after the head, saying how much was left out before it.
+    fn finish(&mut self) {
+        if self.ring.is_empty() {
+            return;
+        }
+        let mut ring: Vec<u8> = self.ring.drain(..).collect();
+        if self.dropped > 0 {
+            // The kept end starts at a whole line when one begins in its first 64 KiB.
+            let skip = ring
+                .iter()
+                .take(64 * 1024)
+                .position(|&b| b == b'\n')
+                .map_or(0, |newline| newline + 1);
+            ring.drain(..skip);
+            self.dropped += u64::try_from(skip).unwrap_or(u64::MAX);
+            let mut marker = Vec::new();
+            if self.written > 0 && !self.last(1).ends_with(b"\n") {
+                marker.push(b'\n');
+            }
+            marker.extend_from_slice(
+                container_line(&format!(
+                    "Sluice left out {} bytes of output here: a build log keeps its first {} MiB and its last {} MiB",
+                    self.dropped,
+                    Self::HEAD / (1024 * 1024),
+                    LOG_TAIL_BYTES / (1024 * 1024)
+                ))
+                .as_bytes(),
+            );
+            let _ = (&self.file).write_all(&marker);
+        }
+        let _ = (&self.file).write_all(&ring);
+    }
+}
+
+/// `[Container] <UTC time> <message>` and a newline.
+fn container_line(message: &str) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "[Container] {:04}/{:02}/{:02} {:02}:{:02}:{:02}.{:06} {message}\n",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.microsecond()
+    )
 }
 
 impl Log {
@@ -938,40 +1095,63 @@ impl Log {
             .read(true)
             .open(path)
             .map_err(io_error("open the build log", path))?;
-        Ok(Log {
+        let written = file.metadata().map_or(0, |metadata| metadata.len());
+        let cannot_pipe = || io_error("make the pipe of the build log for", path);
+        let (sender, receiver) = tokio::net::unix::pipe::pipe().map_err(cannot_pipe())?;
+        let writer = File::from(sender.into_blocking_fd().map_err(cannot_pipe())?);
+        let capped = Arc::new(Mutex::new(Capped {
             file,
+            written,
+            ring: std::collections::VecDeque::new(),
+            dropped: 0,
+            buffer: Vec::new(),
+        }));
+        let pipe = Arc::new(receiver);
+        // Reads while the commands write, so a full pipe never stalls them; what it takes and what
+        // `line` writes are in the order they were written, as both hold the lock while reading.
+        let reader = tokio::spawn({
+            let (capped, pipe) = (capped.clone(), pipe.clone());
+            async move {
+                while pipe.readable().await.is_ok() {
+                    if lock(&capped).drain(&pipe) == Pipe::Closed {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Log {
             path: path.to_path_buf(),
+            capped,
+            pipe,
+            writer,
+            reader,
         })
     }
 
-    /// Appends `[Container] <UTC time> <message>`. A write that fails (disk full) loses the
-    /// line rather than failing the build: the commands' own output would be lost anyway.
+    /// The log with what the commands have written so far taken in.
+    fn current(&self) -> std::sync::MutexGuard<'_, Capped> {
+        let mut capped = lock(&self.capped);
+        capped.drain(&self.pipe);
+        capped
+    }
+
+    /// Appends `[Container] <UTC time> <message>`, after all the commands wrote before.
     fn line(&self, message: &str) {
-        let now = time::OffsetDateTime::now_utc();
-        let line = format!(
-            "[Container] {:04}/{:02}/{:02} {:02}:{:02}:{:02}.{:06} {message}\n",
-            now.year(),
-            u8::from(now.month()),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            now.second(),
-            now.microsecond()
-        );
-        let _ = (&self.file).write_all(line.as_bytes());
+        self.current().take(container_line(message).as_bytes());
     }
 
     /// A handle the commands write their stdout or stderr to.
     fn output(&self) -> Result<Stdio, BuildError> {
         let handle = self
-            .file
+            .writer
             .try_clone()
             .map_err(io_error("share the build log", &self.path))?;
         Ok(Stdio::from(handle))
     }
 
+    /// Every byte the log was given so far, including any left out.
     fn len(&self) -> u64 {
-        self.file.metadata().map_or(0, |metadata| metadata.len())
+        self.current().len()
     }
 
     /// The last `lines` lines, read from at most the last 64 KiB.
@@ -983,14 +1163,11 @@ impl Log {
 
     /// The log from `offset` on, at most its last 64 KiB.
     fn text_since(&self, offset: u64) -> String {
-        let start = offset.max(self.len().saturating_sub(64 * 1024));
-        let mut bytes = Vec::new();
-        let mut file = &self.file;
-        if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut bytes).is_err() {
-            return String::new();
-        }
+        let capped = self.current();
+        let wanted = capped.len().saturating_sub(offset).min(64 * 1024);
+        let bytes = capped.last(usize::try_from(wanted).unwrap_or(0));
         // A cut into the log may fall inside a character: start at the next one.
-        let first = if start > 0 {
+        let first = if capped.len() > u64::try_from(bytes.len()).unwrap_or(u64::MAX) {
             bytes
                 .iter()
                 .take(3)
@@ -1001,6 +1178,21 @@ impl Log {
         };
         String::from_utf8_lossy(&bytes[first..]).into_owned()
     }
+}
+
+/// Takes the rest of what the commands wrote and writes the end of an over-long log. Processes still
+/// holding the pipe (only one that left the build's process group can) get EPIPE from here on.
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.reader.abort();
+        self.current().finish();
+    }
+}
+
+fn lock(capped: &Mutex<Capped>) -> std::sync::MutexGuard<'_, Capped> {
+    capped
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The bash script each command runs in; see the module documentation.
@@ -1285,6 +1477,84 @@ impl Drop for WorkDir {
 mod tests {
     use super::*;
     use crate::build::spec::ArtifactFiles;
+
+    fn capped(file: File) -> Capped {
+        Capped {
+            file,
+            written: 0,
+            ring: std::collections::VecDeque::new(),
+            dropped: 0,
+            buffer: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_log_within_the_limit_is_kept_whole() {
+        let file = tempfile::tempfile().unwrap();
+        let mut log = capped(file.try_clone().unwrap());
+        let text = "line\n".repeat(1000);
+        log.take(text.as_bytes());
+        log.finish();
+        assert_eq!(fs_len(&file), u64::try_from(text.len()).unwrap());
+        assert_eq!(log.last(5), b"line\n");
+    }
+
+    fn fs_len(file: &File) -> u64 {
+        file.metadata().unwrap().len()
+    }
+
+    fn contents(mut file: &File) -> Vec<u8> {
+        let mut out = Vec::new();
+        file.seek(SeekFrom::Start(0)).unwrap();
+        file.read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn past_the_limit_the_head_and_the_last_mib_are_kept_and_what_was_left_out_adds_up() {
+        for chunk in [1000, 64 * 1024, 3 * 1024 * 1024] {
+            let file = tempfile::tempfile().unwrap();
+            let mut log = capped(file.try_clone().unwrap());
+            // 42 MB of numbered 21-byte lines (so the head ends inside one), in chunks of `chunk` bytes.
+            let text: Vec<u8> = (0..2_000_000)
+                .flat_map(|i| format!("line {i:>15}\n").into_bytes())
+                .collect();
+            for piece in text.chunks(chunk) {
+                log.take(piece);
+            }
+            assert_eq!(log.len(), u64::try_from(text.len()).unwrap());
+            assert_eq!(log.last(21), b"line         1999999\n");
+            log.finish();
+            let kept = contents(&file);
+            assert!(
+                u64::try_from(kept.len()).unwrap() <= LOG_LIMIT_BYTES + 256,
+                "{}",
+                kept.len()
+            );
+            let head = usize::try_from(Capped::HEAD).unwrap();
+            assert_eq!(kept[..head], text[..head], "the head is the beginning");
+            let kept_text = String::from_utf8_lossy(&kept);
+            let (before, after) = kept_text.split_once("[Container] ").unwrap();
+            let (marker, tail) = after.split_once('\n').unwrap();
+            assert_eq!(before.len(), head + 1, "a newline ends the cut line");
+            assert!(before.ends_with('\n'));
+            assert!(marker.contains("a build log keeps its first 15 MiB and its last 1 MiB"));
+            let left_out: u64 = marker
+                .split("Sluice left out ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{marker}"));
+            assert!(text.ends_with(tail.as_bytes()), "the tail is the end");
+            assert!(tail.starts_with("line "), "the tail starts at a whole line");
+            assert!(tail.len() > 1024 * 1024 - 64, "{}", tail.len());
+            assert_eq!(
+                u64::try_from(head + tail.len()).unwrap() + left_out,
+                u64::try_from(text.len()).unwrap(),
+                "kept and left out add up (chunks of {chunk})"
+            );
+        }
+    }
 
     fn files(patterns: &[&str]) -> ArtifactFiles {
         ArtifactFiles {
