@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sluice_api::ops::Service;
 use sluice_api::sigv4::CredentialStore;
 use sluice_api::{Api, Auth, router};
+use sluice_local::private::{tighten, write_new_private};
 use sluice_local::provider::{LocalConfig, providers_stopping_after};
 use sluice_local::runtime::{LocalRuntime, work_runtime};
 use sluice_local::scheduler::LOOK_EVERY;
@@ -76,7 +77,8 @@ impl CredentialStore for Keys {
 }
 
 /// Reads the credentials file, writing the default one (`test` / `test`, as other emulators use) when
-/// there is none.
+/// there is none. The file holds secret keys: it is written 0600, and an existing one loses the group's
+/// and others' rights before it is read.
 fn credentials(path: &Path) -> Result<CredentialsFile, String> {
     if !path.exists() {
         let default = CredentialsFile {
@@ -86,10 +88,14 @@ fn credentials(path: &Path) -> Result<CredentialsFile, String> {
             }],
         };
         let text = serde_json::to_string_pretty(&default).map_err(|e| e.to_string())?;
-        std::fs::write(path, text + "\n")
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        return Ok(default);
+        match write_new_private(path, (text + "\n").as_bytes()) {
+            Ok(()) => return Ok(default),
+            // Another server on this data directory wrote it first: read theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot write {}: {e}", path.display())),
+        }
     }
+    tighten(path).map_err(|e| format!("cannot make {} private: {e}", path.display()))?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))

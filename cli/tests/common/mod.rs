@@ -19,11 +19,17 @@ pub(crate) struct Server {
     pub(crate) data: PathBuf,
     port: u16,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
     pub(crate) fn start(extra: &[&str]) -> Server {
+        Server::start_with_env(extra, &[])
+    }
+
+    /// A server whose environment also holds `env` (the rest is this process's).
+    pub(crate) fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -32,13 +38,18 @@ impl Server {
             .port();
         let data = dir.path().join("data");
         let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
-        let child = spawn(port, &data, &extra);
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = spawn(port, &data, &extra, &env);
         Server {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
             data,
             port,
             extra,
+            env,
             _dir: dir,
         }
     }
@@ -47,13 +58,13 @@ impl Server {
     pub(crate) fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.port, &self.data, &self.extra);
+        self.child = spawn(self.port, &self.data, &self.extra, &self.env);
     }
 }
 
 /// Starts `sluice serve` and waits (boundedly) for the line saying it listens; a thread keeps draining
 /// its output afterwards so it never blocks on a full pipe.
-fn spawn(port: u16, data: &std::path::Path, extra: &[String]) -> Child {
+fn spawn(port: u16, data: &std::path::Path, extra: &[String], env: &[(String, String)]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([
             "serve",
@@ -64,6 +75,7 @@ fn spawn(port: u16, data: &std::path::Path, extra: &[String]) -> Child {
         ])
         .arg(data)
         .args(extra)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

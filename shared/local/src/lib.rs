@@ -8,6 +8,7 @@ pub mod git;
 pub mod guard;
 pub mod notifier;
 pub mod orchestrator;
+pub mod private;
 pub mod process;
 pub mod provider;
 pub mod runtime;

@@ -29,7 +29,6 @@
 
 use std::future::Future;
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -250,14 +249,7 @@ impl Drop for ProcessGroup {
     }
 }
 
-/// Creates `dir` (and missing parents) 0700, and makes an existing one 0700.
-pub fn private_dir(dir: &Path) -> io::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-}
+pub use crate::private::private_dir;
 
 /// Writes the record of group `pgid`; none where the system does not say when a process started.
 fn record(dir: &Path, pgid: i32) -> io::Result<PathBuf> {
@@ -330,6 +322,7 @@ fn boot_id() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn bash() -> PathBuf {
         PathBuf::from("/bin/bash")

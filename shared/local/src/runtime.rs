@@ -13,8 +13,9 @@
 //! <data-dir>/engine.lock                       held by the one process that runs the executions
 //! ```
 //!
-//! The data directory is created 0700. Opening it with the engine first ends what an earlier process
-//! left running (its recorded process groups), then removes leftover workspaces, and only then carries
+//! The data directory is private to the server's user: 0700, and `sluice.db` (with its `-wal` and `-shm`)
+//! 0600, created so and tightened when opened ([`crate::private`]). Opening it with the engine first
+//! ends what an earlier process left running (its recorded process groups), then removes leftover workspaces, and only then carries
 //! on the open executions: an action handed over again never runs beside its previous run.
 
 use std::fs::File;
@@ -39,7 +40,8 @@ use sluice_statemachine::sqlite::SqliteStore as EngineStore;
 use crate::events::EventFile;
 use crate::guard::segment;
 use crate::orchestrator::{LocalOrchestrator, deliver_task_answers};
-use crate::process::{ProcessError, Processes, private_dir};
+use crate::private::{private_dir, private_file, tighten};
+use crate::process::{ProcessError, Processes};
 use crate::s3_folder::{S3Folder, S3FolderError};
 use crate::scheduler::LocalScheduler;
 use crate::store::SqliteStore;
@@ -228,14 +230,12 @@ impl LocalRuntime {
             path: data_dir.to_path_buf(),
             source,
         };
-        if !data_dir.exists() {
-            private_dir(data_dir).map_err(data_dir_error)?;
-        }
+        private_dir(data_dir).map_err(data_dir_error)?;
         let lock = lock_engine(data_dir)?;
         let processes = Processes::recorded_in(data_dir.join("processes"));
         processes.end_leftovers().await?;
         remove_workspaces(&data_dir.join("work")).map_err(data_dir_error)?;
-        let database = data_dir.join("sluice.db");
+        let database = private_database(data_dir).map_err(data_dir_error)?;
         let engine_store = Arc::new(EngineStore::open(&database)?);
         let store = Arc::new(SqliteStore::on(engine_store.connection())?);
         let engine = Engine::start(
@@ -297,6 +297,10 @@ impl LocalRuntime {
                 ),
             });
         }
+        private_database(data_dir).map_err(|source| RuntimeError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
         let store = Arc::new(SqliteStore::open(&database)?);
         let clock = SharedClock(Arc::new(SystemClock));
         Ok(LocalPorts {
@@ -334,6 +338,20 @@ impl LocalRuntime {
         self.engine().shutdown();
         let _ = self.lock.lock().map(|mut lock| lock.take());
     }
+}
+
+/// `<data-dir>/sluice.db`, created 0600 before SQLite opens it, so that its `-wal` and `-shm` files,
+/// which SQLite creates with the database's permissions, are private too; existing ones are tightened.
+fn private_database(data_dir: &Path) -> std::io::Result<PathBuf> {
+    let database = data_dir.join("sluice.db");
+    // An empty file is an empty database to SQLite.
+    private_file(&database)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut name = database.clone().into_os_string();
+        name.push(suffix);
+        tighten(Path::new(&name))?;
+    }
+    Ok(database)
 }
 
 /// Takes `<data-dir>/engine.lock`: two processes running one data directory's executions would run each

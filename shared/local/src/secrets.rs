@@ -12,9 +12,9 @@
 //! encoding is longer than 200 bytes (file names stop at 255) is `~` and the hex SHA-256 of the name
 //! instead. Neither form can start with `.`, which temporary files do.
 
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -22,6 +22,8 @@ use sha2::{Digest, Sha256};
 use sluice_core::port::Ids;
 use sluice_core::secret::{SecretError, SecretValue, Secrets, check_name, check_value};
 use sluice_core::system::RandomIds;
+
+use crate::private::private_dir;
 
 /// The longest encoded name kept readable; longer ones are hashed.
 const MAX_READABLE_FILE_NAME: usize = 200;
@@ -92,16 +94,6 @@ fn file_name(name: &str) -> String {
     let digest = Sha256::digest(name.as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("~{hex}")
-}
-
-/// Creates the directory 0700, or takes an existing one back to 0700.
-fn private_dir(dir: &Path) -> io::Result<()> {
-    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-    let permissions = std::fs::metadata(dir)?.permissions();
-    if permissions.mode() & 0o777 != 0o700 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }
 
 /// Temporary file, flush, rename, then flush the directory so the rename itself survives a crash.
