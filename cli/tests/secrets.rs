@@ -1,9 +1,11 @@
 //! Secrets kept secret, against the real `sluice serve` driven by the aws CLI (.venv/bin/aws): the data
-//! directory and the files holding secrets are private to the server's user.
+//! directory and the files holding secrets are private to the server's user; builds and local functions
+//! see a defined environment, not the server's.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -123,4 +125,248 @@ fn the_data_directory_is_0700_and_credentials_and_store_0600_and_looser_ones_are
         .map(|p| p["name"].clone())
         .collect();
     assert_eq!(names, [json!("First"), json!("Second")]);
+}
+
+/// How long an execution may take here.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn wait_for_status(server: &Server, pipeline: &str, id: &str, status: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let execution = aws(
+            server,
+            &[
+                "get-pipeline-execution",
+                "--pipeline-name",
+                pipeline,
+                "--pipeline-execution-id",
+                id,
+            ],
+        );
+        if execution["pipelineExecution"]["status"] == status {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} never reached {status}: {execution}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A random-enough marker, so a value found can only have come from this test.
+fn marker(what: &str) -> String {
+    format!(
+        "{what}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// S3 source → a Commands action that runs `env` into its log and into `env.txt` of its output artifact,
+/// beside a local function that writes its environment to `function_env` → an S3 deploy extracting the
+/// artifact into the bucket folder `out`.
+fn env_probe_pipeline(name: &str) -> Value {
+    json!({"pipeline": {
+        "name": name,
+        "roleArn": "arn:aws:iam::123456789012:role/p",
+        "artifactStore": {"type": "S3", "location": "artifacts"},
+        "pipelineType": "V2",
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Source",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app"},
+                "outputArtifacts": [{"name": "Src"}]
+            }]},
+            {"name": "Run", "actions": [{
+                "name": "Env",
+                "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+                "commands": ["env", "env | sort > env.txt"],
+                "environmentVariables": [{"name": "GREETING", "value": "hello-from-the-action"}],
+                "inputArtifacts": [{"name": "Src"}],
+                "outputArtifacts": [{"name": "Env", "files": ["env.txt"]}]
+            }, {
+                "name": "Function",
+                "actionTypeId": {"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"},
+                "configuration": {"FunctionName": "probe"}
+            }]},
+            {"name": "Deploy", "actions": [{
+                "name": "Publish",
+                "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"BucketName": "out", "Extract": "true"},
+                "inputArtifacts": [{"name": "Env"}]
+            }]}
+        ]
+    }})
+}
+
+/// The `sluice.json` of the probe: the function writes its environment to `function_env`.
+fn probe_config(dir: &Path, function_env: &Path, pass: &[&str]) -> PathBuf {
+    let path = dir.join("sluice.json");
+    let mut config = json!({
+        "functions": {"probe": {"command": format!("env > {}", function_env.display())}}
+    });
+    if !pass.is_empty() {
+        config["passEnvironment"] = json!(pass);
+    }
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+/// What the build and the function saw, each as `env` printed it: the build's log, the `env.txt` of its
+/// output artifact (as deployed), and the function's.
+struct Seen {
+    log: String,
+    artifact: String,
+    function: String,
+}
+
+impl Seen {
+    fn read(data: &Path, pipeline: &str, execution: &str, function_env: &Path) -> Seen {
+        let log = data
+            .join("logs")
+            .join(pipeline)
+            .join(execution)
+            .join("Run.Env.log");
+        Seen {
+            log: std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display())),
+            artifact: std::fs::read_to_string(data.join("s3/out/env.txt")).unwrap(),
+            function: std::fs::read_to_string(function_env).unwrap(),
+        }
+    }
+
+    fn each(&self) -> [(&str, &str); 3] {
+        [
+            ("log", &self.log),
+            ("artifact", &self.artifact),
+            ("function", &self.function),
+        ]
+    }
+
+    fn assert_defined(&self, secret: &str, other: &str, other_passed: bool) {
+        for (what, text) in self.each() {
+            assert!(
+                !text.contains(secret),
+                "{what} shows the server's secret:\n{text}"
+            );
+            assert!(
+                !text.contains("AWS_SECRET_ACCESS_KEY="),
+                "{what} has AWS_SECRET_ACCESS_KEY:\n{text}"
+            );
+            assert_eq!(
+                text.contains(&format!("SLUICE_PROBE_OTHER={other}")),
+                other_passed,
+                "{what}, SLUICE_PROBE_OTHER passed: {other_passed}:\n{text}"
+            );
+            assert!(
+                text.contains("\nPATH=") || text.starts_with("PATH="),
+                "{what} has a PATH:\n{text}"
+            );
+            assert!(
+                !text.contains("CARGO_"),
+                "{what} has the test's own variables:\n{text}"
+            );
+        }
+        for (what, text) in [("log", &self.log), ("artifact", &self.artifact)] {
+            assert!(
+                text.contains("GREETING=hello-from-the-action"),
+                "{what} lacks the action's variable:\n{text}"
+            );
+            assert!(text.contains("CODEBUILD_SRC_DIR="), "{what}:\n{text}");
+        }
+    }
+}
+
+fn probe_serve(pass: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let (secret, other) = (marker("sekrit"), marker("other"));
+    let function_env = dir.path().join("function-env.txt");
+    let config = probe_config(dir.path(), &function_env, pass);
+    let server = Server::start_with_env(
+        &["--config", config.to_str().unwrap()],
+        &[
+            ("AWS_SECRET_ACCESS_KEY", &secret),
+            ("SLUICE_PROBE_OTHER", &other),
+        ],
+    );
+    std::fs::create_dir_all(server.data.join("s3/inbox/app")).unwrap();
+    std::fs::write(server.data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
+    let file = dir.path().join("pipeline.json");
+    std::fs::write(&file, env_probe_pipeline("Probe").to_string()).unwrap();
+    aws(
+        &server,
+        &[
+            "create-pipeline",
+            "--cli-input-json",
+            &format!("file://{}", file.display()),
+        ],
+    );
+    let id = aws(&server, &["start-pipeline-execution", "--name", "Probe"])["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for_status(&server, "Probe", &id, "Succeeded");
+    Seen::read(&server.data, "Probe", &id, &function_env).assert_defined(
+        &secret,
+        &other,
+        !pass.is_empty(),
+    );
+}
+
+#[test]
+fn builds_and_functions_of_sluice_serve_see_none_of_the_servers_environment_but_the_defined_part() {
+    probe_serve(&[]);
+}
+
+#[test]
+fn a_variable_sluice_json_passes_reaches_builds_and_functions_and_the_others_still_do_not() {
+    probe_serve(&["SLUICE_PROBE_OTHER"]);
+}
+
+#[test]
+fn builds_and_functions_of_sluice_run_see_only_the_defined_environment_too() {
+    for pass in [&[][..], &["SLUICE_PROBE_OTHER"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, other) = (marker("sekrit"), marker("other"));
+        let function_env = dir.path().join("function-env.txt");
+        let config = probe_config(dir.path(), &function_env, pass);
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(data.join("s3/inbox/app")).unwrap();
+        std::fs::write(data.join("s3/inbox/app/readme.txt"), "hi").unwrap();
+        let file = dir.path().join("pipeline.json");
+        std::fs::write(&file, env_probe_pipeline("Probe").to_string()).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("run")
+            .arg(&file)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("AWS_SECRET_ACCESS_KEY", &secret)
+            .env("SLUICE_PROBE_OTHER", &other)
+            .output()
+            .unwrap();
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(output.status.code(), Some(0), "{printed}");
+        let logs = data.join("logs/Probe");
+        let execution = std::fs::read_dir(&logs)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .file_name();
+        Seen::read(&data, "Probe", execution.to_str().unwrap(), &function_env).assert_defined(
+            &secret,
+            &other,
+            !pass.is_empty(),
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod build;
+pub mod environment;
 pub mod events;
 pub mod git;
 pub mod guard;

@@ -5,6 +5,7 @@
 //! a summary, a log.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -41,6 +42,10 @@ pub struct LocalConfig {
     /// Lambda function name → how to run it locally.
     #[serde(default)]
     pub functions: BTreeMap<String, FunctionConfig>,
+    /// Variables of the server's environment builds and local functions see, beyond
+    /// [`crate::environment::ALWAYS_PASSED`]; no other variable of it reaches them.
+    #[serde(default, rename = "passEnvironment")]
+    pub pass_environment: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -76,6 +81,12 @@ pub enum ConfigError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{path}: {field}: {rule}")]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        rule: String,
+    },
 }
 
 impl LocalConfig {
@@ -90,6 +101,13 @@ impl LocalConfig {
                 path: path.to_path_buf(),
                 source,
             })?;
+        for (index, name) in config.pass_environment.iter().enumerate() {
+            crate::environment::check_name(name).map_err(|rule| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                field: format!("passEnvironment[{index}]"),
+                rule,
+            })?;
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         for location in config.sources.values_mut() {
             *location = resolve_location(base, location);
@@ -127,6 +145,8 @@ pub struct LocalContext {
     pub shell: PathBuf,
     /// The runtime's clock (approval expiry times).
     pub clock: Arc<dyn Clock>,
+    /// What of the server's environment builds and local functions see ([`crate::environment`]).
+    pub inherited_environment: BTreeMap<OsString, OsString>,
 }
 
 /// The region local approval notifications report: `sluice serve`'s default `--region`.
@@ -211,6 +231,8 @@ pub fn providers_stopping_after(
     stop_grace: std::time::Duration,
 ) -> impl FnOnce(&LocalRuntime) -> Providers {
     move |runtime| {
+        let inherited_environment =
+            crate::environment::passed_from_server(&config.pass_environment);
         let mut providers = local_providers(Arc::new(LocalContext {
             data_dir: runtime.data_dir.clone(),
             artifacts: runtime.ports.artifacts.clone(),
@@ -220,6 +242,7 @@ pub fn providers_stopping_after(
             processes: runtime.processes.clone().with_stop_grace(stop_grace),
             shell: PathBuf::from("bash"),
             clock: Arc::new(runtime.ports.clock.clone()),
+            inherited_environment,
         }));
         // Custom action types wait for a job worker (PollForJobs through `sluice serve`).
         providers.register_custom(Arc::new(sluice_core::job::CustomJobs(Arc::new(
@@ -611,6 +634,7 @@ impl Build {
                 spec,
                 primary,
                 secondary: inputs,
+                inherited: context.inherited_environment.clone(),
                 environment,
                 output_artifacts: job
                     .output_artifacts
@@ -796,9 +820,7 @@ impl LambdaInvoke {
         })?;
         let event = Self::event(job).to_string();
         let answer = match (&function.command, &function.url) {
-            (Some(command), _) => {
-                run_function_command(&self.0.shell, &self.0.processes, command, &event, job).await?
-            }
+            (Some(command), _) => run_function_command(&self.0, command, &event, job).await?,
             (None, Some(url)) => post_event(url, &event).await.map_err(failed)?,
             (None, None) => {
                 return Err(configuration_error(format!(
@@ -835,20 +857,23 @@ impl LambdaInvoke {
 }
 
 /// Runs a local function's command in a process group of its own, which ends with it: when the job is
-/// stopped or times out the group gets SIGTERM, then SIGKILL after the grace period.
+/// stopped or times out the group gets SIGTERM, then SIGKILL after the grace period. It sees only the
+/// part of the server's environment that is passed on ([`crate::environment`]).
 async fn run_function_command(
-    shell: &Path,
-    processes: &Processes,
+    context: &LocalContext,
     command: &str,
     event: &str,
     job: &Job,
 ) -> Result<String, JobOutcome> {
     use tokio::io::AsyncWriteExt;
+    let (shell, processes) = (&context.shell, &context.processes);
     let cannot_run = |e: std::io::Error| failed(format!("cannot run {}: {e}", shell.display()));
     let group = processes.start_group(shell).map_err(cannot_run)?;
     let mut child = tokio::process::Command::new(shell)
         .arg("-c")
         .arg(command)
+        .env_clear()
+        .envs(&context.inherited_environment)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

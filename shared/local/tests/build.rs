@@ -54,6 +54,7 @@ impl Workspace {
                 dir: self.src(),
             },
             secondary: Vec::new(),
+            inherited: sluice_local::environment::passed_from_server(&[]),
             environment: Vec::new(),
             output_artifacts: Vec::new(),
             artifacts_dir: self.root.path().join("out"),
@@ -294,7 +295,7 @@ phases:
 }
 
 #[tokio::test]
-async fn action_variables_override_buildspec_variables_and_the_process_environment_is_inherited() {
+async fn action_variables_override_buildspec_variables_which_override_the_inherited_environment() {
     let workspace = Workspace::new();
     let mut job = workspace.job(
         r#"
@@ -309,6 +310,8 @@ phases:
       - echo "$STAGE $REGION $CODEBUILD_BUILD_SUCCEEDING ${HOME:+has-home} $CODEBUILD_SRC_DIR" > env
 "#,
     );
+    job.inherited
+        .insert("REGION".into(), "from-the-server".into());
     job.environment = vec![("STAGE".to_owned(), "from-action".to_owned())];
     run_build(job, std::future::pending())
         .await
@@ -320,6 +323,42 @@ phases:
             workspace.src().display()
         )
     );
+}
+
+#[tokio::test]
+async fn the_build_sees_only_the_environment_it_inherits_not_this_processs() {
+    let workspace = Workspace::new();
+    let mut job = workspace.job(
+        r#"
+version: 0.2
+phases:
+  build:
+    commands:
+      - env | sort > env
+"#,
+    );
+    // This test process has cargo's variables (CARGO_MANIFEST_DIR, …) in its environment.
+    assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some());
+    job.inherited = sluice_local::environment::passed(
+        [
+            ("PATH".into(), std::env::var_os("PATH").unwrap()),
+            ("PASSED_ON".into(), "yes".into()),
+            ("NOT_NAMED".into(), "no".into()),
+        ],
+        &["PASSED_ON".to_owned()],
+    );
+    run_build(job, std::future::pending())
+        .await
+        .expect("build succeeds");
+    let env = read(workspace.src().join("env"));
+    let names: Vec<&str> = env
+        .lines()
+        .filter_map(|line| line.split_once('=').map(|(name, _)| name))
+        .filter(|name| {
+            !name.starts_with("CODEBUILD_") && !["PWD", "SHLVL", "_", "OLDPWD"].contains(name)
+        })
+        .collect();
+    assert_eq!(names, ["PASSED_ON", "PATH"], "{env}");
 }
 
 #[tokio::test]

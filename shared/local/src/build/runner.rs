@@ -88,6 +88,9 @@ pub struct BuildJob {
     pub primary: InputSource,
     /// Other inputs, each as `CODEBUILD_SRC_DIR_<name>`.
     pub secondary: Vec<InputSource>,
+    /// What of the server's environment the build sees ([`crate::environment::passed`]); nothing
+    /// else of it reaches the build.
+    pub inherited: BTreeMap<OsString, OsString>,
     /// Variables from the action (`EnvironmentVariables`) and the `CODEBUILD_*` variables the
     /// caller sets. As in CodeBuild, these override the buildspec's `env/variables`.
     pub environment: Vec<(String, String)>,
@@ -252,9 +255,9 @@ const TAIL_LINES: usize = 20;
 /// commands run after its `commands` whether they failed or not (stopping at the first that
 /// fails). The error returned is the first failure.
 ///
-/// The environment is, in increasing precedence: this process's environment, the buildspec's
-/// `env/variables`, `job.environment`, then the runner's own `CODEBUILD_SRC_DIR`,
-/// `CODEBUILD_SRC_DIR_<name>` and `CODEBUILD_BUILD_SUCCEEDING`.
+/// The environment is, in increasing precedence: `job.inherited` (the part of the server's environment
+/// that is passed on), the buildspec's `env/variables`, `job.environment`, then the runner's own
+/// `CODEBUILD_SRC_DIR`, `CODEBUILD_SRC_DIR_<name>` and `CODEBUILD_BUILD_SUCCEEDING`.
 ///
 /// `job.timeout` covers the phases; when it passes, or when `cancel` completes, every process
 /// of the build gets SIGTERM, and SIGKILL once the running command has ended or the grace period
@@ -439,7 +442,7 @@ fn initial_environment(
     spec: &Buildspec,
     primary_dir: &Path,
 ) -> Result<BTreeMap<OsString, OsString>, BuildError> {
-    let mut env: BTreeMap<OsString, OsString> = std::env::vars_os().collect();
+    let mut env = job.inherited.clone();
     // bash sets these from the directory each command starts in.
     env.remove(OsStr::new("PWD"));
     env.remove(OsStr::new("OLDPWD"));
