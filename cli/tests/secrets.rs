@@ -370,3 +370,312 @@ fn builds_and_functions_of_sluice_run_see_only_the_defined_environment_too() {
         );
     }
 }
+
+/// Runs an aws CLI command that must fail; returns its error output.
+fn aws_fails(server: &Server, error: &str, args: &[&str]) -> String {
+    let aws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
+    let output = Command::new(aws)
+        .arg("codepipeline")
+        .args(args)
+        .args(["--endpoint-url", &server.endpoint, "--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success(), "{args:?} succeeded");
+    assert!(
+        stderr.contains(&format!("({error})")),
+        "{args:?}: expected {error}, got {stderr}"
+    );
+    stderr
+}
+
+/// The secrets of the secrets test, each unique to the run.
+struct Secrets {
+    oauth_token: String,
+    api_key: String,
+    webhook_token: String,
+}
+
+impl Secrets {
+    fn new() -> Secrets {
+        Secrets {
+            oauth_token: marker("ghp-oauth"),
+            api_key: marker("api-key"),
+            webhook_token: marker("hmac"),
+        }
+    }
+
+    fn all(&self) -> [&str; 3] {
+        [&self.oauth_token, &self.api_key, &self.webhook_token]
+    }
+
+    /// Fails if `text` shows any of the secrets.
+    fn assert_absent(&self, what: &str, text: &str) {
+        for secret in self.all() {
+            assert!(!text.contains(secret), "{what} shows a secret: {text}");
+        }
+    }
+}
+
+/// A GitHub (v1) source with an OAuthToken, then a custom action whose `ApiKey` property is secret.
+fn secret_pipeline(secrets: &Secrets, repo: &str) -> Value {
+    json!({"pipeline": {
+        "name": "Guarded",
+        "roleArn": "arn:aws:iam::123456789012:role/p",
+        "artifactStore": {"type": "S3", "location": "guarded-artifacts"},
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Source",
+                "actionTypeId": {"category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1"},
+                "configuration": {"Owner": "octo", "Repo": repo, "Branch": "main",
+                                  "OAuthToken": secrets.oauth_token, "PollForSourceChanges": "false"},
+                "outputArtifacts": [{"name": "Src"}]
+            }]},
+            {"name": "Ship", "actions": [{
+                "name": "Ship",
+                "actionTypeId": {"category": "Deploy", "owner": "Custom", "provider": "Shipper", "version": "1"},
+                "configuration": {"Target": "prod", "ApiKey": secrets.api_key},
+                "inputArtifacts": [{"name": "Src"}]
+            }]}
+        ]
+    }})
+}
+
+fn write_json(dir: &Path, name: &str, value: &Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, value.to_string()).unwrap();
+    format!("file://{}", path.display())
+}
+
+fn configuration_of<'a>(pipeline: &'a Value, action: &str) -> &'a Value {
+    pipeline["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["actions"].as_array().unwrap())
+        .find(|a| a["name"] == action)
+        .map(|a| &a["configuration"])
+        .unwrap()
+}
+
+/// Runs the pipeline once: the custom action's job is polled, its secret checked, and reported done.
+fn run_once(server: &Server, secrets: &Secrets) -> String {
+    let id = aws(server, &["start-pipeline-execution", "--name", "Guarded"])["pipelineExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + PATIENCE;
+    let job = loop {
+        let jobs = aws(
+            server,
+            &[
+                "poll-for-jobs",
+                "--action-type-id",
+                "category=Deploy,owner=Custom,provider=Shipper,version=1",
+                "--max-batch-size",
+                "1",
+            ],
+        )["jobs"]
+            .clone();
+        if let Some(job) = jobs.as_array().unwrap().first() {
+            break job.clone();
+        }
+        assert!(Instant::now() < deadline, "no job for the custom action");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Where the secret is used, it is there: the job worker gets it (as CodePipeline gives it).
+    assert_eq!(
+        job["data"]["actionConfiguration"]["configuration"]["ApiKey"],
+        secrets.api_key.as_str(),
+        "{job}"
+    );
+    let job_id = job["id"].as_str().unwrap();
+    aws(
+        server,
+        &[
+            "acknowledge-job",
+            "--job-id",
+            job_id,
+            "--nonce",
+            job["nonce"].as_str().unwrap(),
+        ],
+    );
+    aws(server, &["put-job-success-result", "--job-id", job_id]);
+    wait_for_status(server, "Guarded", &id, "Succeeded");
+    id
+}
+
+#[test]
+fn secret_configuration_and_webhook_tokens_are_masked_in_every_answer_and_the_mask_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Secrets::new();
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("index.html"), "hi").unwrap();
+    let config = dir.path().join("sluice.json");
+    std::fs::write(
+        &config,
+        json!({"sources": {"octo/app": app.to_str().unwrap()}}).to_string(),
+    )
+    .unwrap();
+    let server = Server::start(&["--config", config.to_str().unwrap()]);
+
+    aws(
+        &server,
+        &[
+            "create-custom-action-type",
+            "--category",
+            "Deploy",
+            "--provider",
+            "Shipper",
+            "--action-version",
+            "1",
+            "--configuration-properties",
+            "name=Target,required=true,key=true,secret=false",
+            "name=ApiKey,required=true,key=false,secret=true",
+            "--input-artifact-details",
+            "minimumCount=1,maximumCount=1",
+            "--output-artifact-details",
+            "minimumCount=0,maximumCount=0",
+        ],
+    );
+    let pipeline = secret_pipeline(&secrets, "app");
+    let created = aws(
+        &server,
+        &[
+            "create-pipeline",
+            "--cli-input-json",
+            &write_json(dir.path(), "pipeline.json", &pipeline),
+        ],
+    );
+    secrets.assert_absent("create-pipeline", &created.to_string());
+    assert_eq!(
+        configuration_of(&created["pipeline"], "Source")["OAuthToken"],
+        "****"
+    );
+
+    let webhook = json!({"webhook": {
+        "name": "guarded-push",
+        "targetPipeline": "Guarded",
+        "targetAction": "Source",
+        "filters": [{"jsonPath": "$.ref", "matchEquals": "refs/heads/{Branch}"}],
+        "authentication": "GITHUB_HMAC",
+        "authenticationConfiguration": {"SecretToken": secrets.webhook_token}
+    }});
+    let put = aws(
+        &server,
+        &[
+            "put-webhook",
+            "--cli-input-json",
+            &write_json(dir.path(), "webhook.json", &webhook),
+        ],
+    );
+    secrets.assert_absent("put-webhook", &put.to_string());
+    assert_eq!(
+        put["webhook"]["definition"]["authenticationConfiguration"]["SecretToken"],
+        "****"
+    );
+    let listed = aws(&server, &["list-webhooks"]);
+    secrets.assert_absent("list-webhooks", &listed.to_string());
+    assert_eq!(
+        listed["webhooks"][0]["definition"]["authenticationConfiguration"]["SecretToken"],
+        "****"
+    );
+
+    let id = run_once(&server, &secrets);
+    let got = aws(&server, &["get-pipeline", "--name", "Guarded"]);
+    secrets.assert_absent("get-pipeline", &got.to_string());
+    assert_eq!(
+        configuration_of(&got["pipeline"], "Source")["OAuthToken"],
+        "****"
+    );
+    assert_eq!(configuration_of(&got["pipeline"], "Source")["Repo"], "app");
+    assert_eq!(configuration_of(&got["pipeline"], "Ship")["ApiKey"], "****");
+    let actions = aws(
+        &server,
+        &["list-action-executions", "--pipeline-name", "Guarded"],
+    );
+    secrets.assert_absent("list-action-executions", &actions.to_string());
+    let details = actions["actionExecutionDetails"].as_array().unwrap();
+    assert_eq!(details.len(), 2, "{actions}");
+    for detail in details {
+        let key = if detail["actionName"] == "Source" {
+            "OAuthToken"
+        } else {
+            "ApiKey"
+        };
+        assert_eq!(detail["input"]["configuration"][key], "****", "{detail}");
+        assert_eq!(
+            detail["input"]["resolvedConfiguration"][key], "****",
+            "{detail}"
+        );
+    }
+
+    // get-pipeline's answer sent back as it is keeps the secrets: the next run's job has the key.
+    let mut update = json!({"pipeline": got["pipeline"].clone()});
+    let updated = aws(
+        &server,
+        &[
+            "update-pipeline",
+            "--cli-input-json",
+            &write_json(dir.path(), "update.json", &update),
+        ],
+    );
+    secrets.assert_absent("update-pipeline", &updated.to_string());
+    assert_eq!(updated["pipeline"]["version"], 2);
+    let second = run_once(&server, &secrets);
+    assert_ne!(id, second);
+
+    // The mask with another value of the action changed stands for nothing: refused, nothing changes.
+    update["pipeline"]["stages"][0]["actions"][0]["configuration"]["Repo"] = json!("elsewhere");
+    update["pipeline"]["version"] = json!(2);
+    let refused = aws_fails(
+        &server,
+        "InvalidActionDeclarationException",
+        &[
+            "update-pipeline",
+            "--cli-input-json",
+            &write_json(dir.path(), "retarget.json", &update),
+        ],
+    );
+    assert!(refused.contains("OAuthToken"), "{refused}");
+    assert!(refused.contains("Repo"), "{refused}");
+    let after = aws(&server, &["get-pipeline", "--name", "Guarded"]);
+    assert_eq!(after["pipeline"]["version"], 2);
+
+    // Events and logs do not show them either.
+    for entry in walkdir(&server.data) {
+        let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "events.jsonl" || entry.starts_with(server.data.join("logs")) {
+            secrets.assert_absent(
+                &name,
+                &String::from_utf8_lossy(&std::fs::read(&entry).unwrap()),
+            );
+        }
+    }
+}
+
+/// Every file under `dir`.
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(next) = todo.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                todo.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files
+}

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use sluice_core::action::{ActionTypes, keep_masked_secrets};
 use sluice_core::approval::{ApprovalStatus, put_approval_result};
 use sluice_core::compile::CompileOptions;
 use sluice_core::dispatcher::{TransitionType, disable_transition, enable_transition};
@@ -277,9 +278,7 @@ async fn save_pipeline<P: Ports>(
     })?;
     let context = ValidationContext {
         region: service.region.clone(),
-        action_types: sluice_core::action::ActionTypes {
-            custom: Some(crate::resources::custom_action_types(ports).await?),
-        },
+        action_types: crate::resources::action_types(ports).await?,
     };
     let problems = validate(&file, &context);
     if !problems.is_empty() {
@@ -313,13 +312,21 @@ async fn save_pipeline<P: Ports>(
         }
         (None, true) => {}
     }
+    let mut declaration = file.pipeline.clone();
+    keep_masked_secrets(
+        &mut declaration,
+        existing.as_ref().map(|old| &old.declaration),
+        &context.action_types,
+    )
+    .map_err(|e| ApiError::new("InvalidActionDeclarationException", e.to_string()))?;
     let tags = serde_json::to_value(&file.tags).unwrap_or_default();
     let tags = tags.as_array().cloned().unwrap_or_default();
     if create {
         crate::resources::schedules_of(name, &tags)?;
     }
-    let stored = put_pipeline(ports, &file.pipeline, &service.compile).await?;
-    let mut output = json!({ "pipeline": stored.declaration });
+    let stored = put_pipeline(ports, &declaration, &service.compile).await?;
+    let shown = context.action_types.masked_declaration(&stored.declaration);
+    let mut output = json!({ "pipeline": shown });
     if create && !tags.is_empty() {
         let arn = service.pipeline_arn(name);
         crate::resources::add_tags(ports, &arn, &tags).await?;
@@ -350,8 +357,9 @@ async fn get_pipeline<P: Ports>(
         None => ports.store().pipeline(name).await?,
     }
     .ok_or_else(|| service.not_found(name))?;
+    let types = crate::resources::action_types(ports).await?;
     Ok(json!({
-        "pipeline": stored.declaration,
+        "pipeline": types.masked_declaration(&stored.declaration),
         "metadata": {
             "pipelineArn": service.pipeline_arn(name),
             "created": time(stored.created),
@@ -581,7 +589,9 @@ fn artifact_details(artifacts: &[sluice_core::execution::ArtifactDetail]) -> Val
         .collect::<Vec<_>>())
 }
 
-fn action_execution_detail(a: &ActionExecution, service: &Service) -> Value {
+/// An action execution as ListActionExecutions shows it. The worker records secret values masked
+/// already; records written before it did are masked here.
+fn action_execution_detail(a: &ActionExecution, service: &Service, types: &ActionTypes) -> Value {
     let mut result = json!({});
     if let Some(id) = &a.external_execution_id {
         result["externalExecutionId"] = json!(id);
@@ -594,8 +604,8 @@ fn action_execution_detail(a: &ActionExecution, service: &Service) -> Value {
     }
     let mut input = json!({
         "actionTypeId": a.action_type_id,
-        "configuration": a.configuration,
-        "resolvedConfiguration": a.resolved_configuration,
+        "configuration": types.masked_configuration(&a.action_type_id, &a.configuration),
+        "resolvedConfiguration": types.masked_configuration(&a.action_type_id, &a.resolved_configuration),
         "region": service.region,
         "inputArtifacts": artifact_details(&a.input_artifacts),
     });
@@ -643,8 +653,9 @@ async fn list_action_executions<P: Ports>(
     let mut actions = ports.store().action_executions(name, filter).await?;
     actions.reverse();
     let (actions, next) = page(actions, input, 100)?;
+    let types = crate::resources::action_types(ports).await?;
     let mut output = json!({
-        "actionExecutionDetails": actions.iter().map(|a| action_execution_detail(a, service)).collect::<Vec<_>>()
+        "actionExecutionDetails": actions.iter().map(|a| action_execution_detail(a, service, &types)).collect::<Vec<_>>()
     });
     if let Some(next) = next {
         output["nextToken"] = json!(next);

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use sluice_core::action::CustomActionType;
 use sluice_core::action::catalog::BUILTIN;
+use sluice_core::action::{ActionTypes, CustomActionType};
 use sluice_core::port::{PipelineStore, Ports, ResourceStore, StoreError};
 
 use crate::error::ApiError;
@@ -12,7 +12,7 @@ use crate::ops::Service;
 
 const TAGS: &str = "tags";
 const WEBHOOK: &str = "webhook";
-const ACTION_TYPE: &str = "action-type";
+const ACTION_TYPE: &str = sluice_core::action::CUSTOM_ACTION_TYPE_KIND;
 /// CodePipeline's quota of tags per resource.
 const MAX_TAGS: usize = 50;
 
@@ -175,7 +175,8 @@ fn webhook_arn(service: &Service, name: &str) -> String {
     )
 }
 
-/// A webhook as ListWebhooks shows it: the secret token is not shown again.
+/// A webhook as PutWebhook and ListWebhooks show it: "If a secret token was provided, it will be
+/// redacted in the response" (model, `WebhookAuthConfiguration.SecretToken`).
 fn listed(mut item: Value) -> Value {
     if let Some(token) = item.pointer_mut("/definition/authenticationConfiguration/SecretToken") {
         *token = json!("****");
@@ -187,15 +188,9 @@ fn action_type_id(category: &str, provider: &str, version: &str) -> String {
     format!("{category}/Custom/{provider}/{version}")
 }
 
-/// The custom action types pipelines may use.
-pub async fn custom_action_types<P: Ports>(ports: &P) -> Result<Vec<CustomActionType>, ApiError> {
-    Ok(ports
-        .store()
-        .resources(ACTION_TYPE)
-        .await?
-        .into_iter()
-        .filter_map(|(_, doc)| serde_json::from_value(doc.get("declared")?.clone()).ok())
-        .collect())
+/// The action types pipelines may use: the built-in ones and the registered custom ones.
+pub async fn action_types<P: Ports>(ports: &P) -> Result<ActionTypes, ApiError> {
+    Ok(ActionTypes::registered(ports.store()).await?)
 }
 
 fn builtin_action_types() -> Vec<Value> {
@@ -393,7 +388,7 @@ async fn put_webhook<P: Ports>(
     if !new_tags.is_empty() {
         add_tags(ports, &arn, &new_tags).await?;
     }
-    let mut answer = item;
+    let mut answer = listed(item);
     let tags = tags(ports, &arn).await?;
     if !tags.is_empty() {
         answer["tags"] = json!(tags);

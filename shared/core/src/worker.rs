@@ -15,13 +15,15 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::action::ActionTypes;
 use crate::execution::{
     ActionExecution, ActionExecutionStatus, ArtifactDetail, ErrorDetails, PipelineExecution,
     PipelineExecutionStatus, STOPPED_ERROR, SourceRevisionOverride, artifact_location,
     record_action,
 };
 use crate::pipeline::declaration::{
-    ActionCategory, ActionDeclaration, ActionTypeId, Configuration, PipelineDeclaration,
+    ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, Configuration,
+    PipelineDeclaration,
 };
 use crate::pipeline::validate::default_timeout_minutes;
 use crate::port::{
@@ -327,6 +329,16 @@ pub async fn handle_until<P: Ports>(
         return Ok(kept);
     }
 
+    // The record is what ListActionExecutions and the events show, and it is kept for as long as the
+    // execution's history: secret values go into it masked. The provider gets them from the job.
+    let types = if declaration.action_type_id.owner == ActionOwner::Custom {
+        ActionTypes::registered(store).await?
+    } else {
+        ActionTypes::default()
+    };
+    let shown = |configuration: &Configuration| {
+        types.masked_configuration(&declaration.action_type_id, configuration)
+    };
     let now = ports.clock().now();
     let mut record = ActionExecution {
         pipeline_name: event.pipeline.clone(),
@@ -343,8 +355,8 @@ pub async fn handle_until<P: Ports>(
         status: ActionExecutionStatus::InProgress,
         start_time: now,
         last_update_time: now,
-        configuration: declaration.configuration.clone(),
-        resolved_configuration: declaration.configuration.clone(),
+        configuration: shown(&declaration.configuration),
+        resolved_configuration: shown(&declaration.configuration),
         namespace: declaration.namespace.clone(),
         input_artifacts: Vec::new(),
         output_artifacts: Vec::new(),
@@ -368,7 +380,7 @@ pub async fn handle_until<P: Ports>(
         Ok(mut job) => {
             job.action_execution_id = record.action_execution_id.clone();
             job.stop = stop;
-            record.resolved_configuration = job.configuration.clone();
+            record.resolved_configuration = shown(&job.configuration);
             record.input_artifacts = job.input_artifacts.clone();
             record.output_artifacts = job.output_artifacts.clone();
             if execution.status != PipelineExecutionStatus::InProgress {

@@ -1,12 +1,19 @@
 //! Action types: the built-in catalog and custom action types registered with CreateCustomActionType.
 
 pub mod catalog;
+pub mod masking;
 
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::declaration::{ActionCategory, ActionOwner, ActionTypeId};
+use crate::port::{ResourceStore, StoreError};
 
 pub use catalog::{ActionType, BUILTIN, Property};
+pub use masking::{MASK, MaskedSecretError, keep_masked_secrets};
+
+/// The store kind custom action types are kept under; each document holds the type as created
+/// (`declared`, a [`CustomActionType`]) and as ListActionTypes shows it (`actionType`).
+pub const CUSTOM_ACTION_TYPE_KIND: &str = "action-type";
 
 /// A custom action type, as `aws codepipeline create-custom-action-type --cli-input-json` declares it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +68,19 @@ pub enum Resolved<'a> {
 }
 
 impl ActionTypes {
+    /// The built-in types and every custom type registered with CreateCustomActionType.
+    pub async fn registered(store: &impl ResourceStore) -> Result<ActionTypes, StoreError> {
+        let custom = store
+            .resources(CUSTOM_ACTION_TYPE_KIND)
+            .await?
+            .into_iter()
+            .filter_map(|(_, doc)| serde_json::from_value(doc.get("declared")?.clone()).ok())
+            .collect();
+        Ok(ActionTypes {
+            custom: Some(custom),
+        })
+    }
+
     pub fn resolve(&self, id: &ActionTypeId) -> Resolved<'_> {
         if id.owner == ActionOwner::Custom {
             return match &self.custom {
