@@ -15,5 +15,6 @@ pub mod provider;
 pub mod runtime;
 pub mod s3_folder;
 pub mod scheduler;
+pub mod sealing;
 pub mod secrets;
 pub mod store;

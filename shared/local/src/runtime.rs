@@ -5,6 +5,7 @@
 //! Data directory layout:
 //! ```text
 //! <data-dir>/sluice.db                         pipelines, executions, gates, action executions, engine state
+//! <data-dir>/sluice.key                        the key the store's records holding secrets are sealed with
 //! <data-dir>/events.jsonl                      state-change events, one EventBridge envelope a line
 //! <data-dir>/s3/<bucket>/<key>                 every S3 bucket, the artifact store's included
 //! <data-dir>/logs/<pipeline>/<execution>/…     one log per action attempt
@@ -14,7 +15,7 @@
 //! ```
 //!
 //! The data directory is private to the server's user: 0700, and `sluice.db` (with its `-wal` and `-shm`)
-//! 0600, created so and tightened when opened ([`crate::private`]). Opening it with the engine first
+//! and `sluice.key` 0600, created so and tightened when opened ([`crate::private`]). Opening it with the engine first
 //! ends what an earlier process left running (its recorded process groups), then removes leftover workspaces, and only then carries
 //! on the open executions: an action handed over again never runs beside its previous run.
 
@@ -44,6 +45,7 @@ use crate::private::{private_dir, private_file, tighten};
 use crate::process::{ProcessError, Processes};
 use crate::s3_folder::{S3Folder, S3FolderError};
 use crate::scheduler::LocalScheduler;
+use crate::sealing::StoreKey;
 use crate::store::SqliteStore;
 
 /// The local artifact store: artifacts are zip files in the bucket folders.
@@ -237,7 +239,10 @@ impl LocalRuntime {
         remove_workspaces(&data_dir.join("work")).map_err(data_dir_error)?;
         let database = private_database(data_dir).map_err(data_dir_error)?;
         let engine_store = Arc::new(EngineStore::open(&database)?);
-        let store = Arc::new(SqliteStore::on(engine_store.connection())?);
+        let store = Arc::new(SqliteStore::on(
+            engine_store.connection(),
+            &StoreKey::path_for(&database),
+        )?);
         let engine = Engine::start(
             engine_store,
             clock.clone(),

@@ -1,6 +1,11 @@
 //! The stores on one machine: SQLite in WAL mode, one file in the data directory, shared with the
 //! embedded engine's tables. Records are kept as JSON, keyed as the DynamoDB table keys them; every
 //! change runs in a transaction with the version check the ports require.
+//!
+//! The records that can hold secrets — pipeline versions (OAuth tokens, secret configuration values) and
+//! resources (webhooks' `SecretToken`s, custom jobs' configuration) — are sealed ([`crate::sealing`])
+//! under the key beside the database. Action execution records are written with secret values masked
+//! (by sluice-core's worker), so they stay plain JSON the engine and `sqlite3` can query.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,12 +14,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use sluice_core::action::{ActionTypes, CUSTOM_ACTION_TYPE_KIND};
 use sluice_core::execution::{ActionExecution, PipelineExecution, StageExecution};
 use sluice_core::port::{
     ActionExecutionStore, ExecutionStore, PipelineStore, ResourceStore, StageStore, StoreError,
     StoredPipeline,
 };
 use sluice_core::stage::Gate;
+
+use crate::sealing::{SealError, StoreKey};
 
 /// Schema migrations of this store, applied in order. The engine's tables share the file and keep their
 /// own count in `PRAGMA user_version`, so this store counts in its own table.
@@ -77,69 +85,269 @@ const MIGRATIONS: &[&str] = &[
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
+    key: StoreKey,
 }
 
 impl SqliteStore {
-    /// Opens (creating and migrating) the store in `path`.
+    /// Opens (creating and migrating) the store in `path`, its records sealed with the key beside it
+    /// ([`StoreKey::path_for`]).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::on(Arc::new(Mutex::new(
-            Connection::open(path).map_err(StoreError::backend)?,
-        )))
+        Self::on(
+            Arc::new(Mutex::new(
+                Connection::open(path).map_err(StoreError::backend)?,
+            )),
+            &StoreKey::path_for(path),
+        )
     }
 
+    /// A store in memory, sealed with a key that lives as long as it.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::on(Arc::new(Mutex::new(
+        let connection = Arc::new(Mutex::new(
             Connection::open_in_memory().map_err(StoreError::backend)?,
-        )))
+        ));
+        migrate(&connection)?;
+        Self::with_key(connection, StoreKey::random().map_err(StoreError::backend)?)
     }
 
     /// The store over a connection it shares (with the embedded engine's store): one connection is one
-    /// writer, so the two stores never wait on each other's file locks.
-    pub fn on(connection: Arc<Mutex<Connection>>) -> Result<Self, StoreError> {
-        {
-            let mut connection = connection.lock().unwrap_or_else(|p| p.into_inner());
-            // Every statement of both stores sharing the connection stays prepared.
-            connection.set_prepared_statement_cache_capacity(64);
-            connection
-                .execute_batch(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
-                     CREATE TABLE IF NOT EXISTS sluice_migrations (component TEXT PRIMARY KEY, applied INTEGER NOT NULL);",
-                )
-                .map_err(StoreError::backend)?;
-            let transaction = connection.transaction().map_err(StoreError::backend)?;
-            let applied: usize = transaction
-                .query_row(
-                    "SELECT applied FROM sluice_migrations WHERE component = 'pipelines'",
-                    [],
-                    |row| row.get::<_, i64>(0),
-                )
-                .optional()
-                .map_err(StoreError::backend)?
-                .and_then(|n| usize::try_from(n).ok())
-                .unwrap_or(0);
-            for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
-                transaction
-                    .execute_batch(migration)
-                    .map_err(StoreError::backend)?;
-                transaction
-                    .prepare_cached("INSERT INTO sluice_migrations (component, applied) VALUES ('pipelines', ?1)
-                         ON CONFLICT (component) DO UPDATE SET applied = excluded.applied")
-.map_err(StoreError::backend)?
-.execute(params![i64::try_from(index + 1).unwrap_or(i64::MAX)],
+    /// writer, so the two stores never wait on each other's file locks. Its records are sealed with the
+    /// key in `key_file`, made (0600) at the first open; a store holding sealed records whose key file is
+    /// gone is refused rather than given a new key that opens none of them.
+    pub fn on(connection: Arc<Mutex<Connection>>, key_file: &Path) -> Result<Self, StoreError> {
+        migrate(&connection)?;
+        let key = match StoreKey::load(key_file).map_err(StoreError::backend)? {
+            Some(key) => key,
+            None => {
+                let sealed: bool = lock(&connection)
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM pipeline_versions WHERE record LIKE 'sealed:%')
+                             OR EXISTS (SELECT 1 FROM resources WHERE record LIKE 'sealed:%')",
+                        [],
+                        |row| row.get(0),
                     )
                     .map_err(StoreError::backend)?;
+                if sealed {
+                    return Err(StoreError::backend(SealError::KeyMissing {
+                        path: key_file.to_path_buf(),
+                    }));
+                }
+                StoreKey::create(key_file).map_err(StoreError::backend)?
             }
-            transaction.commit().map_err(StoreError::backend)?;
-        }
-        Ok(Self { connection })
+        };
+        Self::with_key(connection, key)
+    }
+
+    fn with_key(connection: Arc<Mutex<Connection>>, key: StoreKey) -> Result<Self, StoreError> {
+        let store = Self { connection, key };
+        store.seal_earlier_records()?;
+        Ok(store)
     }
 
     fn connection(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a half-written record: every write is one
-        // transaction, so the connection is still sound.
-        self.connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.connection)
+    }
+}
+
+fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave a half-written record: every write is one
+    // transaction, so the connection is still sound.
+    connection
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Creates the tables, or brings them up to date.
+fn migrate(connection: &Mutex<Connection>) -> Result<(), StoreError> {
+    let mut connection = lock(connection);
+    // Every statement of both stores sharing the connection stays prepared.
+    connection.set_prepared_statement_cache_capacity(64);
+    connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
+                 CREATE TABLE IF NOT EXISTS sluice_migrations (component TEXT PRIMARY KEY, applied INTEGER NOT NULL);",
+            )
+            .map_err(StoreError::backend)?;
+    let transaction = connection.transaction().map_err(StoreError::backend)?;
+    let applied: usize = transaction
+        .query_row(
+            "SELECT applied FROM sluice_migrations WHERE component = 'pipelines'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()
+        .map_err(StoreError::backend)?
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        transaction
+            .execute_batch(migration)
+            .map_err(StoreError::backend)?;
+        transaction
+            .prepare_cached(
+                "INSERT INTO sluice_migrations (component, applied) VALUES ('pipelines', ?1)
+                     ON CONFLICT (component) DO UPDATE SET applied = excluded.applied",
+            )
+            .map_err(StoreError::backend)?
+            .execute(params![i64::try_from(index + 1).unwrap_or(i64::MAX)])
+            .map_err(StoreError::backend)?;
+    }
+    transaction.commit().map_err(StoreError::backend)?;
+    Ok(())
+}
+
+/// The associated data of a pipeline version's sealed record: its row.
+fn pipeline_row(name: &str, version: i32) -> String {
+    format!("pipeline_versions\0{name}\0{version}")
+}
+
+/// The associated data of a resource's sealed record: its row.
+fn resource_row(kind: &str, id: &str) -> String {
+    format!("resources\0{kind}\0{id}")
+}
+
+impl SqliteStore {
+    fn seal(&self, record: &impl Serialize, row: &str) -> Result<String, StoreError> {
+        self.key
+            .seal(&to_json(record)?, row)
+            .map_err(StoreError::backend)
+    }
+
+    fn open_record<T: DeserializeOwned>(&self, text: &str, row: &str) -> Result<T, StoreError> {
+        from_json(&self.key.open(text, row).map_err(StoreError::backend)?)
+    }
+
+    /// Pipeline versions from `sql`, which selects `name, version, record`.
+    fn pipeline_records(
+        &self,
+        sql: &str,
+        parameters: impl rusqlite::Params,
+    ) -> Result<Vec<StoredPipeline>, StoreError> {
+        let connection = self.connection();
+        let mut statement = connection
+            .prepare_cached(sql)
+            .map_err(StoreError::backend)?;
+        let rows = statement
+            .query_map(parameters, |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i32>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(StoreError::backend)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, version, record) = row.map_err(StoreError::backend)?;
+            out.push(self.open_record(&record, &pipeline_row(&name, version))?);
+        }
+        Ok(out)
+    }
+
+    /// Once per database: seals the records an earlier Sluice wrote in clear and masks the secret
+    /// values in its action execution records, then rewrites the file (VACUUM) and empties the
+    /// write-ahead log, so no earlier clear copy is left in free pages or old log frames.
+    fn seal_earlier_records(&self) -> Result<(), StoreError> {
+        let mut connection = self.connection();
+        let transaction = connection.transaction().map_err(StoreError::backend)?;
+        let done = transaction
+            .query_row(
+                "SELECT applied FROM sluice_migrations WHERE component = 'sealing'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .optional()
+            .map_err(StoreError::backend)?
+            .is_some();
+        if done {
+            return Ok(());
+        }
+        let mut changed = 0usize;
+        let clear = |sql: &str| -> Result<Vec<(String, String, String)>, StoreError> {
+            let mut statement = transaction.prepare(sql).map_err(StoreError::backend)?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .map_err(StoreError::backend)?;
+            rows.collect::<Result<_, _>>().map_err(StoreError::backend)
+        };
+        let pipelines = clear(
+            "SELECT name, CAST(version AS TEXT), record FROM pipeline_versions WHERE record NOT LIKE 'sealed:%'",
+        )?;
+        let resources =
+            clear("SELECT kind, id, record FROM resources WHERE record NOT LIKE 'sealed:%'")?;
+        for (name, version, record) in &pipelines {
+            let version: i32 = version.parse().map_err(StoreError::backend)?;
+            let sealed = self
+                .key
+                .seal(record, &pipeline_row(name, version))
+                .map_err(StoreError::backend)?;
+            changed += transaction
+                .execute(
+                    "UPDATE pipeline_versions SET record = ?1 WHERE name = ?2 AND version = ?3",
+                    params![sealed, name, version],
+                )
+                .map_err(StoreError::backend)?;
+        }
+        let mut type_documents = Vec::new();
+        for (kind, id, record) in &resources {
+            if kind == CUSTOM_ACTION_TYPE_KIND {
+                type_documents.push(from_json::<serde_json::Value>(record)?);
+            }
+            let sealed = self
+                .key
+                .seal(record, &resource_row(kind, id))
+                .map_err(StoreError::backend)?;
+            changed += transaction
+                .execute(
+                    "UPDATE resources SET record = ?1 WHERE kind = ?2 AND id = ?3",
+                    params![sealed, kind, id],
+                )
+                .map_err(StoreError::backend)?;
+        }
+        let types = ActionTypes::from_documents(&type_documents);
+        let actions: Vec<(i64, String)> = {
+            let mut statement = transaction
+                .prepare("SELECT seq, record FROM action_executions")
+                .map_err(StoreError::backend)?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(StoreError::backend)?;
+            rows.collect::<Result<_, _>>()
+                .map_err(StoreError::backend)?
+        };
+        for (seq, record) in actions {
+            let mut action: ActionExecution = from_json(&record)?;
+            let masked = (
+                types.masked_configuration(&action.action_type_id, &action.configuration),
+                types.masked_configuration(&action.action_type_id, &action.resolved_configuration),
+            );
+            if masked
+                != (
+                    action.configuration.clone(),
+                    action.resolved_configuration.clone(),
+                )
+            {
+                (action.configuration, action.resolved_configuration) = masked;
+                changed += transaction
+                    .execute(
+                        "UPDATE action_executions SET record = ?1 WHERE seq = ?2",
+                        params![to_json(&action)?, seq],
+                    )
+                    .map_err(StoreError::backend)?;
+            }
+        }
+        transaction
+            .execute(
+                "INSERT INTO sluice_migrations (component, applied) VALUES ('sealing', 1)",
+                [],
+            )
+            .map_err(StoreError::backend)?;
+        transaction.commit().map_err(StoreError::backend)?;
+        if changed > 0 {
+            // Best effort: another process reading the file can keep VACUUM or the checkpoint from
+            // finishing; the records themselves are sealed either way.
+            let _ = connection.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+        Ok(())
     }
 }
 
@@ -223,13 +431,12 @@ fn records<T: DeserializeOwned>(
 
 impl PipelineStore for SqliteStore {
     async fn pipeline(&self, name: &str) -> Result<Option<StoredPipeline>, StoreError> {
-        let connection = self.connection();
-        Ok(records(
-            &connection,
-            "SELECT record FROM pipeline_versions WHERE name = ?1 ORDER BY version DESC LIMIT 1",
-            params![name],
-        )?
-        .pop())
+        Ok(self
+            .pipeline_records(
+                "SELECT name, version, record FROM pipeline_versions WHERE name = ?1 ORDER BY version DESC LIMIT 1",
+                params![name],
+            )?
+            .pop())
     }
 
     async fn pipeline_version(
@@ -237,13 +444,12 @@ impl PipelineStore for SqliteStore {
         name: &str,
         version: i32,
     ) -> Result<Option<StoredPipeline>, StoreError> {
-        let connection = self.connection();
-        Ok(records(
-            &connection,
-            "SELECT record FROM pipeline_versions WHERE name = ?1 AND version = ?2",
-            params![name, version],
-        )?
-        .pop())
+        Ok(self
+            .pipeline_records(
+                "SELECT name, version, record FROM pipeline_versions WHERE name = ?1 AND version = ?2",
+                params![name, version],
+            )?
+            .pop())
     }
 
     async fn put_pipeline(
@@ -276,16 +482,18 @@ impl PipelineStore for SqliteStore {
                 "INSERT INTO pipeline_versions (name, version, record) VALUES (?1, ?2, ?3)",
             )
             .map_err(StoreError::backend)?
-            .execute(params![name, pipeline.version(), to_json(pipeline)?])
+            .execute(params![
+                name,
+                pipeline.version(),
+                self.seal(pipeline, &pipeline_row(name, pipeline.version()))?
+            ])
             .map_err(StoreError::backend)?;
         transaction.commit().map_err(StoreError::backend)
     }
 
     async fn pipelines(&self) -> Result<Vec<StoredPipeline>, StoreError> {
-        let connection = self.connection();
-        records(
-            &connection,
-            "SELECT record FROM pipeline_versions v WHERE version =
+        self.pipeline_records(
+            "SELECT name, version, record FROM pipeline_versions v WHERE version =
                (SELECT MAX(version) FROM pipeline_versions WHERE name = v.name) ORDER BY name",
             [],
         )
@@ -559,7 +767,7 @@ impl ResourceStore for SqliteStore {
             .map_err(StoreError::backend)?;
         row.map(|(record, version)| {
             Ok((
-                from_json(&record)?,
+                self.open_record(&record, &resource_row(kind, id))?,
                 u64::try_from(version).unwrap_or_default(),
             ))
         })
@@ -573,8 +781,8 @@ impl ResourceStore for SqliteStore {
         document: &serde_json::Value,
         expected_version: u64,
     ) -> Result<(), StoreError> {
+        let record = self.seal(document, &resource_row(kind, id))?;
         let connection = self.connection();
-        let record = to_json(document)?;
         let changed = if expected_version == 0 {
             connection.prepare_cached("INSERT INTO resources (kind, id, version, record) VALUES (?1, ?2, 1, ?3) ON CONFLICT DO NOTHING")
 .map_err(StoreError::backend)?
@@ -614,7 +822,8 @@ impl ResourceStore for SqliteStore {
         let mut out = Vec::new();
         for row in rows {
             let (id, record) = row.map_err(StoreError::backend)?;
-            out.push((id, from_json(&record)?));
+            let document = self.open_record(&record, &resource_row(kind, &id))?;
+            out.push((id, document));
         }
         Ok(out)
     }

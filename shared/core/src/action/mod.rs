@@ -70,15 +70,20 @@ pub enum Resolved<'a> {
 impl ActionTypes {
     /// The built-in types and every custom type registered with CreateCustomActionType.
     pub async fn registered(store: &impl ResourceStore) -> Result<ActionTypes, StoreError> {
-        let custom = store
-            .resources(CUSTOM_ACTION_TYPE_KIND)
-            .await?
+        let documents = store.resources(CUSTOM_ACTION_TYPE_KIND).await?;
+        Ok(Self::from_documents(documents.iter().map(|(_, doc)| doc)))
+    }
+
+    /// The built-in types and the custom types in `documents` (the store's documents of kind
+    /// [`CUSTOM_ACTION_TYPE_KIND`]).
+    pub fn from_documents<'a>(documents: impl IntoIterator<Item = &'a serde_json::Value>) -> Self {
+        let custom = documents
             .into_iter()
-            .filter_map(|(_, doc)| serde_json::from_value(doc.get("declared")?.clone()).ok())
+            .filter_map(|doc| serde_json::from_value(doc.get("declared")?.clone()).ok())
             .collect();
-        Ok(ActionTypes {
+        ActionTypes {
             custom: Some(custom),
-        })
+        }
     }
 
     pub fn resolve(&self, id: &ActionTypeId) -> Resolved<'_> {
