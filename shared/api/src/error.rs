@@ -93,6 +93,10 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists { .. } => {
                 ApiError::new("ConflictException", error.to_string())
             }
+            // A throttled or busy store: a 503, which the SDKs and the aws CLI retry.
+            StoreError::Transient { .. } => {
+                ApiError::new("ServiceUnavailable", format!("{error}; try again"))
+            }
             StoreError::Backend { .. } => ApiError::internal(error.to_string()),
         }
     }
@@ -237,6 +241,15 @@ mod tests {
         assert_eq!(conflict.error_type, "ConcurrentModificationException");
         let exists: ApiError = StoreError::AlreadyExists { what: "w".into() }.into();
         assert_eq!(exists.status, 409);
+        let busy: ApiError = StoreError::Transient {
+            message: "throttled".into(),
+            source: None,
+        }
+        .into();
+        assert_eq!(
+            (busy.error_type.as_str(), busy.status),
+            ("ServiceUnavailable", 503)
+        );
         let token: ApiError = ApprovalError::InvalidToken {
             pipeline: "p".into(),
             stage: "s".into(),

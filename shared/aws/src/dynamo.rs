@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, GlobalSecondaryIndex,
@@ -814,14 +815,69 @@ where
     }
 }
 
-/// Any other SDK failure: the store failed. The error itself stays the source.
-fn sdk<E, R>(error: SdkError<E, R>) -> StoreError
+/// The error codes of a DynamoDB call that may pass when made again: throttling (of the table, the
+/// account or the service), DynamoDB's own failures, and a write refused because a transaction held the
+/// item at that moment (a race, not a broken condition).
+const TRANSIENT_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+];
+
+/// The cancellation reasons of a TransactWriteItems call (`[None, TransactionConflict]` in its message)
+/// that make it worth making again.
+const TRANSIENT_CANCELLATIONS: &[&str] = &[
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+];
+
+/// Whether an SDK failure is one a later call may not meet: the service throttled or failed (after the
+/// SDK's own retries), the call timed out, the request could not be sent or its answer not read.
+/// A request the SDK could not even build, or a call refused for its content or permissions, is not.
+fn is_transient<E>(error: &SdkError<E, HttpResponse>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    match error {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(failure) => !failure.is_user(),
+        SdkError::ServiceError(failure) => {
+            let code = failure.err().code();
+            code.is_some_and(|code| TRANSIENT_CODES.contains(&code))
+                || (code == Some("TransactionCanceledException")
+                    && failure.err().message().is_some_and(|message| {
+                        TRANSIENT_CANCELLATIONS
+                            .iter()
+                            .any(|reason| message.contains(reason))
+                    }))
+                || failure.raw().status().is_server_error()
+        }
+        _ => false,
+    }
+}
+
+/// Any other SDK failure: transient when [`is_transient`] says so, else the store failed. The error itself
+/// stays the source.
+fn sdk<E>(error: SdkError<E, HttpResponse>) -> StoreError
 where
     E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    StoreError::Backend {
-        message: crate::error::describe("DynamoDB", &error),
-        source: Some(Box::new(error)),
+    let message = crate::error::describe("DynamoDB", &error);
+    if is_transient(&error) {
+        StoreError::Transient {
+            message,
+            source: Some(Box::new(error)),
+        }
+    } else {
+        StoreError::Backend {
+            message,
+            source: Some(Box::new(error)),
+        }
     }
 }

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 
 use crate::execution::{
     ActionExecutionStatus, ExecutionError, ExecutionTrigger, PipelineExecution,
-    PipelineExecutionStatus, STOPPED_ERROR, StageExecution, StageExecutionStatus, change_execution,
-    new_execution, record_action, record_execution, record_stage, resolve_variables,
+    PipelineExecutionStatus, STOPPED_ERROR, StageExecution, StageExecutionStatus, TRANSIENT_ERROR,
+    change_execution, new_execution, record_action, record_execution, record_stage,
+    resolve_variables,
 };
 use crate::pipeline::declaration::ExecutionMode;
 use crate::port::{
@@ -129,11 +130,12 @@ pub enum DispatchError {
 }
 
 impl DispatchError {
-    /// `Sluice.Transient` errors may succeed when tried again; the others will not.
+    /// [`TRANSIENT_ERROR`] errors may succeed when tried again (the machine retries them); the others
+    /// will not.
     pub fn error_type(&self) -> &'static str {
         match self {
-            Self::Store(StoreError::Conflict { .. } | StoreError::Backend { .. })
-            | Self::Orchestrator(OrchestratorError::Backend { .. }) => "Sluice.Transient",
+            Self::Store(error) if error.is_retryable() => TRANSIENT_ERROR,
+            Self::Orchestrator(OrchestratorError::Backend { .. }) => TRANSIENT_ERROR,
             Self::DuplicateStart { .. } => DUPLICATE_START_ERROR,
             Self::StartFailed { .. } => START_FAILED_ERROR,
             _ => "Sluice.DispatchFailed",

@@ -655,6 +655,10 @@ pub fn artifact_location(
 /// The error a stopped execution's machine ends with.
 pub const STOPPED_ERROR: &str = "Sluice.Stopped";
 
+/// The error a dispatcher or worker step fails with when it may pass if run again (the store was
+/// throttled, timed out or busy, a conditional write lost a race): the compiled machine retries it.
+pub const TRANSIENT_ERROR: &str = "Sluice.Transient";
+
 /// StopPipelineExecution. `abandon`: in-progress actions are marked Abandoned and the execution stops
 /// now; otherwise it is Stopping until its running actions finish (no new action starts).
 pub async fn stop_execution<P: Ports>(

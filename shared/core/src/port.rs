@@ -22,7 +22,17 @@ pub enum StoreError {
     Conflict { what: String },
     #[error("{what} already exists")]
     AlreadyExists { what: String },
-    /// The storage itself failed.
+    /// The store could not answer now: throttled, timed out, busy, or a race the store itself lost
+    /// (DynamoDB's TransactionConflict). The call may or may not have taken effect; the same call can
+    /// pass when tried again, so the step it is part of fails with `Sluice.Transient` and is run again.
+    #[error("the store is unavailable for now: {message}")]
+    Transient {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The storage itself failed, in a way trying again will not mend (a missing table, a denied
+    /// permission, a record that cannot be read).
     #[error("the store failed: {message}")]
     Backend {
         message: String,
@@ -37,6 +47,19 @@ impl StoreError {
             message: error.to_string(),
             source: Some(Box::new(error)),
         }
+    }
+
+    pub fn transient(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Transient {
+            message: error.to_string(),
+            source: Some(Box::new(error)),
+        }
+    }
+
+    /// Whether the step that met this error may pass when run again: a transient failure, or a
+    /// conditional write lost to a concurrent writer (a fresh read decides again).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Transient { .. } | Self::Conflict { .. })
     }
 }
 

@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use crate::action::ActionTypes;
 use crate::execution::{
     ActionExecution, ActionExecutionStatus, ArtifactDetail, ErrorDetails, PipelineExecution,
-    PipelineExecutionStatus, STOPPED_ERROR, SourceRevisionOverride, artifact_location,
-    record_action,
+    PipelineExecutionStatus, STOPPED_ERROR, SourceRevisionOverride, TRANSIENT_ERROR,
+    artifact_location, record_action,
 };
 use crate::pipeline::declaration::{
     ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, Configuration,
@@ -239,11 +239,12 @@ pub enum WorkerError {
 }
 
 impl WorkerError {
+    /// [`TRANSIENT_ERROR`] errors may succeed when tried again (the machine retries them); the others
+    /// will not.
     pub fn error_type(&self) -> &'static str {
         match self {
-            Self::Store(_) | Self::Orchestrator(OrchestratorError::Backend { .. }) => {
-                "Sluice.Transient"
-            }
+            Self::Store(error) if error.is_retryable() => TRANSIENT_ERROR,
+            Self::Orchestrator(OrchestratorError::Backend { .. }) => TRANSIENT_ERROR,
             _ => "Sluice.WorkerFailed",
         }
     }

@@ -93,18 +93,14 @@ impl SqliteStore {
     /// ([`StoreKey::path_for`]).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Self::on(
-            Arc::new(Mutex::new(
-                Connection::open(path).map_err(StoreError::backend)?,
-            )),
+            Arc::new(Mutex::new(Connection::open(path).map_err(sql_error)?)),
             &StoreKey::path_for(path),
         )
     }
 
     /// A store in memory, sealed with a key that lives as long as it.
     pub fn in_memory() -> Result<Self, StoreError> {
-        let connection = Arc::new(Mutex::new(
-            Connection::open_in_memory().map_err(StoreError::backend)?,
-        ));
+        let connection = Arc::new(Mutex::new(Connection::open_in_memory().map_err(sql_error)?));
         migrate(&connection)?;
         Self::with_key(connection, StoreKey::random().map_err(StoreError::backend)?)
     }
@@ -125,7 +121,7 @@ impl SqliteStore {
                         [],
                         |row| row.get(0),
                     )
-                    .map_err(StoreError::backend)?;
+                    .map_err(sql_error)?;
                 if sealed {
                     return Err(StoreError::backend(SealError::KeyMissing {
                         path: key_file.to_path_buf(),
@@ -166,8 +162,8 @@ fn migrate(connection: &Mutex<Connection>) -> Result<(), StoreError> {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;
                  CREATE TABLE IF NOT EXISTS sluice_migrations (component TEXT PRIMARY KEY, applied INTEGER NOT NULL);",
             )
-            .map_err(StoreError::backend)?;
-    let transaction = connection.transaction().map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
+    let transaction = connection.transaction().map_err(sql_error)?;
     let applied: usize = transaction
         .query_row(
             "SELECT applied FROM sluice_migrations WHERE component = 'pipelines'",
@@ -175,23 +171,21 @@ fn migrate(connection: &Mutex<Connection>) -> Result<(), StoreError> {
             |row| row.get::<_, i64>(0),
         )
         .optional()
-        .map_err(StoreError::backend)?
+        .map_err(sql_error)?
         .and_then(|n| usize::try_from(n).ok())
         .unwrap_or(0);
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
-        transaction
-            .execute_batch(migration)
-            .map_err(StoreError::backend)?;
+        transaction.execute_batch(migration).map_err(sql_error)?;
         transaction
             .prepare_cached(
                 "INSERT INTO sluice_migrations (component, applied) VALUES ('pipelines', ?1)
                      ON CONFLICT (component) DO UPDATE SET applied = excluded.applied",
             )
-            .map_err(StoreError::backend)?
+            .map_err(sql_error)?
             .execute(params![i64::try_from(index + 1).unwrap_or(i64::MAX)])
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
     }
-    transaction.commit().map_err(StoreError::backend)?;
+    transaction.commit().map_err(sql_error)?;
     Ok(())
 }
 
@@ -223,9 +217,7 @@ impl SqliteStore {
         parameters: impl rusqlite::Params,
     ) -> Result<Vec<StoredPipeline>, StoreError> {
         let connection = self.connection();
-        let mut statement = connection
-            .prepare_cached(sql)
-            .map_err(StoreError::backend)?;
+        let mut statement = connection.prepare_cached(sql).map_err(sql_error)?;
         let rows = statement
             .query_map(parameters, |row| {
                 Ok((
@@ -234,10 +226,10 @@ impl SqliteStore {
                     row.get::<_, String>(2)?,
                 ))
             })
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         let mut out = Vec::new();
         for row in rows {
-            let (name, version, record) = row.map_err(StoreError::backend)?;
+            let (name, version, record) = row.map_err(sql_error)?;
             out.push(self.open_record(&record, &pipeline_row(&name, version))?);
         }
         Ok(out)
@@ -248,7 +240,7 @@ impl SqliteStore {
     /// write-ahead log, so no earlier clear copy is left in free pages or old log frames.
     fn seal_earlier_records(&self) -> Result<(), StoreError> {
         let mut connection = self.connection();
-        let transaction = connection.transaction().map_err(StoreError::backend)?;
+        let transaction = connection.transaction().map_err(sql_error)?;
         let done = transaction
             .query_row(
                 "SELECT applied FROM sluice_migrations WHERE component = 'sealing'",
@@ -256,18 +248,18 @@ impl SqliteStore {
                 |row| row.get::<_, i64>(0),
             )
             .optional()
-            .map_err(StoreError::backend)?
+            .map_err(sql_error)?
             .is_some();
         if done {
             return Ok(());
         }
         let mut changed = 0usize;
         let clear = |sql: &str| -> Result<Vec<(String, String, String)>, StoreError> {
-            let mut statement = transaction.prepare(sql).map_err(StoreError::backend)?;
+            let mut statement = transaction.prepare(sql).map_err(sql_error)?;
             let rows = statement
                 .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-                .map_err(StoreError::backend)?;
-            rows.collect::<Result<_, _>>().map_err(StoreError::backend)
+                .map_err(sql_error)?;
+            rows.collect::<Result<_, _>>().map_err(sql_error)
         };
         let pipelines = clear(
             "SELECT name, CAST(version AS TEXT), record FROM pipeline_versions WHERE record NOT LIKE 'sealed:%'",
@@ -285,7 +277,7 @@ impl SqliteStore {
                     "UPDATE pipeline_versions SET record = ?1 WHERE name = ?2 AND version = ?3",
                     params![sealed, name, version],
                 )
-                .map_err(StoreError::backend)?;
+                .map_err(sql_error)?;
         }
         let mut type_documents = Vec::new();
         for (kind, id, record) in &resources {
@@ -301,18 +293,17 @@ impl SqliteStore {
                     "UPDATE resources SET record = ?1 WHERE kind = ?2 AND id = ?3",
                     params![sealed, kind, id],
                 )
-                .map_err(StoreError::backend)?;
+                .map_err(sql_error)?;
         }
         let types = ActionTypes::from_documents(&type_documents);
         let actions: Vec<(i64, String)> = {
             let mut statement = transaction
                 .prepare("SELECT seq, record FROM action_executions")
-                .map_err(StoreError::backend)?;
+                .map_err(sql_error)?;
             let rows = statement
                 .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-                .map_err(StoreError::backend)?;
-            rows.collect::<Result<_, _>>()
-                .map_err(StoreError::backend)?
+                .map_err(sql_error)?;
+            rows.collect::<Result<_, _>>().map_err(sql_error)?
         };
         for (seq, record) in actions {
             let mut action: ActionExecution = from_json(&record)?;
@@ -332,7 +323,7 @@ impl SqliteStore {
                         "UPDATE action_executions SET record = ?1 WHERE seq = ?2",
                         params![to_json(&action)?, seq],
                     )
-                    .map_err(StoreError::backend)?;
+                    .map_err(sql_error)?;
             }
         }
         transaction
@@ -340,8 +331,8 @@ impl SqliteStore {
                 "INSERT INTO sluice_migrations (component, applied) VALUES ('sealing', 1)",
                 [],
             )
-            .map_err(StoreError::backend)?;
-        transaction.commit().map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
+        transaction.commit().map_err(sql_error)?;
         if changed > 0 {
             // Best effort: another process reading the file can keep VACUUM or the checkpoint from
             // finishing; the records themselves are sealed either way.
@@ -371,35 +362,45 @@ impl SqliteStore {
     pub fn push_task_answer(&self, token: &str, answer: &TaskAnswer) -> Result<(), StoreError> {
         self.connection()
             .prepare_cached("INSERT INTO task_answers (token, answer) VALUES (?1, ?2)")
-            .map_err(StoreError::backend)?
+            .map_err(sql_error)?
             .execute(params![token, to_json(answer)?])
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         Ok(())
     }
 
     /// Takes every waiting answer, oldest first.
     pub fn take_task_answers(&self) -> Result<Vec<(String, TaskAnswer)>, StoreError> {
         let mut connection = self.connection();
-        let transaction = connection.transaction().map_err(StoreError::backend)?;
+        let transaction = connection.transaction().map_err(sql_error)?;
         let rows: Vec<(String, String)> = {
             let mut statement = transaction
                 .prepare("SELECT token, answer FROM task_answers ORDER BY seq")
-                .map_err(StoreError::backend)?;
+                .map_err(sql_error)?;
             let rows = statement
                 .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-                .map_err(StoreError::backend)?;
-            rows.collect::<Result<_, _>>()
-                .map_err(StoreError::backend)?
+                .map_err(sql_error)?;
+            rows.collect::<Result<_, _>>().map_err(sql_error)?
         };
         transaction
             .prepare_cached("DELETE FROM task_answers")
-            .map_err(StoreError::backend)?
+            .map_err(sql_error)?
             .execute([])
-            .map_err(StoreError::backend)?;
-        transaction.commit().map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
+        transaction.commit().map_err(sql_error)?;
         rows.into_iter()
             .map(|(token, answer)| Ok((token, from_json(&answer)?)))
             .collect()
+    }
+}
+
+/// A SQLite failure as the ports say it: the database busy or locked by another connection (past the
+/// busy timeout) is transient, anything else is the store failing.
+fn sql_error(error: rusqlite::Error) -> StoreError {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::transient(error)
+        }
+        _ => StoreError::backend(error),
     }
 }
 
@@ -416,15 +417,13 @@ fn records<T: DeserializeOwned>(
     sql: &str,
     parameters: impl rusqlite::Params,
 ) -> Result<Vec<T>, StoreError> {
-    let mut statement = connection
-        .prepare_cached(sql)
-        .map_err(StoreError::backend)?;
+    let mut statement = connection.prepare_cached(sql).map_err(sql_error)?;
     let rows = statement
         .query_map(parameters, |row| row.get::<_, String>(0))
-        .map_err(StoreError::backend)?;
+        .map_err(sql_error)?;
     let mut out = Vec::new();
     for row in rows {
-        out.push(from_json(&row.map_err(StoreError::backend)?)?);
+        out.push(from_json(&row.map_err(sql_error)?)?);
     }
     Ok(out)
 }
@@ -458,7 +457,7 @@ impl PipelineStore for SqliteStore {
         expected_version: Option<i32>,
     ) -> Result<(), StoreError> {
         let mut connection = self.connection();
-        let transaction = connection.transaction().map_err(StoreError::backend)?;
+        let transaction = connection.transaction().map_err(sql_error)?;
         let name = &pipeline.declaration.name;
         let latest: Option<i32> = transaction
             .query_row(
@@ -466,7 +465,7 @@ impl PipelineStore for SqliteStore {
                 params![name],
                 |row| row.get(0),
             )
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         if latest != expected_version {
             return Err(match expected_version {
                 None => StoreError::AlreadyExists {
@@ -481,14 +480,14 @@ impl PipelineStore for SqliteStore {
             .prepare_cached(
                 "INSERT INTO pipeline_versions (name, version, record) VALUES (?1, ?2, ?3)",
             )
-            .map_err(StoreError::backend)?
+            .map_err(sql_error)?
             .execute(params![
                 name,
                 pipeline.version(),
                 self.seal(pipeline, &pipeline_row(name, pipeline.version()))?
             ])
-            .map_err(StoreError::backend)?;
-        transaction.commit().map_err(StoreError::backend)
+            .map_err(sql_error)?;
+        transaction.commit().map_err(sql_error)
     }
 
     async fn pipelines(&self) -> Result<Vec<StoredPipeline>, StoreError> {
@@ -501,7 +500,7 @@ impl PipelineStore for SqliteStore {
 
     async fn delete_pipeline(&self, name: &str) -> Result<(), StoreError> {
         let mut connection = self.connection();
-        let transaction = connection.transaction().map_err(StoreError::backend)?;
+        let transaction = connection.transaction().map_err(sql_error)?;
         for table in [
             "DELETE FROM pipeline_versions WHERE name = ?1",
             "DELETE FROM pipeline_executions WHERE pipeline = ?1",
@@ -511,9 +510,9 @@ impl PipelineStore for SqliteStore {
         ] {
             transaction
                 .execute(table, params![name])
-                .map_err(StoreError::backend)?;
+                .map_err(sql_error)?;
         }
-        transaction.commit().map_err(StoreError::backend)
+        transaction.commit().map_err(sql_error)
     }
 }
 
@@ -525,7 +524,7 @@ impl ExecutionStore for SqliteStore {
                 "INSERT INTO pipeline_executions (pipeline, id, record_version, start_time, record)
                  VALUES (?1, ?2, 0, ?3, ?4) ON CONFLICT DO NOTHING",
             )
-            .map_err(StoreError::backend)?
+            .map_err(sql_error)?
             .execute(params![
                 execution.pipeline_name,
                 execution.pipeline_execution_id,
@@ -535,7 +534,7 @@ impl ExecutionStore for SqliteStore {
                     ..execution.clone()
                 })?
             ])
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         if inserted == 0 {
             return Err(StoreError::AlreadyExists {
                 what: format!("pipeline execution {}", execution.pipeline_execution_id),
@@ -570,7 +569,7 @@ impl ExecutionStore for SqliteStore {
                 "UPDATE pipeline_executions SET record = ?1, record_version = ?2
                  WHERE pipeline = ?3 AND id = ?4 AND record_version = ?5",
             )
-            .map_err(StoreError::backend)?
+            .map_err(sql_error)?
             .execute(params![
                 record,
                 i64::try_from(next).unwrap_or(i64::MAX),
@@ -578,7 +577,7 @@ impl ExecutionStore for SqliteStore {
                 execution.pipeline_execution_id,
                 i64::try_from(execution.record_version).unwrap_or(i64::MAX)
             ])
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         if updated == 0 {
             return Err(StoreError::Conflict {
                 what: format!("pipeline execution {}", execution.pipeline_execution_id),
@@ -608,7 +607,7 @@ impl StageStore for SqliteStore {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         match row {
             None => Ok((Gate::default(), 0)),
             Some((record, version)) => Ok((
@@ -631,17 +630,17 @@ impl StageStore for SqliteStore {
         let changed = if expected_version == 0 {
             connection.prepare_cached("INSERT INTO stage_gates (pipeline, stage, version, record) VALUES (?1, ?2, 1, ?3)
                  ON CONFLICT DO NOTHING")
-.map_err(StoreError::backend)?
+.map_err(sql_error)?
 .execute(params![pipeline, stage, record],
             )
         } else {
             connection.prepare_cached("UPDATE stage_gates SET record = ?1, version = version + 1
                  WHERE pipeline = ?2 AND stage = ?3 AND version = ?4")
-.map_err(StoreError::backend)?
+.map_err(sql_error)?
 .execute(params![record, pipeline, stage, expected],
             )
         }
-        .map_err(StoreError::backend)?;
+        .map_err(sql_error)?;
         if changed == 0 {
             return Err(StoreError::Conflict {
                 what: format!("the gate of stage {stage} of pipeline {pipeline}"),
@@ -655,7 +654,7 @@ impl StageStore for SqliteStore {
         connection
             .prepare_cached("INSERT INTO stage_executions (pipeline, execution_id, stage, record) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (pipeline, execution_id, stage) DO UPDATE SET record = excluded.record")
-.map_err(StoreError::backend)?
+.map_err(sql_error)?
 .execute(params![
                     stage.pipeline_name,
                     stage.pipeline_execution_id,
@@ -663,7 +662,7 @@ impl StageStore for SqliteStore {
                     to_json(stage)?
                 ],
             )
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         Ok(())
     }
 
@@ -717,7 +716,7 @@ impl ActionExecutionStore for SqliteStore {
         connection
             .prepare_cached("INSERT INTO action_executions (id, pipeline, execution_id, record) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET record = excluded.record")
-.map_err(StoreError::backend)?
+.map_err(sql_error)?
 .execute(params![
                     action.action_execution_id,
                     action.pipeline_name,
@@ -725,7 +724,7 @@ impl ActionExecutionStore for SqliteStore {
                     to_json(action)?
                 ],
             )
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         Ok(())
     }
 
@@ -764,7 +763,7 @@ impl ResourceStore for SqliteStore {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         row.map(|(record, version)| {
             Ok((
                 self.open_record(&record, &resource_row(kind, id))?,
@@ -785,16 +784,16 @@ impl ResourceStore for SqliteStore {
         let connection = self.connection();
         let changed = if expected_version == 0 {
             connection.prepare_cached("INSERT INTO resources (kind, id, version, record) VALUES (?1, ?2, 1, ?3) ON CONFLICT DO NOTHING")
-.map_err(StoreError::backend)?
+.map_err(sql_error)?
 .execute(params![kind, id, record],
             )
         } else {
             connection.prepare_cached("UPDATE resources SET record = ?1, version = version + 1 WHERE kind = ?2 AND id = ?3 AND version = ?4")
-.map_err(StoreError::backend)?
+.map_err(sql_error)?
 .execute(params![record, kind, id, i64::try_from(expected_version).unwrap_or(i64::MAX)],
             )
         }
-        .map_err(StoreError::backend)?;
+        .map_err(sql_error)?;
         if changed == 0 {
             return Err(if expected_version == 0 {
                 StoreError::AlreadyExists {
@@ -813,15 +812,15 @@ impl ResourceStore for SqliteStore {
         let connection = self.connection();
         let mut statement = connection
             .prepare_cached("SELECT id, record FROM resources WHERE kind = ?1 ORDER BY id")
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         let rows = statement
             .query_map(params![kind], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
             })
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, record) = row.map_err(StoreError::backend)?;
+            let (id, record) = row.map_err(sql_error)?;
             let document = self.open_record(&record, &resource_row(kind, &id))?;
             out.push((id, document));
         }
@@ -831,9 +830,42 @@ impl ResourceStore for SqliteStore {
     async fn delete_resource(&self, kind: &str, id: &str) -> Result<(), StoreError> {
         self.connection()
             .prepare_cached("DELETE FROM resources WHERE kind = ?1 AND id = ?2")
-            .map_err(StoreError::backend)?
+            .map_err(sql_error)?
             .execute(params![kind, id])
-            .map_err(StoreError::backend)?;
+            .map_err(sql_error)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod sql_error_tests {
+    use super::*;
+
+    fn failure(code: std::ffi::c_int) -> rusqlite::Error {
+        rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None)
+    }
+
+    #[test]
+    fn a_busy_or_locked_database_is_transient_and_other_failures_are_not() {
+        for code in [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_LOCKED] {
+            assert!(matches!(
+                sql_error(failure(code)),
+                StoreError::Transient { .. }
+            ));
+        }
+        for code in [
+            rusqlite::ffi::SQLITE_CONSTRAINT,
+            rusqlite::ffi::SQLITE_CORRUPT,
+            rusqlite::ffi::SQLITE_READONLY,
+        ] {
+            assert!(matches!(
+                sql_error(failure(code)),
+                StoreError::Backend { .. }
+            ));
+        }
+        assert!(matches!(
+            sql_error(rusqlite::Error::QueryReturnedNoRows),
+            StoreError::Backend { .. }
+        ));
     }
 }

@@ -234,3 +234,36 @@ fn sample_action() -> ActionExecution {
     }))
     .unwrap()
 }
+
+#[tokio::test]
+async fn a_database_another_connection_holds_is_a_transient_failure() {
+    use sluice_core::dispatcher::DispatchError;
+    use sluice_core::port::{StageStore, StoreError};
+    use sluice_core::stage::Gate;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sluice.db");
+    let connection = Arc::new(Mutex::new(rusqlite::Connection::open(&path).unwrap()));
+    let store = SqliteStore::on(connection.clone(), &dir.path().join("sluice.key")).unwrap();
+    // The store waits for a lock up to its busy timeout (5 s); here it gives up at once.
+    connection
+        .lock()
+        .unwrap()
+        .busy_timeout(std::time::Duration::ZERO)
+        .unwrap();
+    // Another process (`sluice approve`) in the middle of a write.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let busy = store
+        .put_gate("P", "Build", &Gate::default(), 0)
+        .await
+        .unwrap_err();
+    assert!(matches!(busy, StoreError::Transient { .. }), "{busy:?}");
+    assert_eq!(DispatchError::Store(busy).error_type(), "Sluice.Transient");
+    other.execute_batch("COMMIT").unwrap();
+    store
+        .put_gate("P", "Build", &Gate::default(), 0)
+        .await
+        .expect("the same write passes once the lock is released");
+}
