@@ -37,9 +37,19 @@ struct Driver {
 
 impl Driver {
     fn start(definition: Value, input: Value, answers: &[(&str, Answer)]) -> Driver {
+        Driver::start_seeded(definition, input, answers, 1)
+    }
+
+    /// [`Driver::start`] with the entropy (tokens, jitter) seeded by `seed`.
+    fn start_seeded(
+        definition: Value,
+        input: Value,
+        answers: &[(&str, Answer)],
+        seed: u64,
+    ) -> Driver {
         let machine = read(&definition).unwrap_or_else(|e| panic!("{e}"));
         let program = Program::new(machine);
-        let mut entropy = SeededEntropy::new(1);
+        let mut entropy = SeededEntropy::new(seed);
         let (execution, effects) = run::start(
             &program,
             "arn:aws:states:local:000000000000:stateMachine:test",
@@ -357,6 +367,29 @@ fn retry_backs_off_by_the_rate_and_caps_at_max_delay() {
     // 1 s, then 2 s, then 4 s capped to 3 s.
     assert_eq!(driver.now, 6_000);
     assert_eq!(driver.calls[LAMBDA], 4);
+}
+
+#[test]
+fn full_jitter_waits_a_random_part_of_each_capped_backoff() {
+    let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA, "End": true,
+        "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 1, "BackoffRate": 2.0, "MaxAttempts": 3, "MaxDelaySeconds": 3, "JitterStrategy": "FULL"}]}}});
+    let mut totals = Vec::new();
+    for seed in 1..=20 {
+        let mut driver = Driver::start_seeded(
+            definition.clone(),
+            json!({}),
+            &[(LAMBDA, Answer::FailThen(3, "Busy", json!("ok")))],
+            seed,
+        );
+        assert_eq!(driver.finish().output, Some(json!("ok")));
+        assert_eq!(driver.calls[LAMBDA], 4);
+        // Without jitter the waits are 1 s, 2 s and 3 s (4 s capped); with it, a part of each.
+        assert!(driver.now <= 6_000, "seed {seed}: {} ms", driver.now);
+        totals.push(driver.now);
+    }
+    totals.sort_unstable();
+    totals.dedup();
+    assert!(totals.len() > 10, "the waits differ by seed: {totals:?}");
 }
 
 #[test]

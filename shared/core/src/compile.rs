@@ -18,6 +18,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::dispatcher::DUPLICATE_START_ERROR;
+use crate::execution::TRANSIENT_ERROR;
 use crate::pipeline::declaration::{ActionCategory, PipelineDeclaration, StageDeclaration};
 use crate::pipeline::validate::default_timeout_minutes;
 
@@ -81,15 +82,54 @@ impl CompileOptions {
     }
 }
 
+/// How the machine runs a dispatcher or worker step again after it failed with [`TRANSIENT_ERROR`]
+/// (docs/decisions.md, "Transient faults"). The step has already tried again in process, and on AWS the
+/// SDK has retried each call, so these retries are for an outage of seconds to a minute or two.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TransientRetry {
+    /// The first retry waits up to this long.
+    pub interval_seconds: u64,
+    /// Each retry may wait this many times longer than the one before.
+    pub backoff_rate: f64,
+    /// Retries after the first try.
+    pub max_attempts: u64,
+    /// No wait is longer than this.
+    pub max_delay_seconds: u64,
+}
+
+/// Waits of at most 1, 2, 4, 8, 16, 30, 30 and 30 seconds (FULL jitter: a random part of each), so a step
+/// rides out about two minutes of throttling, and executions throttled together do not retry together.
+pub const TRANSIENT_RETRY: TransientRetry = TransientRetry {
+    interval_seconds: 1,
+    backoff_rate: 2.0,
+    max_attempts: 8,
+    max_delay_seconds: 30,
+};
+
+impl TransientRetry {
+    /// The retrier, first in every dispatcher and worker Task's Retry: a Catch (of `States.ALL`, on
+    /// the Task or around it) sees the error only once these retries are spent.
+    pub fn retrier(&self) -> Value {
+        json!({
+            "ErrorEquals": [TRANSIENT_ERROR],
+            "IntervalSeconds": self.interval_seconds,
+            "BackoffRate": self.backoff_rate,
+            "MaxAttempts": self.max_attempts,
+            "MaxDelaySeconds": self.max_delay_seconds,
+            "JitterStrategy": "FULL"
+        })
+    }
+}
+
 /// Retries for the Lambda service's own transient errors, as the developer guide recommends for every
 /// Lambda task.
 fn lambda_retry() -> Value {
-    json!([{
+    json!({
         "ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"],
         "IntervalSeconds": 1,
         "MaxAttempts": 3,
         "BackoffRate": 2.0
-    }])
+    })
 }
 
 /// The payload every dispatcher and worker call carries: what it is about, never artifacts.
@@ -120,7 +160,7 @@ fn invoke(options: &CompileOptions, function: &str, payload: Value, wait_for_tok
             "Resource": if wait_for_token { INVOKE_AND_WAIT } else { INVOKE },
             "Parameters": { "FunctionName": function, "Payload": payload },
             "ResultPath": null,
-            "Retry": lambda_retry(),
+            "Retry": [TRANSIENT_RETRY.retrier(), lambda_retry()],
         }),
         Transport::TestBridge => json!({
             "Type": "Task",
@@ -131,6 +171,8 @@ fn invoke(options: &CompileOptions, function: &str, payload: Value, wait_for_tok
                 "Detail": { "function": function, "payload": payload, "taskToken.$": "$$.Task.Token" }
             }]},
             "ResultPath": null,
+            // The bridge fails the token with the handler's error, Sluice.Transient included.
+            "Retry": [TRANSIENT_RETRY.retrier()],
         }),
     }
 }

@@ -137,6 +137,33 @@ fn run_compiled_answering(
     sluice_statemachine::execution::ExecutionStatus,
     Option<serde_json::Value>,
 ) {
+    let run = drive(example, input, 5, &mut |payload| fail(payload));
+    (
+        run.calls.into_iter().map(|(_, payload)| payload).collect(),
+        run.status,
+        run.output,
+    )
+}
+
+/// A compiled pipeline's run in virtual time.
+struct Driven {
+    /// Each call's time (milliseconds since the start) and payload, in order.
+    calls: Vec<(i64, serde_json::Value)>,
+    status: sluice_statemachine::execution::ExecutionStatus,
+    output: Option<serde_json::Value>,
+    /// The error the execution failed with, if it failed.
+    error: Option<String>,
+}
+
+/// Runs a compiled pipeline in the engine's core with jitter from `seed`, answering each call at once as
+/// `fail` says, and moving virtual time to the next deadline (a retry's backoff) whenever nothing else
+/// is left to do.
+fn drive(
+    example: &str,
+    input: serde_json::Value,
+    seed: u64,
+    fail: &mut dyn FnMut(&serde_json::Value) -> Option<(String, String)>,
+) -> Driven {
     use sluice_statemachine::entropy::SeededEntropy;
     use sluice_statemachine::program::Program;
     use sluice_statemachine::run::{self, Event};
@@ -146,12 +173,27 @@ fn run_compiled_answering(
     let file = PipelineFile::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
     let definition = compile(&file.pipeline, &CompileOptions::default());
     let program = Program::new(sluice_statemachine::read(&definition).unwrap());
-    let mut entropy = SeededEntropy::new(5);
+    let mut entropy = SeededEntropy::new(seed);
+    let mut now = 0;
     let (mut execution, effects) =
-        run::start(&program, "arn:sm", "arn:ex", "ex", input, 0, &mut entropy);
+        run::start(&program, "arn:sm", "arn:ex", "ex", input, now, &mut entropy);
     let mut pending = effects.dispatch;
-    let mut payloads = Vec::new();
-    while let Some(task) = (!pending.is_empty()).then(|| pending.remove(0)) {
+    let mut calls = Vec::new();
+    for _ in 0..100_000 {
+        let Some(task) = (!pending.is_empty()).then(|| pending.remove(0)) else {
+            match run::next_deadline(&execution) {
+                Some(deadline) if execution.status.is_open() => {
+                    now = now.max(deadline);
+                    pending.extend(
+                        run::apply(&program, &mut execution, Event::Tick, now, &mut entropy)
+                            .unwrap()
+                            .dispatch,
+                    );
+                    continue;
+                }
+                _ => break,
+            }
+        };
         let payload = task.input["Payload"].clone();
         let event = match fail(&payload) {
             Some((error, cause)) => Event::TaskFailed {
@@ -164,14 +206,165 @@ fn run_compiled_answering(
                 output: serde_json::json!({}),
             },
         };
-        payloads.push(payload);
+        calls.push((now, payload));
         pending.extend(
-            run::apply(&program, &mut execution, event, 0, &mut entropy)
+            run::apply(&program, &mut execution, event, now, &mut entropy)
                 .unwrap()
                 .dispatch,
         );
     }
-    (payloads, execution.status, execution.output)
+    Driven {
+        calls,
+        status: execution.status,
+        output: execution.output.clone(),
+        error: execution.error.as_ref().map(|e| e.error.clone()),
+    }
+}
+
+/// Fails the first `times` calls `matching` with `Sluice.Transient`.
+fn transient_failures(
+    times: usize,
+    matching: impl Fn(&serde_json::Value) -> bool,
+) -> impl FnMut(&serde_json::Value) -> Option<(String, String)> {
+    let mut failed = 0;
+    move |payload| {
+        (matching(payload) && failed < times).then(|| {
+            failed += 1;
+            (
+                "Sluice.Transient".to_string(),
+                "the store is unavailable for now: throttled".to_string(),
+            )
+        })
+    }
+}
+
+fn is_call(payload: &serde_json::Value, kind: &str, stage: &str) -> bool {
+    payload["kind"] == kind && payload["stage"] == stage
+}
+
+/// Every Task state of a definition, nested Parallel branches included, by name.
+fn tasks(definition: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let mut found = Vec::new();
+    for (name, state) in definition["States"].as_object().unwrap() {
+        match state["Type"].as_str() {
+            Some("Task") => found.push((name.clone(), state.clone())),
+            Some("Parallel") => {
+                for branch in state["Branches"].as_array().unwrap() {
+                    found.extend(tasks(branch));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+#[test]
+fn every_dispatcher_and_worker_task_retries_transient_failures_before_anything_else() {
+    let transient = serde_json::json!({
+        "ErrorEquals": ["Sluice.Transient"],
+        "IntervalSeconds": 1,
+        "BackoffRate": 2.0,
+        "MaxAttempts": 8,
+        "MaxDelaySeconds": 30,
+        "JitterStrategy": "FULL"
+    });
+    for transport in [
+        sluice_core::compile::Transport::Lambda,
+        sluice_core::compile::Transport::TestBridge,
+    ] {
+        let options = CompileOptions {
+            transport,
+            ..CompileOptions::default()
+        };
+        for (example, path) in examples() {
+            let file = PipelineFile::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let tasks = tasks(&compile(&file.pipeline, &options));
+            let stages = file.pipeline.stages.len();
+            let actions: usize = file.pipeline.stages.iter().map(|s| s.actions.len()).sum();
+            // Start and Finish, then per stage Enter, Exit and Failed, and one Task per action.
+            assert_eq!(tasks.len(), 2 + 3 * stages + actions, "{example}");
+            for (name, task) in tasks {
+                assert_eq!(
+                    task["Retry"][0], transient,
+                    "{example} {transport:?}: {name} retries Sluice.Transient first"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_step_failing_transiently_is_run_again_after_a_jittered_backoff_and_the_execution_carries_on() {
+    use sluice_statemachine::execution::ExecutionStatus;
+    let input = serde_json::json!({"pipeline": "p", "pipelineExecutionId": "e-1"});
+    let mut seen_waits = Vec::new();
+    for seed in 1..=20 {
+        let mut fail = transient_failures(3, |p| is_call(p, "StageExit", "Build"));
+        let run = drive("simple-web-app", input.clone(), seed, &mut fail);
+        assert_eq!(run.status, ExecutionStatus::Succeeded, "seed {seed}");
+        let exits: Vec<i64> = run
+            .calls
+            .iter()
+            .filter(|(_, p)| is_call(p, "StageExit", "Build"))
+            .map(|(at, _)| *at)
+            .collect();
+        assert_eq!(exits.len(), 4, "three failures and the try that passed");
+        let waits: Vec<i64> = exits.windows(2).map(|w| w[1] - w[0]).collect();
+        // FULL jitter: each wait is a random part of 1 s, 2 s, 4 s.
+        for (wait, cap) in waits.iter().zip([1_000, 2_000, 4_000]) {
+            assert!((0..=cap).contains(wait), "seed {seed}: waits {waits:?}");
+        }
+        seen_waits.push(waits);
+        assert_eq!(
+            run.calls
+                .iter()
+                .filter(|(_, p)| p["kind"] == "StageFailed")
+                .count(),
+            0,
+            "no Catch saw the error"
+        );
+    }
+    seen_waits.sort();
+    seen_waits.dedup();
+    assert!(seen_waits.len() > 10, "the waits vary: {seen_waits:?}");
+}
+
+#[test]
+fn a_step_that_keeps_failing_transiently_fails_its_stage_once_the_retries_are_spent() {
+    use sluice_statemachine::execution::ExecutionStatus;
+    let input = serde_json::json!({"pipeline": "p", "pipelineExecutionId": "e-1"});
+    let mut fail = transient_failures(usize::MAX, |p| {
+        p["kind"] == "Action" && p["action"] == "Build"
+    });
+    let run = drive("simple-web-app", input, 7, &mut fail);
+    assert_eq!(run.status, ExecutionStatus::Failed);
+    assert_eq!(run.error.as_deref(), Some("Sluice.Transient"));
+    let tries: Vec<i64> = run
+        .calls
+        .iter()
+        .filter(|(_, p)| p["kind"] == "Action" && p["action"] == "Build")
+        .map(|(at, _)| *at)
+        .collect();
+    assert_eq!(tries.len(), 9, "the first try and 8 retries");
+    let longest = tries.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    assert!(
+        longest <= 30_000,
+        "no wait is over MaxDelaySeconds: {longest}"
+    );
+    let (_, failed) = run.calls.last().unwrap();
+    assert!(is_call(failed, "StageFailed", "Build"), "{failed}");
+    assert_eq!(failed["error"]["Error"], "Sluice.Transient");
+}
+
+#[test]
+fn a_transient_failure_of_the_start_is_retried_not_taken_for_a_duplicate() {
+    use sluice_statemachine::execution::ExecutionStatus;
+    let input = serde_json::json!({"pipeline": "p", "pipelineExecutionId": "e-1"});
+    let mut fail = transient_failures(2, |p| p["kind"] == "ExecutionStarted");
+    let run = drive("simple-web-app", input, 3, &mut fail);
+    assert_eq!(run.status, ExecutionStatus::Succeeded);
+    assert!(run.output.is_some_and(|o| o.get("error").is_none()));
 }
 
 #[test]
