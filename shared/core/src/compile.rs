@@ -286,10 +286,15 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
                         .unwrap_or_else(|| {
                             u64::from(default_timeout_minutes(&action.action_type_id))
                         });
+                    // The run (the machine's execution name) tells the worker which attempt of the
+                    // action this is: its step is idempotent on it.
+                    let mut action_payload =
+                        payload("Action", Some(name), Some(&action.name), true);
+                    action_payload["run.$"] = json!("$$.Execution.Name");
                     let mut task = invoke(
                         options,
                         &options.worker(action.action_type_id.category),
-                        payload("Action", Some(name), Some(&action.name), true),
+                        action_payload,
                         true,
                     );
                     task["TimeoutSeconds"] = json!(timeout_minutes * 60);

@@ -68,6 +68,7 @@ fn action(pipeline: &str, execution: &str, id: &str) -> ActionExecution {
         stage_name: "Build".to_string(),
         action_name: "Build".to_string(),
         action_execution_id: id.to_string(),
+        attempt: 0,
         action_type_id: ActionTypeId {
             category: ActionCategory::Build,
             owner: ActionOwner::Aws,
@@ -272,6 +273,7 @@ async fn gates_and_stages(store: &impl Store) {
         stage_name: "Build".to_string(),
         status: StageExecutionStatus::InProgress,
         last_update_time: Timestamp::from_epoch_millis(1),
+        entry: Some("entry-token".to_string()),
     };
     store.put_stage_execution(&stage).await.unwrap();
     stage.status = StageExecutionStatus::Succeeded;
@@ -750,3 +752,5 @@ mod scheduler;
 pub use scheduler::*;
 mod events;
 pub use events::*;
+mod faults;
+pub use faults::*;

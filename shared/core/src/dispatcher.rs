@@ -143,10 +143,26 @@ impl DispatchError {
     }
 }
 
-/// Handles one dispatcher call, given the payload as the machine sent it.
+impl crate::transient::Transient for DispatchError {
+    fn is_transient(&self) -> bool {
+        self.error_type() == TRANSIENT_ERROR
+    }
+}
+
+/// Handles one dispatcher call, given the payload as the machine sent it. A step that fails
+/// transiently is tried again in process ([`crate::transient::STEP`]) before the machine's retries;
+/// each step is idempotent on (execution, stage): run again after some of its writes, it finishes what
+/// the earlier run began and does nothing twice.
 pub async fn handle<P: Ports>(ports: &P, payload: Value) -> Result<Value, DispatchError> {
     let event: DispatcherEvent = serde_json::from_value(payload)?;
-    match event {
+    crate::transient::STEP
+        .retry(&crate::worker::StopSignal::never(), || step(ports, &event))
+        .await?;
+    Ok(json!({}))
+}
+
+async fn step<P: Ports>(ports: &P, event: &DispatcherEvent) -> Result<(), DispatchError> {
+    match event.clone() {
         DispatcherEvent::ExecutionStarted {
             pipeline,
             execution_id,
@@ -208,7 +224,7 @@ pub async fn handle<P: Ports>(ports: &P, payload: Value) -> Result<Value, Dispat
             .await?;
         }
     }
-    Ok(json!({}))
+    Ok(())
 }
 
 async fn load<P: Ports>(
@@ -353,13 +369,13 @@ fn is_execution_id(id: &str) -> bool {
 }
 
 /// Applies `change` to a stage's gate, reading it again until the conditional write wins; returns what
-/// the change returned.
+/// the change returned and the admissions pending in the gate as written.
 async fn update_gate<P: Ports, R>(
     ports: &P,
     pipeline: &str,
     stage: &str,
     change: impl Fn(&mut Gate) -> R,
-) -> Result<R, StoreError> {
+) -> Result<(R, Vec<Admission>), StoreError> {
     loop {
         let (mut gate, version) = ports.store().gate(pipeline, stage).await?;
         let result = change(&mut gate);
@@ -368,38 +384,44 @@ async fn update_gate<P: Ports, R>(
             .put_gate(pipeline, stage, &gate, version)
             .await
         {
-            Ok(()) => return Ok(result),
+            Ok(()) => return Ok((result, gate.pending)),
             Err(StoreError::Conflict { .. }) => continue,
             Err(other) => return Err(other),
         }
     }
 }
 
-/// Applies `change` to the stage's gate, then carries out what it admitted.
+/// Applies `change` to the stage's gate, then carries out what is pending there.
 async fn change_gate<P: Ports>(
     ports: &P,
     execution: &PipelineExecution,
     stage: &str,
-    change: impl Fn(&mut Gate) -> Vec<Admission>,
+    change: impl Fn(&mut Gate),
 ) -> Result<(), DispatchError> {
     let pipeline = &execution.pipeline_name;
-    let admissions = update_gate(ports, pipeline, stage, change).await?;
-    admit(ports, pipeline, execution.execution_mode, stage, admissions).await
+    let ((), pending) = update_gate(ports, pipeline, stage, change).await?;
+    let mode = execution.execution_mode;
+    admit(ports, pipeline, mode, stage, pending, None, &mut false).await
 }
 
-/// Lets admitted executions in and fails superseded ones. An admitted execution whose entry no longer
-/// waits (it was stopped meanwhile) leaves again at once, so the lock passes on.
+/// Carries out the admissions pending at a stage's gate: lets admitted executions in (their stage
+/// record, then their entry token) and fails superseded ones; then takes what was done off the gate, and
+/// goes on with what that write left pending. Pending admissions another step left (it failed between
+/// its gate write and its answers) are carried out too: each one is idempotent. An admitted execution
+/// whose entry no longer waits and whose machine has ended (it was stopped meanwhile) leaves again at
+/// once, so the lock passes on. `answered` is set once `own`, the calling step's entry token, is answered.
 async fn admit<P: Ports>(
     ports: &P,
     pipeline: &str,
     mode: ExecutionMode,
     stage: &str,
-    admissions: Vec<Admission>,
+    mut pending: Vec<Admission>,
+    own: Option<&str>,
+    answered: &mut bool,
 ) -> Result<(), DispatchError> {
-    let mut pending = admissions;
     while !pending.is_empty() {
-        let mut next = Vec::new();
-        for admission in pending {
+        let mut gone = Vec::new();
+        for admission in &pending {
             match admission {
                 Admission::Enter(arrival) => {
                     put_stage(
@@ -408,6 +430,7 @@ async fn admit<P: Ports>(
                         &arrival.execution_id,
                         stage,
                         StageExecutionStatus::InProgress,
+                        Some(&arrival.token),
                     )
                     .await?;
                     match ports
@@ -415,27 +438,56 @@ async fn admit<P: Ports>(
                         .task_succeeded(&arrival.token, &json!({}))
                         .await
                     {
-                        Ok(()) => {}
+                        Ok(()) => *answered |= own == Some(arrival.token.as_str()),
                         Err(
                             OrchestratorError::TaskClosed(_) | OrchestratorError::NoExecution(_),
                         ) => {
-                            let gone = arrival.execution_id.clone();
-                            next.extend(
-                                update_gate(ports, pipeline, stage, |gate| gate.leave(mode, &gone))
-                                    .await?,
-                            );
+                            if !runs(ports, pipeline, &arrival.execution_id).await? {
+                                gone.push(arrival.execution_id.clone());
+                            }
                         }
                         Err(other) => return Err(other.into()),
                     }
                 }
                 Admission::Supersede { waiting, by } => {
-                    supersede(ports, pipeline, &by, stage, waiting).await?;
+                    supersede(ports, pipeline, by, stage, waiting.clone()).await?;
                 }
             }
         }
-        pending = next;
+        let done = pending;
+        (_, pending) = update_gate(ports, pipeline, stage, |gate| {
+            gate.carried_out(&done);
+            for id in &gone {
+                gate.leave(mode, id);
+            }
+        })
+        .await?;
     }
     Ok(())
+}
+
+/// Whether an execution still runs: its record is open and its machine (when recorded) is running. An
+/// entry token that is closed while the execution still runs was answered already (by an earlier run of
+/// the admission), so the execution stays inside.
+async fn runs<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    execution_id: &str,
+) -> Result<bool, DispatchError> {
+    let Some(execution) = ports.store().execution(pipeline, execution_id).await? else {
+        return Ok(false);
+    };
+    if !execution.status.is_open() {
+        return Ok(false);
+    }
+    let Some(orchestration) = &execution.orchestration else {
+        return Ok(true);
+    };
+    match ports.orchestrator().describe(orchestration).await {
+        Ok(run) => Ok(run.status == crate::port::RunStatus::Running),
+        Err(OrchestratorError::NoExecution(_)) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
 }
 
 async fn supersede<P: Ports>(
@@ -471,12 +523,14 @@ async fn supersede<P: Ports>(
     }
 }
 
+/// Records a stage's status ([`record_stage`]); `entry` is the admission's token when it enters.
 async fn put_stage<P: Ports>(
     ports: &P,
     pipeline: &str,
     execution_id: &str,
     stage: &str,
     status: StageExecutionStatus,
+    entry: Option<&str>,
 ) -> Result<(), DispatchError> {
     let record = StageExecution {
         pipeline_name: pipeline.to_string(),
@@ -484,6 +538,7 @@ async fn put_stage<P: Ports>(
         stage_name: stage.to_string(),
         status,
         last_update_time: ports.clock().now(),
+        entry: entry.map(str::to_string),
     };
     record_stage(ports, &record).await?;
     Ok(())
@@ -498,14 +553,21 @@ async fn stage_enter<P: Ports>(
 ) -> Result<(), DispatchError> {
     let execution = load(ports, pipeline, execution_id).await?;
     if execution.status != PipelineExecutionStatus::InProgress {
-        // Stopping (no new stage starts) or already ended.
-        let cause = format!(
-            "Pipeline execution {execution_id} is {}; stage {stage} does not start",
-            execution.status.name()
-        );
+        // Superseded (this step run again after the gate let a newer one in), Stopping (no new stage
+        // starts) or already ended.
+        let error = match execution.status {
+            PipelineExecutionStatus::Superseded => SUPERSEDED_ERROR,
+            _ => STOPPED_ERROR,
+        };
+        let cause = execution.status_summary.clone().unwrap_or_else(|| {
+            format!(
+                "Pipeline execution {execution_id} is {}; stage {stage} does not start",
+                execution.status.name()
+            )
+        });
         return match ports
             .orchestrator()
-            .task_failed(&token, STOPPED_ERROR, &cause)
+            .task_failed(&token, error, &cause)
             .await
         {
             Ok(()) | Err(OrchestratorError::TaskClosed(_) | OrchestratorError::NoExecution(_)) => {
@@ -517,12 +579,29 @@ async fn stage_enter<P: Ports>(
     let mode = execution.execution_mode;
     let arrival = Arrival {
         execution_id: execution_id.to_string(),
-        token,
+        token: token.clone(),
     };
-    change_gate(ports, &execution, stage, |gate| {
-        gate.arrive(mode, arrival.clone())
+    let ((), pending) = update_gate(ports, pipeline, stage, |gate| {
+        gate.arrive(mode, arrival.clone());
     })
+    .await?;
+    let mut answered = false;
+    match admit(
+        ports,
+        pipeline,
+        mode,
+        stage,
+        pending,
+        Some(&token),
+        &mut answered,
+    )
     .await
+    {
+        // The entry is answered: the machine has moved on, and this step must not run again (it would
+        // arrive once more). What is left pending is carried out by the next step at this gate.
+        Err(_) if answered => Ok(()),
+        other => other,
+    }
 }
 
 async fn release<P: Ports>(
@@ -532,7 +611,10 @@ async fn release<P: Ports>(
 ) -> Result<(), DispatchError> {
     let mode = execution.execution_mode;
     let id = execution.pipeline_execution_id.clone();
-    change_gate(ports, execution, stage, |gate| gate.leave(mode, &id)).await
+    change_gate(ports, execution, stage, |gate| {
+        gate.leave(mode, &id);
+    })
+    .await
 }
 
 async fn stage_exit<P: Ports>(
@@ -548,6 +630,7 @@ async fn stage_exit<P: Ports>(
         execution_id,
         stage,
         StageExecutionStatus::Succeeded,
+        None,
     )
     .await?;
     release(ports, &execution, stage).await?;
@@ -592,6 +675,7 @@ async fn stage_failed<P: Ports>(
             } else {
                 StageExecutionStatus::Failed
             },
+            None,
         )
         .await?;
     }
@@ -760,6 +844,7 @@ pub(crate) async fn finish_stopped<P: Ports>(
                 &stage.pipeline_execution_id,
                 &stage.stage_name,
                 StageExecutionStatus::Stopped,
+                None,
             )
             .await?;
         }
@@ -866,12 +951,21 @@ pub async fn enable_transition<P: Ports>(
 ) -> Result<(), TransitionError> {
     let (gate_stage, mode) = transition_gate(ports, pipeline, stage, transition).await?;
     let now = ports.clock().now();
-    let admissions = update_gate(ports, pipeline, &gate_stage, |gate| {
+    let ((), pending) = update_gate(ports, pipeline, &gate_stage, |gate| {
         gate.last_changed_at = Some(now);
-        gate.enable(mode)
+        gate.enable(mode);
     })
     .await
     .map_err(DispatchError::from)?;
-    admit(ports, pipeline, mode, &gate_stage, admissions).await?;
+    admit(
+        ports,
+        pipeline,
+        mode,
+        &gate_stage,
+        pending,
+        None,
+        &mut false,
+    )
+    .await?;
     Ok(())
 }

@@ -522,6 +522,7 @@ mod tests {
             stage_name: "Prod".to_string(),
             action_name: "Deploy".to_string(),
             action_execution_id: "47f821c5-a902-44b2-ae61-b878d31ecd21".to_string(),
+            attempt: 0,
             action_type_id: ActionTypeId {
                 category: ActionCategory::Deploy,
                 owner: ActionOwner::Aws,
@@ -609,6 +610,7 @@ mod tests {
             stage_name: "Build".to_string(),
             status: StageExecutionStatus::InProgress,
             last_update_time: Timestamp::from_epoch_millis(1_698_328_181_000),
+            entry: None,
         };
         let running = execution(PipelineExecutionStatus::InProgress);
         let event = stage_event(&running, &stage).unwrap();

@@ -168,6 +168,11 @@ pub struct StageExecution {
     pub stage_name: String,
     pub status: StageExecutionStatus,
     pub last_update_time: Timestamp,
+    /// The entry token of the admission that let the execution into the stage (this attempt of it):
+    /// an admission carried out again finds itself recorded and leaves the record as it is, whatever
+    /// the stage went on to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
 }
 
 /// An input or output artifact of an action execution.
@@ -201,6 +206,10 @@ pub struct ActionExecution {
     pub stage_name: String,
     pub action_name: String,
     pub action_execution_id: String,
+    /// Which run of the pipeline execution made this attempt: 0, then one more per RetryStageExecution
+    /// ([`run_attempt`]). With the execution, stage and action it is the attempt's natural key.
+    #[serde(default)]
+    pub attempt: u32,
     pub action_type_id: ActionTypeId,
     pub status: ActionExecutionStatus,
     pub start_time: Timestamp,
@@ -570,7 +579,30 @@ pub async fn change_execution<P: Ports>(
 }
 
 /// Writes a stage execution and announces its status: every stage execution write goes through here.
+/// Idempotent: an entry (`stage.entry`) already recorded, or a status the stage already has, leaves the
+/// record as it is, unannounced, so a step run again after its write (or an admission carried out
+/// twice) changes nothing and counts nothing twice. A write without an entry keeps the recorded one.
 pub async fn record_stage<P: Ports>(ports: &P, stage: &StageExecution) -> Result<(), StoreError> {
+    let stored = ports
+        .store()
+        .stage_executions(&stage.pipeline_name, &stage.pipeline_execution_id)
+        .await?
+        .into_iter()
+        .find(|s| s.stage_name == stage.stage_name);
+    let mut stage = stage.clone();
+    if let Some(stored) = stored {
+        let recorded = match &stage.entry {
+            Some(_) => stored.entry == stage.entry,
+            None => stored.status == stage.status,
+        };
+        if recorded {
+            return Ok(());
+        }
+        if stage.entry.is_none() {
+            stage.entry = stored.entry;
+        }
+    }
+    let stage = &stage;
     ports.store().put_stage_execution(stage).await?;
     let execution = ports
         .store()
@@ -698,6 +730,22 @@ pub async fn stop_execution<P: Ports>(
     Ok(crate::dispatcher::finish_stopped(ports, &execution, summary).await?)
 }
 
+/// The name of the machine's execution that runs a pipeline execution's `attempt`-th stage retry.
+pub fn retry_run_name(execution_id: &str, attempt: u32) -> String {
+    format!("{execution_id}{RETRY_RUN}{attempt}")
+}
+
+const RETRY_RUN: &str = "-retry-";
+
+/// Which run of its pipeline execution a machine's execution is, from its name: `<id>-retry-<n>` is
+/// the n-th stage retry ([`retry_run_name`]); any other name (the execution id, or the name an
+/// EventBridge rule gave) is the first run, 0.
+pub fn run_attempt(name: &str) -> u32 {
+    name.rsplit_once(RETRY_RUN)
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// RetryStageExecution: runs a failed (or stopped) stage of an execution again, and the stages after it.
 /// `FAILED_ACTIONS` re-runs the actions that did not succeed; `ALL_ACTIONS` re-runs every action.
 pub async fn retry_stage<P: Ports>(
@@ -800,7 +848,7 @@ pub async fn retry_stage<P: Ports>(
         .orchestrator()
         .start(
             &pipeline.machine,
-            &format!("{execution_id}-retry-{attempt}"),
+            &retry_run_name(execution_id, attempt),
             &input,
         )
         .await?;

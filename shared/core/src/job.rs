@@ -76,7 +76,22 @@ pub async fn enqueue<P: Ports>(
         "pipelineExecutionId": job.pipeline_execution_id,
         "actionExecutionId": job.action_execution_id,
     });
-    ports.store().put_resource(JOB, &id, &document, 0).await?;
+    // The provider runs once per attempt, so a job that cannot be queued now is tried again here. A try
+    // whose write went through before it failed leaves the job (this id) queued: the next try finds it.
+    let mut tried = false;
+    crate::transient::OUTCOME
+        .retry(&job.stop, || {
+            let again = std::mem::replace(&mut tried, true);
+            let document = &document;
+            let id = &id;
+            async move {
+                match ports.store().put_resource(JOB, id, document, 0).await {
+                    Err(StoreError::AlreadyExists { .. }) if again => Ok(()),
+                    other => other,
+                }
+            }
+        })
+        .await?;
     Ok(id)
 }
 

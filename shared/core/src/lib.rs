@@ -25,6 +25,7 @@ pub mod secret;
 pub mod stage;
 pub mod system;
 pub mod time;
+pub mod transient;
 pub mod trigger;
 pub mod variable;
 pub mod worker;

@@ -63,6 +63,12 @@ impl StoreError {
     }
 }
 
+impl crate::transient::Transient for StoreError {
+    fn is_transient(&self) -> bool {
+        self.is_retryable()
+    }
+}
+
 /// A pipeline as stored: its declaration (whose `version` counts updates) and where it runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]

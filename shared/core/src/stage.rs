@@ -8,8 +8,11 @@
 //!
 //! A disabled inbound transition holds every arrival in front of the stage (in SUPERSEDED mode a newer
 //! arrival still supersedes the waiting one); enabling it lets the waiting enter as the mode allows.
-//! The dispatcher stores a [`Gate`] per stage and acts on the [`Admission`]s these functions return:
-//! answering an entry task token, or failing it as superseded.
+//! The dispatcher stores a [`Gate`] per stage and acts on the [`Admission`]s these functions decide:
+//! answering an entry task token, or failing it as superseded. Each decided admission is also kept in
+//! the gate ([`Gate::pending`]) until the dispatcher has carried it out, because the gate's write and
+//! the answer to a token cannot be one atomic step: a step that fails between them leaves the admission
+//! to its re-run (or to the next step at the gate) instead of losing it.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +42,10 @@ pub struct Gate {
     pub last_changed_at: Option<crate::time::Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_changed_by: Option<String>,
+    /// Admissions decided and not yet carried out, oldest first: written with the change that decided
+    /// them, removed by [`Gate::carried_out`] once done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Admission>,
 }
 
 impl Default for Gate {
@@ -50,17 +57,31 @@ impl Default for Gate {
             disabled_reason: None,
             last_changed_at: None,
             last_changed_by: None,
+            pending: Vec::new(),
         }
     }
 }
 
 /// What the dispatcher must do for an execution at the gate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "admission", rename_all = "camelCase")]
 pub enum Admission {
     /// It enters: answer its entry token.
     Enter(Arrival),
     /// A newer execution (`by`) took its place: fail its entry token; the execution ends as Superseded.
     Supersede { waiting: Arrival, by: String },
+}
+
+impl Admission {
+    /// The execution the admission is about.
+    pub fn execution_id(&self) -> &str {
+        match self {
+            Admission::Enter(arrival)
+            | Admission::Supersede {
+                waiting: arrival, ..
+            } => &arrival.execution_id,
+        }
+    }
 }
 
 impl Gate {
@@ -78,18 +99,32 @@ impl Gate {
         }
     }
 
-    /// An execution reaches the stage.
+    /// Keeps `admissions` as pending and returns them.
+    fn decided(&mut self, admissions: Vec<Admission>) -> Vec<Admission> {
+        self.pending.extend(admissions.iter().cloned());
+        admissions
+    }
+
+    /// An execution reaches the stage. An execution already at the gate arrives again when its entry
+    /// step is run again (it failed transiently, maybe after its write): the entry task now waits on
+    /// the new token, so a waiting execution waits with it, and one already let in is let in again with
+    /// it (its earlier token's answer was lost, or went to a task that no longer waits).
     pub fn arrive(&mut self, mode: ExecutionMode, arrival: Arrival) -> Vec<Admission> {
-        let mut admissions = Vec::new();
-        if self.inside.contains(&arrival.execution_id)
-            || self
-                .waiting
-                .iter()
-                .any(|w| w.execution_id == arrival.execution_id)
-        {
-            // A repeated arrival (a retried dispatcher call): the first one stands.
-            return admissions;
+        if self.inside.contains(&arrival.execution_id) {
+            self.pending.retain(
+                |p| !matches!(p, Admission::Enter(a) if a.execution_id == arrival.execution_id),
+            );
+            return self.decided(vec![Admission::Enter(arrival)]);
         }
+        if let Some(waiting) = self
+            .waiting
+            .iter_mut()
+            .find(|w| w.execution_id == arrival.execution_id)
+        {
+            waiting.token = arrival.token;
+            return Vec::new();
+        }
+        let mut admissions = Vec::new();
         if mode == ExecutionMode::Superseded {
             for older in self.waiting.drain(..) {
                 admissions.push(Admission::Supersede {
@@ -100,18 +135,24 @@ impl Gate {
         }
         self.waiting.push(arrival);
         self.admit(mode, &mut admissions);
-        admissions
+        self.decided(admissions)
     }
 
     /// An execution leaves the stage (it finished the stage, failed in it, or was stopped): the lock is
-    /// released and the next may enter.
+    /// released and the next may enter. What was still pending about it is moot.
     pub fn leave(&mut self, mode: ExecutionMode, execution_id: &str) -> Vec<Admission> {
         self.inside.retain(|e| e != execution_id);
         // A stopped execution that was still waiting does not enter later.
         self.waiting.retain(|w| w.execution_id != execution_id);
+        self.pending.retain(|p| p.execution_id() != execution_id);
         let mut admissions = Vec::new();
         self.admit(mode, &mut admissions);
-        admissions
+        self.decided(admissions)
+    }
+
+    /// The dispatcher has carried out `done`: they are no longer pending.
+    pub fn carried_out(&mut self, done: &[Admission]) {
+        self.pending.retain(|p| !done.contains(p));
     }
 
     /// DisableStageTransition (inbound).
@@ -126,7 +167,7 @@ impl Gate {
         self.disabled_reason = None;
         let mut admissions = Vec::new();
         self.admit(mode, &mut admissions);
-        admissions
+        self.decided(admissions)
     }
 }
 
@@ -248,21 +289,69 @@ mod tests {
         assert_eq!(gate.leave(Queued, "a"), vec![enter("c")]);
     }
 
+    fn again(id: &str) -> Arrival {
+        Arrival {
+            execution_id: id.to_string(),
+            token: format!("token-{id}-again"),
+        }
+    }
+
     #[test]
-    fn a_repeated_arrival_changes_nothing() {
+    fn a_repeated_arrival_keeps_the_gate_and_waits_or_enters_with_the_new_token() {
         let mut gate = Gate::default();
         gate.arrive(Superseded, arrival("a"));
         gate.arrive(Superseded, arrival("b"));
-        assert_eq!(gate.arrive(Superseded, arrival("b")), vec![]);
-        assert_eq!(gate.arrive(Superseded, arrival("a")), vec![]);
-        assert_eq!(gate.waiting, vec![arrival("b")]);
+        gate.carried_out(&[enter("a")]);
+        // b waits: it keeps its place, with the token its entry task now waits on.
+        assert_eq!(gate.arrive(Superseded, again("b")), vec![]);
+        assert_eq!(gate.waiting, vec![again("b")]);
+        assert!(gate.pending.is_empty());
+        // a is inside: let in again with the new token, not twice.
+        assert_eq!(
+            gate.arrive(Superseded, again("a")),
+            vec![Admission::Enter(again("a"))]
+        );
+        assert_eq!(gate.inside, vec!["a"]);
+        assert_eq!(gate.pending, vec![Admission::Enter(again("a"))]);
+        // The same token once more: still one pending entry.
+        gate.arrive(Superseded, again("a"));
+        assert_eq!(gate.pending, vec![Admission::Enter(again("a"))]);
+        assert_eq!(
+            gate.leave(Superseded, "a"),
+            vec![Admission::Enter(again("b"))]
+        );
+    }
+
+    #[test]
+    fn decided_admissions_stay_pending_until_carried_out_and_a_leaving_execution_drops_its_own() {
+        let mut gate = Gate::default();
+        gate.arrive(Superseded, arrival("a"));
+        gate.arrive(Superseded, arrival("b"));
+        gate.arrive(Superseded, arrival("c"));
+        assert_eq!(gate.pending, vec![enter("a"), supersede("b", "c")]);
+        gate.carried_out(&[supersede("b", "c")]);
+        assert_eq!(gate.pending, vec![enter("a")]);
+        // a's entry was never carried out, and a is leaving (stopped): c enters, a's entry is moot.
+        assert_eq!(gate.leave(Superseded, "a"), vec![enter("c")]);
+        assert_eq!(gate.pending, vec![enter("c")]);
+        gate.carried_out(&[enter("c")]);
+        assert!(gate.pending.is_empty());
+    }
+
+    #[test]
+    fn a_gate_written_before_admissions_were_kept_reads_with_none_pending() {
+        let old = r#"{"inside":["a"],"waiting":[{"executionId":"b","token":"t"}],"inboundEnabled":true,"disabledReason":null}"#;
+        let gate: Gate = serde_json::from_str(old).unwrap();
+        assert!(gate.pending.is_empty());
+        assert!(!serde_json::to_string(&gate).unwrap().contains("pending"));
     }
 
     #[test]
     fn the_gate_survives_a_round_trip_through_json() {
         let mut gate = Gate::default();
-        gate.arrive(Queued, arrival("a"));
-        gate.arrive(Queued, arrival("b"));
+        gate.arrive(Superseded, arrival("a"));
+        gate.arrive(Superseded, arrival("b"));
+        gate.arrive(Superseded, arrival("c"));
         gate.disable("x");
         let text = serde_json::to_string(&gate).unwrap();
         assert_eq!(serde_json::from_str::<Gate>(&text).unwrap(), gate);

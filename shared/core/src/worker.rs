@@ -19,7 +19,7 @@ use crate::action::ActionTypes;
 use crate::execution::{
     ActionExecution, ActionExecutionStatus, ArtifactDetail, ErrorDetails, PipelineExecution,
     PipelineExecutionStatus, STOPPED_ERROR, SourceRevisionOverride, TRANSIENT_ERROR,
-    artifact_location, record_action,
+    artifact_location, record_action, run_attempt,
 };
 use crate::pipeline::declaration::{
     ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId, Configuration,
@@ -41,6 +41,11 @@ pub struct ActionEvent {
     pub stage: String,
     pub action: String,
     pub token: String,
+    /// The name of the machine's execution (`$$.Execution.Name`), which says which run of the pipeline
+    /// execution this is ([`crate::execution::run_attempt`]). Absent from machines compiled before it
+    /// was passed.
+    #[serde(default)]
+    pub run: Option<String>,
 }
 
 /// Everything a provider needs to run one action attempt (CodePipeline's job data).
@@ -236,6 +241,20 @@ pub enum WorkerError {
     Orchestrator(#[from] OrchestratorError),
     #[error("{0}")]
     Missing(String),
+    /// The provider ran, and its outcome could not be recorded however often it was tried: running the
+    /// step again would run the action again, so the step fails for good.
+    #[error("the outcome of action {action} ran but could not be recorded: {source}")]
+    Unrecorded {
+        action: String,
+        #[source]
+        source: Box<WorkerError>,
+    },
+}
+
+impl crate::transient::Transient for WorkerError {
+    fn is_transient(&self) -> bool {
+        self.error_type() == TRANSIENT_ERROR
+    }
 }
 
 impl WorkerError {
@@ -261,6 +280,14 @@ pub async fn handle<P: Ports>(
 }
 
 /// [`handle`], with the signal that stops the provider (the embedded engine's cancellation of the task).
+///
+/// The step is idempotent on its natural key, (execution, stage, action, attempt): the attempt is the
+/// run of the pipeline execution (0, then one more per RetryStageExecution). Run again, by the machine's
+/// retry (with a new token) or by the engine after a restart (with the same one), it answers an attempt
+/// already decided with its outcome, leaves an abandoned one alone, and takes over an attempt still in
+/// progress with its action execution id. Until the provider runs, a transient failure is tried again in
+/// process and then left to the machine; once the provider ran, its outcome is recorded and answered
+/// however often that takes ([`crate::transient::OUTCOME`]), never by running the provider again.
 pub async fn handle_until<P: Ports>(
     ports: &P,
     providers: &Providers,
@@ -268,6 +295,82 @@ pub async fn handle_until<P: Ports>(
     stop: StopSignal,
 ) -> Result<ActionExecution, WorkerError> {
     let event: ActionEvent = serde_json::from_value(payload)?;
+    let claimed = crate::transient::STEP
+        .retry(&stop, || claim(ports, providers, &event, &stop))
+        .await?;
+    let (mut record, execution, outcome) = match claimed {
+        Claim::Done(record) => return Ok(record),
+        Claim::Decided {
+            record,
+            execution,
+            failure,
+        } => (record, execution, JobOutcome::Failed(failure)),
+        Claim::Run {
+            record,
+            execution,
+            job,
+            provider,
+        } => {
+            let outcome = provider.run(&job).await;
+            (record, execution, outcome)
+        }
+    };
+    match outcome {
+        // Recorded before the provider ran; a decision from outside may already have ended it.
+        JobOutcome::Waiting => return Ok(record),
+        JobOutcome::Succeeded(success) => {
+            if record.action_type_id.category == ActionCategory::Source {
+                for output in &mut record.output_artifacts {
+                    output.revision = success.external_execution_id.clone();
+                }
+            }
+            record.status = ActionExecutionStatus::Succeeded;
+            record.output_variables = success.output_variables;
+            record.summary = success.summary;
+            record.external_execution_id = success.external_execution_id;
+            record.log = success.log;
+        }
+        JobOutcome::Failed(failure) => {
+            record.status = ActionExecutionStatus::Failed;
+            record.output_artifacts.clear();
+            record.log = failure.log;
+            record.error_details = Some(ErrorDetails {
+                code: failure.failure_type,
+                message: failure.message,
+            });
+        }
+    }
+    finish(ports, &mut record, Some(&execution), &stop).await?;
+    Ok(record)
+}
+
+/// What the first part of a worker step found.
+enum Claim {
+    /// Nothing to run: the attempt was decided (and is answered again), abandoned, or kept from an
+    /// earlier run (a FAILED_ACTIONS retry).
+    Done(ActionExecution),
+    /// The attempt fails before any provider runs (a configuration error, a stopped execution).
+    Decided {
+        record: ActionExecution,
+        execution: PipelineExecution,
+        failure: JobFailure,
+    },
+    /// The attempt is recorded in progress: run its provider.
+    Run {
+        record: ActionExecution,
+        execution: PipelineExecution,
+        job: Box<Job>,
+        provider: Arc<dyn ActionProvider>,
+    },
+}
+
+/// Reads what the step needs, and records the attempt in progress when its provider is to run.
+async fn claim<P: Ports>(
+    ports: &P,
+    providers: &Providers,
+    event: &ActionEvent,
+    stop: &StopSignal,
+) -> Result<Claim, WorkerError> {
     let store = ports.store();
     let execution = store
         .execution(&event.pipeline, &event.execution_id)
@@ -300,18 +403,35 @@ pub async fn handle_until<P: Ports>(
                 event.pipeline, event.action, event.stage
             ))
         })?;
+    let attempt = match &event.run {
+        Some(run) => run_attempt(run),
+        None => execution.retry.as_ref().map_or(0, |r| r.attempt),
+    };
 
-    // The engine may hand a task over again after a restart: an attempt already decided is answered
-    // again rather than run twice.
     let history = store
         .action_executions(&event.pipeline, Some(&event.execution_id))
         .await?;
-    if let Some(done) = history
-        .iter()
-        .find(|a| a.token == event.token && a.status != ActionExecutionStatus::InProgress)
-    {
-        answer(ports, done).await?;
-        return Ok(done.clone());
+    // This attempt as an earlier run of the step left it: by its token (the engine hands a task over
+    // again after a restart), or by its key (the machine's retry gave the step a new token).
+    let earlier = history.iter().find(|a| a.token == event.token).or_else(|| {
+        history.iter().rev().find(|a| {
+            a.stage_name == event.stage && a.action_name == event.action && a.attempt == attempt
+        })
+    });
+    if let Some(earlier) = earlier {
+        match earlier.status {
+            ActionExecutionStatus::Succeeded | ActionExecutionStatus::Failed => {
+                // Decided: answer the task that waits now, rather than run the action twice.
+                let mut done = earlier.clone();
+                done.token = event.token.clone();
+                answer(ports, &done).await?;
+                return Ok(Claim::Done(done));
+            }
+            // Stopped with its execution: nothing waits for it.
+            ActionExecutionStatus::Abandoned => return Ok(Claim::Done(earlier.clone())),
+            // Recorded, and its provider never ran: the earlier run failed at (or after) that write.
+            ActionExecutionStatus::InProgress => {}
+        }
     }
 
     // A FAILED_ACTIONS retry of this stage keeps what already succeeded in it.
@@ -327,7 +447,7 @@ pub async fn handle_until<P: Ports>(
         let mut kept = succeeded.clone();
         kept.token = event.token.clone();
         answer(ports, &kept).await?;
-        return Ok(kept);
+        return Ok(Claim::Done(kept));
     }
 
     // The record is what ListActionExecutions and the events show, and it is kept for as long as the
@@ -347,14 +467,13 @@ pub async fn handle_until<P: Ports>(
         pipeline_version: execution.pipeline_version,
         stage_name: event.stage.clone(),
         action_name: event.action.clone(),
-        action_execution_id: history
-            .iter()
-            .find(|a| a.token == event.token)
+        action_execution_id: earlier
             .map(|a| a.action_execution_id.clone())
             .unwrap_or_else(|| ports.ids().uuid()),
+        attempt,
         action_type_id: declaration.action_type_id.clone(),
         status: ActionExecutionStatus::InProgress,
-        start_time: now,
+        start_time: earlier.map_or(now, |a| a.start_time),
         last_update_time: now,
         configuration: shown(&declaration.configuration),
         resolved_configuration: shown(&declaration.configuration),
@@ -369,111 +488,136 @@ pub async fn handle_until<P: Ports>(
         token: event.token.clone(),
     };
 
-    let outcome = match prepare(
+    let mut job = match prepare(
         ports,
         &pipeline.declaration,
         &execution,
         &history,
-        &event,
+        event,
         &declaration,
     ) {
-        Err(failure) => Some(JobOutcome::Failed(failure)),
-        Ok(mut job) => {
-            job.action_execution_id = record.action_execution_id.clone();
-            job.stop = stop;
-            record.resolved_configuration = shown(&job.configuration);
-            record.input_artifacts = job.input_artifacts.clone();
-            record.output_artifacts = job.output_artifacts.clone();
-            if execution.status != PipelineExecutionStatus::InProgress {
-                Some(JobOutcome::Failed(JobFailure {
-                    failure_type: STOPPED_ERROR.to_string(),
-                    message: format!(
-                        "Pipeline execution {} is {}; action {} does not start",
-                        execution.pipeline_execution_id,
-                        execution.status.name(),
-                        event.action
-                    ),
-                    log: None,
-                }))
-            } else {
-                match providers.get(&declaration.action_type_id) {
-                    None => Some(JobOutcome::Failed(JobFailure::configuration(format!(
-                        "Action {} has type {}/{}/{}, which Sluice cannot run here yet",
-                        event.action,
-                        declaration.action_type_id.category.name(),
-                        declaration.action_type_id.owner.name(),
-                        declaration.action_type_id.provider
-                    )))),
-                    Some(provider) => {
-                        // The attempt's id is its outside handle: the approval token, a custom job's
-                        // action, PARALLEL mode's externalExecutionId. Written before the provider
-                        // runs, so an answer that comes back at once finds the record.
-                        record.external_execution_id = Some(record.action_execution_id.clone());
-                        record_action(ports, &record, Some(&execution)).await?;
-                        Some(provider.run(&job).await)
-                    }
-                }
-            }
-        }
-    };
-
-    match outcome {
-        // Recorded before the provider ran; a decision from outside may already have ended it.
-        Some(JobOutcome::Waiting) => {}
-        None => {
-            record_action(ports, &record, Some(&execution)).await?;
-        }
-        Some(JobOutcome::Succeeded(success)) => {
-            if declaration.action_type_id.category == ActionCategory::Source {
-                for output in &mut record.output_artifacts {
-                    output.revision = success.external_execution_id.clone();
-                }
-            }
-            record.status = ActionExecutionStatus::Succeeded;
-            record.output_variables = success.output_variables;
-            record.summary = success.summary;
-            record.external_execution_id = success.external_execution_id;
-            record.log = success.log;
-            finish(ports, &mut record, Some(&execution)).await?;
-        }
-        Some(JobOutcome::Failed(failure)) => {
-            record.status = ActionExecutionStatus::Failed;
-            record.output_artifacts.clear();
-            record.log = failure.log;
-            record.error_details = Some(ErrorDetails {
-                code: failure.failure_type,
-                message: failure.message,
+        Err(failure) => {
+            return Ok(Claim::Decided {
+                record,
+                execution,
+                failure,
             });
-            finish(ports, &mut record, Some(&execution)).await?;
         }
+        Ok(job) => job,
+    };
+    if let Some(earlier) = earlier {
+        // The attempt keeps the artifact locations it was recorded with.
+        job.output_artifacts.clone_from(&earlier.output_artifacts);
     }
-    Ok(record)
+    job.action_execution_id = record.action_execution_id.clone();
+    job.stop = stop.clone();
+    record.resolved_configuration = shown(&job.configuration);
+    record.input_artifacts = job.input_artifacts.clone();
+    record.output_artifacts = job.output_artifacts.clone();
+    if execution.status != PipelineExecutionStatus::InProgress {
+        let failure = JobFailure {
+            failure_type: STOPPED_ERROR.to_string(),
+            message: format!(
+                "Pipeline execution {} is {}; action {} does not start",
+                execution.pipeline_execution_id,
+                execution.status.name(),
+                event.action
+            ),
+            log: None,
+        };
+        return Ok(Claim::Decided {
+            record,
+            execution,
+            failure,
+        });
+    }
+    let Some(provider) = providers.get(&declaration.action_type_id) else {
+        let failure = JobFailure::configuration(format!(
+            "Action {} has type {}/{}/{}, which Sluice cannot run here yet",
+            event.action,
+            declaration.action_type_id.category.name(),
+            declaration.action_type_id.owner.name(),
+            declaration.action_type_id.provider
+        ));
+        return Ok(Claim::Decided {
+            record,
+            execution,
+            failure,
+        });
+    };
+    // The attempt's id is its outside handle: the approval token, a custom job's action, PARALLEL
+    // mode's externalExecutionId. Written before the provider runs, so an answer that comes back at once
+    // finds the record.
+    record.external_execution_id = Some(record.action_execution_id.clone());
+    record_action(ports, &record, Some(&execution)).await?;
+    Ok(Claim::Run {
+        record,
+        execution,
+        job: Box::new(job),
+        provider,
+    })
 }
 
 /// Writes the decided attempt and answers the machine — unless the attempt was abandoned meanwhile (its
 /// execution stopped), which stays as it is. `execution` is the attempt's, when the caller has it.
+/// Transient failures are tried again ([`crate::transient::OUTCOME`]) until the stop fires: the outcome
+/// exists only here. Each part is done once: a record written is not written (and announced) again
+/// when only the answer failed.
 async fn finish<P: Ports>(
     ports: &P,
     record: &mut ActionExecution,
     execution: Option<&PipelineExecution>,
+    stop: &StopSignal,
 ) -> Result<(), WorkerError> {
-    record.last_update_time = ports.clock().now();
-    // The machine is told what the record says: the message as cut to the model's maximum.
-    if let Some(fitted) = record.fitted_to_model() {
-        *record = fitted;
+    let backoff = crate::transient::OUTCOME;
+    let started = tokio::time::Instant::now();
+    let mut written = false;
+    let mut tries = 0;
+    loop {
+        let result = finish_once(ports, record, execution, &mut written).await;
+        let Err(error) = result else {
+            return Ok(());
+        };
+        tries += 1;
+        if !crate::transient::Transient::is_transient(&error) {
+            return Err(error);
+        }
+        if !backoff.allows(tries, started) || stop.is_stopped() {
+            return Err(WorkerError::Unrecorded {
+                action: record.action_name.clone(),
+                source: Box::new(error),
+            });
+        }
+        tokio::time::sleep(backoff.delay(tries)).await;
     }
-    let stored = ports
-        .store()
-        .action_executions(&record.pipeline_name, Some(&record.pipeline_execution_id))
-        .await?;
-    if stored.iter().any(|a| {
-        a.action_execution_id == record.action_execution_id
-            && a.status == ActionExecutionStatus::Abandoned
-    }) {
-        record.status = ActionExecutionStatus::Abandoned;
-        return Ok(());
+}
+
+async fn finish_once<P: Ports>(
+    ports: &P,
+    record: &mut ActionExecution,
+    execution: Option<&PipelineExecution>,
+    written: &mut bool,
+) -> Result<(), WorkerError> {
+    if !*written {
+        record.last_update_time = ports.clock().now();
+        // The machine is told what the record says: the message as cut to the model's maximum.
+        if let Some(fitted) = record.fitted_to_model() {
+            *record = fitted;
+        }
+        let stored = ports
+            .store()
+            .action_executions(&record.pipeline_name, Some(&record.pipeline_execution_id))
+            .await?;
+        if stored.iter().any(|a| {
+            a.action_execution_id == record.action_execution_id
+                && a.status == ActionExecutionStatus::Abandoned
+        }) {
+            record.status = ActionExecutionStatus::Abandoned;
+            return Ok(());
+        }
+        record_action(ports, record, execution).await?;
+        *written = true;
     }
-    record_action(ports, record, execution).await?;
     answer(ports, record).await
 }
 
@@ -639,6 +783,6 @@ pub async fn complete_action<P: Ports>(
             });
         }
     }
-    finish(ports, &mut record, None).await?;
+    finish(ports, &mut record, None, &StopSignal::never()).await?;
     Ok(record)
 }

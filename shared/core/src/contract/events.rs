@@ -81,6 +81,7 @@ fn stage(status: StageExecutionStatus, updated: i64) -> StageExecution {
         stage_name: "Build".to_string(),
         status,
         last_update_time: at(updated),
+        entry: None,
     }
 }
 
@@ -100,6 +101,7 @@ fn action(status: ActionExecutionStatus, updated: i64) -> ActionExecution {
         stage_name: "Build".to_string(),
         action_name: "Compile".to_string(),
         action_execution_id: "5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b".to_string(),
+        attempt: 0,
         action_type_id: ActionTypeId {
             category: ActionCategory::Build,
             owner: ActionOwner::Aws,
