@@ -409,13 +409,20 @@ fn remove_workspaces(work: &Path) -> std::io::Result<()> {
     private_dir(work)
 }
 
-/// The machine's Lambda tasks, run in process: `sluice-dispatcher` and the four `sluice-worker-<kind>`.
-struct LambdaTasks {
-    ports: LocalPorts,
+/// The machine's Lambda tasks, run in process: `sluice-dispatcher` and the four `sluice-worker-<kind>`,
+/// over `ports` (the runtime's own; tests pass ports whose store fails on purpose).
+pub struct LambdaTasks<P> {
+    ports: P,
     providers: Arc<Providers>,
 }
 
-impl TaskHandler for LambdaTasks {
+impl<P> LambdaTasks<P> {
+    pub fn new(ports: P, providers: Arc<Providers>) -> Self {
+        Self { ports, providers }
+    }
+}
+
+impl<P: Ports + 'static> TaskHandler for LambdaTasks<P> {
     fn invoke(&self, task: TaskRequest) -> Pin<Box<dyn Future<Output = TaskOutcome> + Send + '_>> {
         Box::pin(async move {
             let function = task
