@@ -155,13 +155,22 @@ impl crate::transient::Transient for DispatchError {
 /// the earlier run began and does nothing twice.
 pub async fn handle<P: Ports>(ports: &P, payload: Value) -> Result<Value, DispatchError> {
     let event: DispatcherEvent = serde_json::from_value(payload)?;
+    let mut tries = 0;
     crate::transient::STEP
-        .retry(&crate::worker::StopSignal::never(), || step(ports, &event))
+        .retry(&crate::worker::StopSignal::never(), || {
+            tries += 1;
+            step(ports, &event, tries > 1)
+        })
         .await?;
     Ok(json!({}))
 }
 
-async fn step<P: Ports>(ports: &P, event: &DispatcherEvent) -> Result<(), DispatchError> {
+/// One try of a dispatcher step; `again` when an earlier try in this process failed.
+async fn step<P: Ports>(
+    ports: &P,
+    event: &DispatcherEvent,
+    again: bool,
+) -> Result<(), DispatchError> {
     match event.clone() {
         DispatcherEvent::ExecutionStarted {
             pipeline,
@@ -188,7 +197,7 @@ async fn step<P: Ports>(ports: &P, event: &DispatcherEvent) -> Result<(), Dispat
             execution_id,
             stage,
             token,
-        } => stage_enter(ports, &pipeline, &execution_id, &stage, token).await?,
+        } => stage_enter(ports, &pipeline, &execution_id, &stage, token, again).await?,
         DispatcherEvent::StageExit {
             pipeline,
             execution_id,
@@ -550,7 +559,20 @@ async fn stage_enter<P: Ports>(
     execution_id: &str,
     stage: &str,
     token: String,
+    again: bool,
 ) -> Result<(), DispatchError> {
+    if again {
+        // An earlier try may have answered the token before it failed (an answer reported failed that
+        // went through): then the machine has moved on, maybe through the whole stage, and arriving
+        // again would let the execution in once more. A heartbeat tells whether the entry still waits.
+        match ports.orchestrator().task_heartbeat(&token).await {
+            Ok(()) => {}
+            Err(OrchestratorError::TaskClosed(_) | OrchestratorError::NoExecution(_)) => {
+                return Ok(());
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
     let execution = load(ports, pipeline, execution_id).await?;
     if execution.status != PipelineExecutionStatus::InProgress {
         // Superseded (this step run again after the gate let a newer one in), Stopping (no new stage
