@@ -60,8 +60,8 @@ fn span(function: &'static str, payload: &Value) -> tracing::Span {
 }
 
 /// A handler's failure as Lambda reports it, logged in the invocation's span. Its type is what the
-/// machine's Catch matches (`Sluice.Transient` marks errors that may pass when tried again; the compiled
-/// machine retries only Lambda's own service errors so far).
+/// machine's Retry and Catch match (`Sluice.Transient` marks errors that may pass when tried again,
+/// which the compiled machine retries with backoff).
 fn failure(error_type: &'static str, error: &dyn std::fmt::Display, what: &str) -> Diagnostic {
     tracing::error!(error = %error, error_type, "{what}");
     Diagnostic {

@@ -123,11 +123,7 @@ type ActionSpec<'a> = (&'a str, ActionCategory, i32);
 
 /// A pipeline of `stages`, each a list of (action, category, run order). Sources output `Src`, every
 /// other action reads it. Timeouts are long: virtual time runs fast.
-fn pipeline(
-    name: &str,
-    mode: &str,
-    stages: &[(&str, &[ActionSpec])],
-) -> PipelineDeclaration {
+fn pipeline(name: &str, mode: &str, stages: &[(&str, &[ActionSpec])]) -> PipelineDeclaration {
     let stages: Vec<_> = stages
         .iter()
         .map(|(stage, actions)| {
