@@ -577,16 +577,22 @@ async fn stage_enter<P: Ports>(
     if execution.status != PipelineExecutionStatus::InProgress {
         // Superseded (this step run again after the gate let a newer one in), Stopping (no new stage
         // starts) or already ended.
-        let error = match execution.status {
-            PipelineExecutionStatus::Superseded => SUPERSEDED_ERROR,
-            _ => STOPPED_ERROR,
+        let (error, cause) = match (execution.status, &execution.status_summary) {
+            (PipelineExecutionStatus::Superseded, Some(summary)) => {
+                (SUPERSEDED_ERROR, summary.clone())
+            }
+            (status, _) => (
+                if status == PipelineExecutionStatus::Superseded {
+                    SUPERSEDED_ERROR
+                } else {
+                    STOPPED_ERROR
+                },
+                format!(
+                    "Pipeline execution {execution_id} is {}; stage {stage} does not start",
+                    status.name()
+                ),
+            ),
         };
-        let cause = execution.status_summary.clone().unwrap_or_else(|| {
-            format!(
-                "Pipeline execution {execution_id} is {}; stage {stage} does not start",
-                execution.status.name()
-            )
-        });
         return match ports
             .orchestrator()
             .task_failed(&token, error, &cause)
