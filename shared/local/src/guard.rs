@@ -198,6 +198,24 @@ impl Root {
         written
     }
 
+    /// Moves the file at `from` (a path Sluice chose, on the same file system) to `name` in this
+    /// directory, replacing whatever non-directory had that name, as [`Root::write_file`] does but
+    /// without copying. On another file system the bytes are copied and `from` removed.
+    pub fn move_into(&self, from: &Path, name: &str) -> Result<(), GuardError> {
+        let name = self.checked(name)?;
+        let path = self.path.join(name);
+        match rustix::fs::renameat(CWD, from, &self.fd, name) {
+            Ok(()) => Ok(()),
+            Err(Errno::XDEV) => {
+                let mut file =
+                    File::open(from).map_err(|source| io_error_std("read", from, source))?;
+                self.write_file(name, None, &mut file)?;
+                std::fs::remove_file(from).map_err(|source| io_error_std("remove", from, source))
+            }
+            Err(errno) => Err(io_error("write", &path, errno)),
+        }
+    }
+
     /// Makes `name` a symbolic link to `target`, replacing a non-directory of that name. The
     /// target is not checked here: the caller decides which targets stay inside.
     pub fn symlink(&self, target: &str, name: &str) -> Result<(), GuardError> {
@@ -365,5 +383,23 @@ mod tests {
         assert!(root.open_file("missing").is_err());
         root.symlink("name", "alias").expect("a link");
         assert!(root.open_file("alias").is_err(), "a link is not opened");
+    }
+
+    #[test]
+    fn a_moved_file_replaces_a_link_instead_of_writing_through_it() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let target = tmp.path().join("target.txt");
+        std::fs::write(&target, "untouched").expect("target");
+        let from = tmp.path().join("artifact.zip");
+        std::fs::write(&from, "zip").expect("from");
+        let root = Root::create(&tmp.path().join("root")).expect("root");
+        std::os::unix::fs::symlink(&target, root.path().join("name")).expect("a link");
+
+        root.move_into(&from, "name").expect("moved");
+
+        assert!(!from.exists(), "moved, not copied");
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "untouched");
+        assert_eq!(root.kind("name").expect("kind"), Some(EntryKind::File));
+        assert!(root.move_into(&from, "..").is_err(), "not a segment");
     }
 }

@@ -262,7 +262,7 @@ fn configuration_error(message: impl Into<String>) -> JobOutcome {
     JobOutcome::configuration_error(message)
 }
 
-/// Writes the artifact's zip to its place in the artifact store.
+/// Moves the artifact's zip (a file in the job's scratch folder) to its place in the artifact store.
 async fn store_artifact(
     context: &LocalContext,
     output: &ArtifactDetail,
@@ -270,7 +270,7 @@ async fn store_artifact(
 ) -> Result<(), JobOutcome> {
     context
         .artifacts
-        .put_artifact(&output.location, zip)
+        .move_artifact(&output.location, zip)
         .await
         .map_err(failed)
 }
@@ -432,22 +432,24 @@ impl ActionProvider for S3Source {
                         job.action.name
                     ))
                 })?;
-                // Straight into the artifact store: no scratch copy, and the file work off the async
-                // threads, which answer the API meanwhile.
-                let target = context.artifacts.path(&output.location).map_err(failed)?;
-                let (buckets, bucket_name, key_name) =
-                    (context.buckets.clone(), bucket.to_string(), key.to_string());
+                // Read into the job's scratch folder, then moved (not copied) into the artifact
+                // store through the guard; the file work off the async threads, which answer the
+                // API meanwhile.
+                let scratch = Scratch::new(context.workspace(job))?;
+                let zip = scratch.0.join("source.zip");
+                let (buckets, bucket_name, key_name, target) = (
+                    context.buckets.clone(),
+                    bucket.to_string(),
+                    key.to_string(),
+                    zip.clone(),
+                );
                 let revision = blocking(move || {
-                    if let Some(parent) = target.parent() {
-                        std::fs::create_dir_all(parent).map_err(|e| {
-                            failed(format!("cannot create {}: {e}", parent.display()))
-                        })?;
-                    }
                     buckets
                         .read_source(&bucket_name, &key_name, &target)
                         .map_err(|e| configuration_error(e.to_string()))
                 })
                 .await?;
+                store_artifact(context, output, &zip).await?;
                 Ok(JobOutcome::Succeeded(JobSuccess {
                     output_variables: BTreeMap::from([
                         ("ETag".to_string(), revision.etag.clone()),

@@ -71,6 +71,24 @@ impl FileArtifactStore {
     }
 }
 
+impl FileArtifactStore {
+    /// Keeps the file `from` (a zip Sluice made for this artifact, which it no longer needs) as the
+    /// artifact, moving it into place through the guard rather than copying it.
+    pub async fn move_artifact(
+        &self,
+        location: &ArtifactLocation,
+        from: &Path,
+    ) -> Result<(), ArtifactError> {
+        let (buckets, key, from) = (self.buckets.clone(), stored_key(location), from.to_owned());
+        let bucket = location.bucket_name.clone();
+        let moved = tokio::task::spawn_blocking(move || buckets.move_object(&bucket, &key, &from));
+        match moved.await {
+            Ok(result) => result.map(|_| ()).map_err(|e| backend_error(location, e)),
+            Err(join) => Err(io_error(location, std::io::Error::other(join))),
+        }
+    }
+}
+
 fn stored_key(location: &ArtifactLocation) -> String {
     let segments: Vec<_> = location.object_key.split('/').map(segment).collect();
     segments.join("/")

@@ -375,6 +375,37 @@ impl S3Folder {
         self.write_object(bucket, &parents, name, from)
     }
 
+    /// [`Self::put_object`], moving the file `from` (Sluice's own, on the same file system) into
+    /// place instead of copying it.
+    pub fn move_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        from: &Path,
+    ) -> Result<PathBuf, S3FolderError> {
+        check_names(bucket, key, NameField::BucketName, NameField::ObjectKey)?;
+        let (Some(name), parents) = key_segments(key) else {
+            return Err(invalid(
+                NameField::ObjectKey,
+                key,
+                NameRule::KeyFolderObject,
+            ));
+        };
+        if key.ends_with('/') {
+            return Err(invalid(
+                NameField::ObjectKey,
+                key,
+                NameRule::KeyFolderObject,
+            ));
+        }
+        let _turn = self.lock_bucket(bucket)?;
+        let folder = Root::create(&self.root)?
+            .create_dir(&[bucket])?
+            .create_dir(&parents)?;
+        folder.move_into(from, name)?;
+        Ok(folder.path().join(name))
+    }
+
     fn write_object(
         &self,
         bucket: &str,
