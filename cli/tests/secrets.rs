@@ -11,41 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
-use common::Server;
-
-fn aws(server: &Server, args: &[&str]) -> Value {
-    let aws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
-    assert!(
-        aws.is_file(),
-        "{} is missing: `make test` installs the aws CLI into .venv",
-        aws.display()
-    );
-    let output = Command::new(aws)
-        .arg("codepipeline")
-        .args(args)
-        .args(["--endpoint-url", &server.endpoint, "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "aws codepipeline {args:?}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8_lossy(&output.stdout);
-    if text.trim().is_empty() {
-        json!({})
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
+use common::{Server, aws, aws_fails};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -370,31 +336,6 @@ fn builds_and_functions_of_sluice_run_see_only_the_defined_environment_too() {
             !pass.is_empty(),
         );
     }
-}
-
-/// Runs an aws CLI command that must fail; returns its error output.
-fn aws_fails(server: &Server, error: &str, args: &[&str]) -> String {
-    let aws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
-    let output = Command::new(aws)
-        .arg("codepipeline")
-        .args(args)
-        .args(["--endpoint-url", &server.endpoint, "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert!(!output.status.success(), "{args:?} succeeded");
-    assert!(
-        stderr.contains(&format!("({error})")),
-        "{args:?}: expected {error}, got {stderr}"
-    );
-    stderr
 }
 
 /// The secrets of the secrets test, each unique to the run.

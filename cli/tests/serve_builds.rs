@@ -4,50 +4,15 @@
 //! started again on the same data directory; executions are stopped with and without abandoning.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
-use common::Server;
+use common::{Server, aws};
 
 /// How long anything here may take before the test gives up.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn aws(server: &Server, args: &[&str]) -> Value {
-    let aws = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
-    assert!(
-        aws.is_file(),
-        "{} is missing: `make test` installs the aws CLI into .venv",
-        aws.display()
-    );
-    let output = Command::new(aws)
-        .arg("codepipeline")
-        .args(args)
-        .args(["--endpoint-url", &server.endpoint, "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "aws codepipeline {args:?}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8_lossy(&output.stdout);
-    if text.trim().is_empty() {
-        json!({})
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
-}
 
 /// A build's own record of itself, in a directory outside the data directory.
 struct Marks {

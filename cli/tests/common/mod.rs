@@ -1,4 +1,4 @@
-//! The `sluice serve` fixture the API suites share (api_cli.rs, api_sdk.rs).
+//! The `sluice serve` fixture the suites share, and the aws CLI driving it (.venv/bin/aws).
 
 // Each suite uses part of the fixture (only api_cli restarts a server).
 #![allow(dead_code)]
@@ -102,4 +102,57 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The aws CLI `make test` installs into .venv, running `codepipeline ARGS` against `server` with the
+/// default test key and no configuration of the user's.
+pub(crate) fn aws_command(server: &Server, args: &[&str]) -> Command {
+    let aws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
+    assert!(
+        aws.is_file(),
+        "{} is missing: `make test` installs the aws CLI into .venv",
+        aws.display()
+    );
+    let mut command = Command::new(aws);
+    command
+        .arg("codepipeline")
+        .args(args)
+        .args(["--endpoint-url", &server.endpoint, "--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    command
+}
+
+/// Runs `aws codepipeline ARGS`, which must succeed; its JSON answer (`{}` when it prints nothing).
+pub(crate) fn aws(server: &Server, args: &[&str]) -> serde_json::Value {
+    let output = aws_command(server, args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "aws codepipeline {args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    if text.trim().is_empty() {
+        serde_json::json!({})
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+/// Runs `aws codepipeline ARGS`, which must fail with the exception `error`; its error output.
+pub(crate) fn aws_fails(server: &Server, error: &str, args: &[&str]) -> String {
+    let output = aws_command(server, args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success(), "{args:?} succeeded");
+    assert!(
+        stderr.contains(&format!("({error})")),
+        "{args:?}: expected {error}, got {stderr}"
+    );
+    stderr
 }
