@@ -311,41 +311,28 @@ impl S3Folder {
         extract: bool,
         artifact_zip: &Path,
     ) -> Result<Vec<PathBuf>, S3FolderError> {
+        if !extract {
+            let key = object_key.ok_or(S3FolderError::MissingObjectKey)?;
+            return Ok(vec![self.place_object(
+                bucket,
+                key,
+                artifact_zip,
+                Placement::Copy,
+            )?]);
+        }
         check_bucket_name(bucket).map_err(|rule| invalid(NameField::BucketName, bucket, rule))?;
         if let Some(key) = object_key {
             check_object_key(key).map_err(|rule| invalid(NameField::ObjectKey, key, rule))?;
-            if !extract && key.ends_with('/') {
-                return Err(invalid(
-                    NameField::ObjectKey,
-                    key,
-                    NameRule::KeyFolderObject,
-                ));
-            }
-        }
-        if !extract && object_key.is_none() {
-            return Err(S3FolderError::MissingObjectKey);
         }
         let _turn = self.lock_bucket(bucket)?;
-        let (name, parents) = object_key.map(key_segments).unwrap_or_default();
-        if extract {
-            let mut prefix = parents;
-            prefix.extend(name);
-            let target_path = prefix.iter().fold(self.root.join(bucket), |p, s| p.join(s));
-            let extraction = archive::Extraction::plan(artifact_zip, &target_path)?;
-            let bucket_root = Root::create(&self.root)?.create_dir(&[bucket])?;
-            let target = bucket_root.create_dir(&prefix)?;
-            let written = extraction.write_into(&target)?;
-            return Ok(written.into_iter().filter(|p| !p.is_dir()).collect());
-        }
-        let Some(name) = name else {
-            return Err(S3FolderError::MissingObjectKey);
-        };
-        Ok(vec![self.write_object(
-            bucket,
-            &parents,
-            name,
-            artifact_zip,
-        )?])
+        let (name, mut prefix) = object_key.map(key_segments).unwrap_or_default();
+        prefix.extend(name);
+        let target_path = prefix.iter().fold(self.root.join(bucket), |p, s| p.join(s));
+        let extraction = archive::Extraction::plan(artifact_zip, &target_path)?;
+        let bucket_root = Root::create(&self.root)?.create_dir(&[bucket])?;
+        let target = bucket_root.create_dir(&prefix)?;
+        let written = extraction.write_into(&target)?;
+        Ok(written.into_iter().filter(|p| !p.is_dir()).collect())
     }
 
     /// Writes the file `from` as the object `key` (checked like `ObjectKey`), through the guard and
@@ -356,23 +343,7 @@ impl S3Folder {
         key: &str,
         from: &Path,
     ) -> Result<PathBuf, S3FolderError> {
-        check_names(bucket, key, NameField::BucketName, NameField::ObjectKey)?;
-        let (Some(name), parents) = key_segments(key) else {
-            return Err(invalid(
-                NameField::ObjectKey,
-                key,
-                NameRule::KeyFolderObject,
-            ));
-        };
-        if key.ends_with('/') {
-            return Err(invalid(
-                NameField::ObjectKey,
-                key,
-                NameRule::KeyFolderObject,
-            ));
-        }
-        let _turn = self.lock_bucket(bucket)?;
-        self.write_object(bucket, &parents, name, from)
+        self.place_object(bucket, key, from, Placement::Copy)
     }
 
     /// [`Self::put_object`], moving the file `from` (Sluice's own, on the same file system) into
@@ -383,41 +354,38 @@ impl S3Folder {
         key: &str,
         from: &Path,
     ) -> Result<PathBuf, S3FolderError> {
+        self.place_object(bucket, key, from, Placement::Move)
+    }
+
+    /// The file `from` as the single object `key`: names checked (a key ending with `/` names a
+    /// folder, not an object), the bucket's turn taken, and the file copied or moved through the guard.
+    fn place_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        from: &Path,
+        placement: Placement,
+    ) -> Result<PathBuf, S3FolderError> {
         check_names(bucket, key, NameField::BucketName, NameField::ObjectKey)?;
-        let (Some(name), parents) = key_segments(key) else {
+        let (name, parents) = key_segments(key);
+        let Some(name) = name.filter(|_| !key.ends_with('/')) else {
             return Err(invalid(
                 NameField::ObjectKey,
                 key,
                 NameRule::KeyFolderObject,
             ));
         };
-        if key.ends_with('/') {
-            return Err(invalid(
-                NameField::ObjectKey,
-                key,
-                NameRule::KeyFolderObject,
-            ));
-        }
         let _turn = self.lock_bucket(bucket)?;
         let folder = Root::create(&self.root)?
             .create_dir(&[bucket])?
             .create_dir(&parents)?;
-        folder.move_into(from, name)?;
-        Ok(folder.path().join(name))
-    }
-
-    fn write_object(
-        &self,
-        bucket: &str,
-        parents: &[&str],
-        name: &str,
-        from: &Path,
-    ) -> Result<PathBuf, S3FolderError> {
-        let mut contents = fs::File::open(from).map_err(|e| io_error(from, e))?;
-        let folder = Root::create(&self.root)?
-            .create_dir(&[bucket])?
-            .create_dir(parents)?;
-        folder.write_file(name, None, &mut contents)?;
+        match placement {
+            Placement::Copy => {
+                let mut contents = fs::File::open(from).map_err(|e| io_error(from, e))?;
+                folder.write_file(name, None, &mut contents)?;
+            }
+            Placement::Move => folder.move_into(from, name)?,
+        }
         Ok(folder.path().join(name))
     }
 
@@ -457,6 +425,13 @@ impl S3Folder {
         file.lock().map_err(|source| io_error(&path, source))?;
         Ok(file)
     }
+}
+
+/// How [`S3Folder::place_object`] puts a file in place.
+#[derive(Clone, Copy)]
+enum Placement {
+    Copy,
+    Move,
 }
 
 /// A checked key's last segment and the segments before it (a trailing `/` is dropped: the key
