@@ -392,7 +392,9 @@ type Archive = ZipArchive<BufReader<File>>;
 
 fn open_and_plan(zip: &Path, dest: &Path) -> Result<(Archive, Vec<Planned>), ArchiveError> {
     let file = File::open(zip).map_err(|source| read_error(zip, source))?;
-    let mut raw = file.try_clone().map_err(|source| read_error(zip, source))?;
+    // Its own open file, not a clone of the reader's: a clone shares the file offset, which the
+    // header reads below would move under the zip reader.
+    let mut raw = File::open(zip).map_err(|source| read_error(zip, source))?;
     let mut archive =
         ZipArchive::new(BufReader::new(file)).map_err(|source| ArchiveError::ZipRead {
             path: zip.to_path_buf(),
