@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sluice_core::compile::{CompileOptions, compile};
-use sluice_core::pipeline::ValidationContext;
+use sluice_core::validate::ValidationContext;
 
 use crate::validate::{Refusal, load};
 

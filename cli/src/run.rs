@@ -10,13 +10,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use sluice_core::compile::CompileOptions;
-use sluice_core::execution::{
-    ActionExecution, ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus,
-    StartRequest, put_pipeline, start_execution, stop_execution,
-};
-use sluice_core::pipeline::ValidationContext;
 use sluice_core::pipeline::declaration::PipelineDeclaration;
 use sluice_core::port::{ActionExecutionStore, ExecutionStore, StageStore};
+use sluice_core::record::{
+    ActionExecution, ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus,
+};
+use sluice_core::usecase::execution::{StartRequest, start_execution, stop_execution};
+use sluice_core::usecase::pipeline::put_pipeline;
+use sluice_core::validate::ValidationContext;
 use sluice_local::provider::{LocalConfig, providers_stopping_after, resolve_location};
 use sluice_local::runtime::{LocalPorts, LocalRuntime};
 

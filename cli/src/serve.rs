@@ -35,7 +35,7 @@ pub(crate) struct Args {
     #[arg(long, default_value = "us-east-1")]
     region: String,
     /// The account id the API's ARNs name.
-    #[arg(long, default_value = sluice_core::execution::LOCAL_ACCOUNT)]
+    #[arg(long, default_value = sluice_core::record::LOCAL_ACCOUNT)]
     account: String,
     /// The service name requests must be signed for: `codepipeline`, as CodePipeline checks; or
     /// `execute-api`, as API Gateway checks in front of the deployed stack (to try a client set up for it).

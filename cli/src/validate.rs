@@ -4,9 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sluice_core::action::{ActionTypes, CustomActionType};
-use sluice_core::model::{self, check::Checker};
-use sluice_core::pipeline::{LoadError, PipelineFile, ValidationContext, validate};
+use sluice_core::model;
+use sluice_core::model::check::Checker;
+use sluice_core::pipeline::{LoadError, PipelineFile};
 use sluice_core::problem::Problem;
+use sluice_core::validate::{ValidationContext, validate};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {

@@ -603,7 +603,7 @@ fn tags_webhooks_and_custom_action_types_through_the_cli() {
     );
     let arn = format!(
         "arn:aws:codepipeline:us-east-1:{}:Gated",
-        sluice_core::execution::LOCAL_ACCOUNT
+        sluice_core::record::LOCAL_ACCOUNT
     );
     server.ok(
         "TagResource",

@@ -615,7 +615,8 @@ fn secret_configuration_and_webhook_tokens_are_masked_in_every_answer_and_the_ma
         .build()
         .unwrap();
     let (stored, hook) = runtime.block_on(async {
-        use sluice_core::port::{PipelineStore, ResourceStore};
+        use sluice_core::port::PipelineStore;
+        use sluice_core::port::ResourceStore;
         (
             store.pipeline("Guarded").await.unwrap().unwrap(),
             store

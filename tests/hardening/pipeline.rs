@@ -2,7 +2,8 @@
 //! validate never panic, on random documents or on the examples with one value replaced.
 
 use proptest::prelude::*;
-use sluice_core::pipeline::{PipelineFile, ValidationContext, validate};
+use sluice_core::pipeline::PipelineFile;
+use sluice_core::validate::{ValidationContext, validate};
 
 use crate::{config, json_value, mutate};
 

@@ -1,5 +1,5 @@
 //! The invoke worker function: builds its AWS clients and its providers once, then runs the actions the
-//! state machines hand it (sluice_core::compile::worker_of says which categories are its).
+//! state machines hand it (sluice_core::protocol::worker_of says which categories are its).
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;

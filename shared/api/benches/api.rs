@@ -27,8 +27,8 @@ use sluice_api::ops::Service;
 use sluice_api::sigv4::Credentials;
 use sluice_api::{Api, Auth, router};
 use sluice_core::compile::CompileOptions;
-use sluice_core::execution::put_pipeline;
 use sluice_core::port::ActionExecutionStore;
+use sluice_core::usecase::pipeline::put_pipeline;
 use sluice_local::provider::{LocalConfig, providers_for};
 use sluice_local::runtime::{LocalRuntime, work_runtime};
 
@@ -278,11 +278,11 @@ async fn serve() -> (
     put_pipeline(&local.ports, &parked, &CompileOptions::default())
         .await
         .expect("stored");
-    sluice_core::dispatcher::disable_transition(
+    sluice_core::usecase::transition::disable_transition(
         &local.ports,
         "Parked",
         "Source",
-        sluice_core::dispatcher::TransitionType::Inbound,
+        sluice_core::usecase::transition::TransitionType::Inbound,
         "benchmark",
     )
     .await

@@ -27,7 +27,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ciborium::Value as Cbor;
 use serde_json::{Map, Number, Value};
 
-use sluice_core::model::{self, ServiceModel, Shape};
+use sluice_core::model;
+use sluice_core::model::{ServiceModel, Shape};
 
 /// The header naming the protocol, on every request and response.
 pub const PROTOCOL_HEADER: &str = "smithy-protocol";

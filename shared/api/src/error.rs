@@ -2,12 +2,12 @@
 //! errors lives here, in one place ([`From`] impls), with a test per variant.
 
 use sluice_core::approval::ApprovalError;
-use sluice_core::dispatcher::{DispatchError, TransitionError};
-use sluice_core::execution::ExecutionError;
+use sluice_core::dispatcher::DispatchError;
 use sluice_core::model::limit;
-use sluice_core::port::{OrchestratorError, StoreError};
+use sluice_core::port::{OrchestratorError, SchedulerError, StoreError};
 use sluice_core::problem::{Problem, validation_message};
-use sluice_core::trigger::SchedulerError;
+use sluice_core::usecase::execution::ExecutionError;
+use sluice_core::usecase::transition::TransitionError;
 
 use crate::sigv4::SignatureError;
 

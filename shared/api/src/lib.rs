@@ -24,7 +24,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use sluice_core::model::{self, check::Checker};
+use sluice_core::model;
+use sluice_core::model::check::Checker;
 use sluice_core::port::Ports;
 
 use crate::error::ApiError;

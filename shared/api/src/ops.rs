@@ -8,18 +8,20 @@ use serde_json::{Value, json};
 use sluice_core::action::{ActionTypes, keep_masked_secrets};
 use sluice_core::approval::{ApprovalStatus, put_approval_result};
 use sluice_core::compile::CompileOptions;
-use sluice_core::dispatcher::{TransitionType, disable_transition, enable_transition};
-use sluice_core::execution::{
-    ActionExecution, ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecution, PipelineExecutionStatus,
-    SourceRevisionOverride, StartRequest, put_pipeline, start_execution, stop_execution,
-};
 use sluice_core::model::limit;
-use sluice_core::pipeline::{LoadError, PipelineFile, ValidationContext, validate};
+use sluice_core::pipeline::{LoadError, PipelineFile};
 use sluice_core::port::{
     ActionExecutionStore, ExecutionStore, PipelineStore, Ports, ResourceStore, StageStore,
-    StoredPipeline,
+};
+use sluice_core::record::{
+    ActionExecution, ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecution, PipelineExecutionStatus,
+    SourceRevisionOverride, StoredPipeline,
 };
 use sluice_core::time::Timestamp;
+use sluice_core::usecase::execution::{StartRequest, start_execution, stop_execution};
+use sluice_core::usecase::pipeline::put_pipeline;
+use sluice_core::usecase::transition::{TransitionType, disable_transition, enable_transition};
+use sluice_core::validate::{ValidationContext, validate};
 
 use crate::error::ApiError;
 
@@ -123,7 +125,7 @@ async fn operate<P: Ports>(
         "GetPipeline" => get_pipeline(ports, service, &input).await,
         "DeletePipeline" => {
             let name = text(&input, "name");
-            sluice_core::execution::delete_pipeline(ports, name).await?;
+            sluice_core::usecase::pipeline::delete_pipeline(ports, name).await?;
             ports
                 .store()
                 .delete_resource("tags", &service.pipeline_arn(name))
@@ -179,7 +181,7 @@ async fn operate<P: Ports>(
         })),
         "PutJobSuccessResult" => {
             let details = input.get("executionDetails").cloned().unwrap_or_default();
-            let success = sluice_core::worker::JobSuccess {
+            let success = sluice_core::port::JobSuccess {
                 output_variables: input
                     .get("outputVariables")
                     .and_then(|v| serde_json::from_value(v.clone()).ok())
@@ -205,7 +207,7 @@ async fn operate<P: Ports>(
         }
         "PutJobFailureResult" => {
             let details = input.get("failureDetails").cloned().unwrap_or_default();
-            let failure = sluice_core::worker::JobFailure {
+            let failure = sluice_core::port::JobFailure {
                 failure_type: text(&details, "type").to_string(),
                 message: text(&details, "message").to_string(),
                 log: None,
@@ -214,7 +216,7 @@ async fn operate<P: Ports>(
             Ok(json!({}))
         }
         "RetryStageExecution" => {
-            let retried = sluice_core::execution::retry_stage(
+            let retried = sluice_core::usecase::execution::retry_stage(
                 ports,
                 text(&input, "pipelineName"),
                 text(&input, "stageName"),
@@ -582,7 +584,7 @@ async fn list_executions<P: Ports>(
     Ok(output)
 }
 
-fn artifact_details(artifacts: &[sluice_core::execution::ArtifactDetail]) -> Value {
+fn artifact_details(artifacts: &[sluice_core::record::ArtifactDetail]) -> Value {
     json!(artifacts
         .iter()
         .map(|a| json!({"name": a.name, "s3location": {"bucket": a.location.bucket_name, "key": a.location.object_key}}))
@@ -736,7 +738,7 @@ async fn pipeline_state<P: Ports>(
                             json!({"code": error.code, "message": error.message});
                     }
                     let waiting_approval = latest.status
-                        == sluice_core::execution::ActionExecutionStatus::InProgress
+                        == sluice_core::record::ActionExecutionStatus::InProgress
                         && latest.action_type_id.category
                             == sluice_core::pipeline::declaration::ActionCategory::Approval;
                     if waiting_approval {

@@ -93,7 +93,7 @@ pub async fn sync_schedules<P: Ports>(
         return Ok(());
     };
     let schedules = schedules_of(pipeline, &tags(ports, arn).await?)?;
-    sluice_core::trigger::sync_triggers(
+    sluice_core::usecase::pipeline::sync_triggers(
         ports.scheduler(),
         pipeline,
         &schedules,
@@ -190,7 +190,7 @@ fn action_type_id(category: &str, provider: &str, version: &str) -> String {
 
 /// The action types pipelines may use: the built-in ones and the registered custom ones.
 pub async fn action_types<P: Ports>(ports: &P) -> Result<ActionTypes, ApiError> {
-    Ok(ActionTypes::registered(ports.store()).await?)
+    Ok(ports.store().action_types().await?)
 }
 
 fn builtin_action_types() -> Vec<Value> {

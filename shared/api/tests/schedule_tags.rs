@@ -7,11 +7,11 @@ use serde_json::{Value, json};
 
 use sluice_api::ops::{Service, call};
 use sluice_core::pipeline::declaration::ActionCategory;
-use sluice_core::port::{ExecutionStore, PipelineStore, Ports};
+use sluice_core::port::{
+    ActionProvider, ExecutionStore, Job, JobOutcome, PipelineStore, Ports, Providers, Scheduler,
+};
 use sluice_core::system::RandomIds;
 use sluice_core::time::parse_timestamp;
-use sluice_core::trigger::Scheduler;
-use sluice_core::worker::{ActionProvider, Job, JobOutcome, Providers};
 use sluice_local::runtime::LocalRuntime;
 use sluice_statemachine::clock::ManualClock;
 

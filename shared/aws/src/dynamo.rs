@@ -34,11 +34,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use sluice_core::execution::{ActionExecution, PipelineExecution, StageExecution};
 use sluice_core::port::{
     ActionExecutionStore, ExecutionStore, PipelineStore, ResourceStore, StageStore, StoreError,
-    StoredPipeline,
 };
+use sluice_core::record::{ActionExecution, PipelineExecution, StageExecution, StoredPipeline};
 use sluice_core::stage::Gate;
 
 type Item = HashMap<String, AttributeValue>;

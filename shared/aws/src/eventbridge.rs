@@ -24,9 +24,9 @@ use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eventbridge::types::{InputTransformer, Rule, RuleState, Target};
 use serde_json::{Value, json};
 
+use sluice_core::port::{Scheduler, SchedulerError};
 use sluice_core::trigger::{
-    FiresOn, Scheduler, SchedulerError, Trigger, TriggerError, check_rule_prefix, rule_name,
-    rule_name_prefix,
+    FiresOn, Trigger, TriggerError, check_rule_prefix, rule_name, rule_name_prefix,
 };
 
 use crate::config::AwsConfig;

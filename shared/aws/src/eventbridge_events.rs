@@ -9,7 +9,7 @@ use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
 use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
-use sluice_core::events::{
+use sluice_core::port::{
     Event, EventError, EventPublisher, FailedEvent, SOURCE, check_events, put_events_calls,
 };
 
@@ -121,7 +121,7 @@ fn refused_entries(output: &PutEventsOutput, call: &[Event], start: usize) -> Ve
 mod tests {
     use aws_sdk_eventbridge::types::PutEventsResultEntry;
     use serde_json::json;
-    use sluice_core::events::DetailType;
+    use sluice_core::port::DetailType;
     use sluice_core::time::Timestamp;
 
     use super::*;

@@ -3,9 +3,9 @@
 //! EventBridge bus state-change events go to.
 
 use sluice_core::compile::CompileOptions;
-use sluice_core::port::{Clock, Ids, Ports};
+use sluice_core::port::{Clock, Ids, Ports, Scheduler, SchedulerError};
 use sluice_core::system::{RandomIds, SystemClock};
-use sluice_core::trigger::{Scheduler, SchedulerError, Trigger};
+use sluice_core::trigger::Trigger;
 
 use crate::config::AwsConfig;
 use crate::dynamo::DynamoStore;

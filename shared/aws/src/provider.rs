@@ -1,5 +1,5 @@
 //! Action providers on AWS. Each worker function registers the providers of its kind
-//! ([`sluice_core::compile::worker_of`]); an action whose provider is not here yet fails with
+//! ([`sluice_core::protocol::worker_of`]); an action whose provider is not here yet fails with
 //! "Sluice cannot run here yet", naming its type.
 
 use std::collections::BTreeMap;
@@ -10,9 +10,8 @@ use std::sync::Arc;
 use aws_sdk_s3::types::ServerSideEncryption;
 
 use sluice_core::approval::ManualApproval;
-use sluice_core::notify::Notifier;
 use sluice_core::pipeline::declaration::ActionCategory;
-use sluice_core::worker::{ActionProvider, Job, JobOutcome, JobSuccess, Providers};
+use sluice_core::port::{ActionProvider, Job, JobOutcome, JobSuccess, Notifier, Providers};
 
 /// The four worker functions (infra/template.yaml), by the kind of work they do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,7 +13,8 @@ use aws_sdk_s3::types::{
 };
 use tokio::io::AsyncWriteExt;
 
-use sluice_core::port::{ArtifactError, ArtifactLocation, ArtifactStore};
+use sluice_core::port::{ArtifactError, ArtifactStore};
+use sluice_core::record::ArtifactLocation;
 
 const MIB: u64 = 1024 * 1024;
 /// Files larger than this are uploaded in parts unless the store is built with another threshold.

@@ -16,7 +16,7 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
 use aws_sdk_secretsmanager::primitives::Blob;
 
-use sluice_core::secret::{
+use sluice_core::port::{
     MAX_NAME_CHARS, SecretError, SecretValue, Secrets, check_name, check_value,
 };
 

@@ -1,9 +1,9 @@
 //! The Notifier port on SNS: one Publish per message to a topic ARN, with the subject SNS takes (one line,
-//! at most 100 characters: [`sluice_core::notify::subject_line`]) and the body as it is.
+//! at most 100 characters: [`sluice_core::port::subject_line`]) and the body as it is.
 
 use aws_sdk_sns::Client;
 
-use sluice_core::notify::{
+use sluice_core::port::{
     Message, Notifier, NotifyError, check_message, check_topic_arn, subject_line,
 };
 

@@ -12,7 +12,8 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use common::Moto;
 use sluice_aws::s3::S3ArtifactStore;
 use sluice_core::contract::artifact_contract;
-use sluice_core::port::{ArtifactError, ArtifactLocation, ArtifactStore};
+use sluice_core::port::{ArtifactError, ArtifactStore};
+use sluice_core::record::ArtifactLocation;
 
 const BUCKET: &str = "sluice-artifacts";
 const MIB: usize = 1024 * 1024;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sluice_aws::config::AwsConfig;
 use sluice_aws::eventbridge_events::EventBridgePublisher;
 use sluice_core::contract::{PublishedEvents, event_publisher_contract};
-use sluice_core::events::{DetailType, Event, EventError, EventPublisher, SOURCE};
+use sluice_core::port::{DetailType, Event, EventError, EventPublisher, SOURCE};
 use sluice_core::time::Timestamp;
 
 use queue::TestQueue;

@@ -17,10 +17,8 @@ use sluice_aws::provider::{WorkerKind, providers_with};
 use sluice_aws::sns::SnsNotifier;
 use sluice_core::approval::{ApprovalNotices, ManualApproval};
 use sluice_core::contract::{Delivered, Inbox, notifier_contract};
-use sluice_core::notify::{Message, Notifier, NotifyError};
-use sluice_core::port::Clock;
+use sluice_core::port::{Clock, Job, JobOutcome, Message, Notifier, NotifyError, StopSignal};
 use sluice_core::time::Timestamp;
-use sluice_core::worker::{Job, JobOutcome, StopSignal};
 
 /// An SQS queue subscribed to an SNS topic: what SNS delivered, read from the queue's envelopes
 /// (`{"Type": "Notification", "MessageId", "Subject", "Message", …}`).

@@ -16,8 +16,8 @@ use sluice_aws::config::AwsConfig;
 use sluice_aws::eventbridge::{EventBridgeScheduler, TARGET_ID, client};
 use sluice_aws::sfn::StepFunctions;
 use sluice_core::contract::{contract_machine, scheduler_contract};
-use sluice_core::port::Orchestrator;
-use sluice_core::trigger::{MAX_RULE_NAME, Scheduler, SchedulerError, Trigger};
+use sluice_core::port::{Orchestrator, Scheduler, SchedulerError};
+use sluice_core::trigger::{MAX_RULE_NAME, Trigger};
 
 use queue::TestQueue;
 

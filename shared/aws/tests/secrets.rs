@@ -8,7 +8,7 @@ use aws_sdk_secretsmanager::Client;
 use common::Moto;
 use sluice_aws::secrets::SecretsManagerSecrets;
 use sluice_core::contract::secrets_contract;
-use sluice_core::secret::{SecretError, SecretValue, Secrets};
+use sluice_core::port::{SecretError, SecretValue, Secrets};
 
 const KEY_ARN: &str = "arn:aws:kms:us-east-1:123456789012:key/1f9f2c47-6c4e-4c55-9d7e-3a5bd5f0b0a1";
 

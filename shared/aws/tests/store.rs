@@ -103,11 +103,12 @@ async fn a_client_request_token_expires_and_can_then_be_taken_again() {
 
 #[tokio::test]
 async fn a_stale_write_says_which_version_won() {
-    use sluice_core::port::{ExecutionStore, StoreError};
+    use sluice_core::port::ExecutionStore;
+    use sluice_core::port::StoreError;
     let moto = common::Moto::start();
     let store = DynamoStore::new(moto.config().await.dynamodb(), "sluice");
     store.create_table().await.unwrap();
-    let execution: sluice_core::execution::PipelineExecution = serde_json::from_value(serde_json::json!({
+    let execution: sluice_core::record::PipelineExecution = serde_json::from_value(serde_json::json!({
         "pipelineName": "P", "pipelineVersion": 1, "pipelineExecutionId": "e1", "status": "InProgress",
         "executionMode": "SUPERSEDED", "trigger": {"triggerType": "StartPipelineExecution"},
         "variables": {}, "sourceRevisions": [], "startTime": 1000, "lastUpdateTime": 1000, "recordVersion": 0

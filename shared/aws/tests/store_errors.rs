@@ -245,7 +245,7 @@ async fn mocked_refusals_of_the_call_itself_are_not_transient() {
 
 #[tokio::test]
 async fn mocked_transactions_cancelled_by_a_race_are_transient_and_by_a_condition_a_conflict() {
-    let pipeline = sluice_core::port::StoredPipeline {
+    let pipeline = sluice_core::record::StoredPipeline {
         declaration: serde_json::from_value(serde_json::json!({
             "name": "P", "roleArn": "arn:aws:iam::123456789012:role/p", "version": 2,
             "artifactStore": {"type": "S3", "location": "b"}, "stages": []

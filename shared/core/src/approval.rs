@@ -4,12 +4,15 @@
 
 use std::sync::Arc;
 
-use crate::execution::{ActionExecution, ActionExecutionStatus, LOCAL_ACCOUNT};
-use crate::notify::{ApprovalNeeded, NoNotifier, Notifier, NotifyError, approval_needed};
+use crate::builders::notice::{ApprovalNeeded, approval_needed};
 use crate::pipeline::declaration::ActionCategory;
-use crate::port::{ActionExecutionStore, Clock, PipelineStore, Ports, StoreError};
+use crate::port::{
+    ActionExecutionStore, Clock, Job, JobFailure, JobOutcome, JobSuccess, NoNotifier, Notifier,
+    NotifyError, PipelineStore, Ports, StoreError,
+};
+use crate::record::{ActionExecution, ActionExecutionStatus, LOCAL_ACCOUNT};
 use crate::time::Timestamp;
-use crate::worker::{Job, JobFailure, JobOutcome, JobSuccess, WorkerError, complete_action};
+use crate::worker::{WorkerError, complete_action};
 
 /// `ApprovalStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,7 +280,7 @@ impl<N: Notifier> ManualApproval<N> {
     }
 }
 
-impl<N: Notifier + 'static> crate::worker::ActionProvider for ManualApproval<N> {
+impl<N: Notifier + 'static> crate::port::ActionProvider for ManualApproval<N> {
     fn run<'a>(
         &'a self,
         job: &'a Job,

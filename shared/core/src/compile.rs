@@ -17,10 +17,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::dispatcher::DUPLICATE_START_ERROR;
-use crate::execution::TRANSIENT_ERROR;
+use crate::action::catalog::default_timeout_minutes;
 use crate::pipeline::declaration::{ActionCategory, PipelineDeclaration, StageDeclaration};
-use crate::pipeline::validate::default_timeout_minutes;
+
+use crate::protocol::{DUPLICATE_START_ERROR, PayloadKind, TRANSIENT_ERROR, worker_of};
 
 /// The longest state name Step Functions accepts.
 const MAX_STATE_NAME: usize = 80;
@@ -61,18 +61,6 @@ impl Default for CompileOptions {
             worker_prefix: "sluice-worker".to_string(),
             transport: Transport::Lambda,
         }
-    }
-}
-
-/// The worker function of each action category. Four workers, one per kind of work and so per set of
-/// permissions (infra/template.yaml): Build, Test and Compute all run builds; an Approval, like an Invoke,
-/// hands the work to someone else (a person, a function) and waits for the answer.
-pub fn worker_of(category: ActionCategory) -> &'static str {
-    match category {
-        ActionCategory::Source => "source",
-        ActionCategory::Build | ActionCategory::Test | ActionCategory::Compute => "build",
-        ActionCategory::Deploy => "deploy",
-        ActionCategory::Approval | ActionCategory::Invoke => "invoke",
     }
 }
 
@@ -133,9 +121,14 @@ fn lambda_retry() -> Value {
 }
 
 /// The payload every dispatcher and worker call carries: what it is about, never artifacts.
-fn payload(kind: &str, stage: Option<&str>, action: Option<&str>, with_token: bool) -> Value {
+fn payload(
+    kind: PayloadKind,
+    stage: Option<&str>,
+    action: Option<&str>,
+    with_token: bool,
+) -> Value {
     let mut payload = Map::new();
-    payload.insert("kind".into(), json!(kind));
+    payload.insert("kind".into(), json!(kind.name()));
     payload.insert("pipeline.$".into(), json!("$.pipeline"));
     payload.insert(
         "pipelineExecutionId.$".into(),
@@ -209,7 +202,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
     // The start carries what recording an execution a rule started needs: the whole input (its
     // `trigger`) and this machine's id, which tells a duplicate delivery's machine from the first. Neither
     // path can be missing (`$` and `$$.Execution.Id` always exist), so no input fails the state.
-    let mut start_payload = payload("ExecutionStarted", None, None, false);
+    let mut start_payload = payload(PayloadKind::ExecutionStarted, None, None, false);
     start_payload["input.$"] = json!("$");
     start_payload["execution.$"] = json!("$$.Execution.Id");
     let mut start = invoke(options, &options.dispatcher, start_payload, false);
@@ -264,7 +257,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
         let mut entry = invoke(
             options,
             &options.dispatcher,
-            payload("StageEnter", Some(name), None, true),
+            payload(PayloadKind::StageEnter, Some(name), None, true),
             true,
         );
         entry["Next"] = json!(group_names.first().unwrap_or(&exit));
@@ -289,7 +282,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
                     // The run (the machine's execution name) tells the worker which attempt of the
                     // action this is: its step is idempotent on it.
                     let mut action_payload =
-                        payload("Action", Some(name), Some(&action.name), true);
+                        payload(PayloadKind::Action, Some(name), Some(&action.name), true);
                     action_payload["run.$"] = json!("$$.Execution.Name");
                     let mut task = invoke(
                         options,
@@ -318,7 +311,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
         let mut exit_state = invoke(
             options,
             &options.dispatcher,
-            payload("StageExit", Some(name), None, false),
+            payload(PayloadKind::StageExit, Some(name), None, false),
             false,
         );
         exit_state["Next"] = json!(next_stage);
@@ -327,7 +320,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
         states.insert(exit, exit_state);
 
         // A failure is recorded (and the stage released) before the execution fails.
-        let mut failure_payload = payload("StageFailed", Some(name), None, false);
+        let mut failure_payload = payload(PayloadKind::StageFailed, Some(name), None, false);
         failure_payload["error.$"] = json!("$.error");
         let mut failure = invoke(options, &options.dispatcher, failure_payload, false);
         failure["Next"] = json!("Failed");
@@ -337,7 +330,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
     let mut finish = invoke(
         options,
         &options.dispatcher,
-        payload("ExecutionSucceeded", None, None, false),
+        payload(PayloadKind::ExecutionSucceeded, None, None, false),
         false,
     );
     finish["Next"] = json!("Succeeded");

@@ -7,18 +7,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::execution::{
-    ActionExecution, ActionExecutionStatus, ExecutionTrigger, PipelineExecution,
-    PipelineExecutionStatus, StageExecution, StageExecutionStatus,
-};
 use crate::pipeline::declaration::{
     ActionCategory, ActionOwner, ActionTypeId, ExecutionMode, PipelineDeclaration,
 };
-use crate::port::{
-    ArtifactError, ArtifactLocation, ArtifactStore, Store, StoreError, StoredPipeline,
+use crate::port::{ArtifactError, ArtifactStore, Store, StoreError};
+use crate::record::{
+    ActionExecution, ActionExecutionStatus, ArtifactLocation, ExecutionTrigger, PipelineExecution,
+    PipelineExecutionStatus, StageExecution, StageExecutionStatus, StoredPipeline,
 };
 use crate::stage::{Arrival, Gate};
 use crate::time::Timestamp;
+
+pub use events::*;
+pub use faults::*;
+pub use notifier::*;
+pub use scheduler::*;
+pub use secrets::*;
 
 fn pipeline(name: &str, version: i32) -> StoredPipeline {
     let declaration: PipelineDeclaration = serde_json::from_value(serde_json::json!({
@@ -82,7 +86,7 @@ fn action(pipeline: &str, execution: &str, id: &str) -> ActionExecution {
         resolved_configuration: BTreeMap::new(),
         namespace: None,
         input_artifacts: Vec::new(),
-        output_artifacts: vec![crate::execution::ArtifactDetail {
+        output_artifacts: vec![crate::record::ArtifactDetail {
             name: "Out".to_string(),
             location: ArtifactLocation {
                 bucket_name: "bucket".to_string(),
@@ -644,7 +648,11 @@ pub async fn orchestrator_contract(
         serde_json::json!({"pipeline": "Contract", "pipelineExecutionId": "e3", "hold": true});
     let stopping = orchestrator.start(&machine, "e3", &hold).await.unwrap();
     orchestrator
-        .stop(&stopping, "Sluice.Stopped", "stopped by the contract")
+        .stop(
+            &stopping,
+            crate::protocol::STOPPED_ERROR,
+            "stopped by the contract",
+        )
         .await
         .unwrap();
     let stopped = settled(orchestrator, &stopping).await;
@@ -744,13 +752,8 @@ async fn settled(
     panic!("{execution} did not end within 10 s");
 }
 
-mod notifier;
-pub use notifier::*;
-mod secrets;
-pub use secrets::*;
-mod scheduler;
-pub use scheduler::*;
 mod events;
-pub use events::*;
 mod faults;
-pub use faults::*;
+mod notifier;
+mod scheduler;
+mod secrets;

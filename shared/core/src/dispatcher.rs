@@ -4,87 +4,25 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::execution::{
-    ActionExecutionStatus, ExecutionError, ExecutionTrigger, PipelineExecution,
-    PipelineExecutionStatus, STOPPED_ERROR, StageExecution, StageExecutionStatus, TRANSIENT_ERROR,
-    change_execution, new_execution, record_action, record_execution, record_stage,
-    resolve_variables,
-};
+use crate::builders::execution::new_execution;
 use crate::pipeline::declaration::ExecutionMode;
 use crate::port::{
     ActionExecutionStore, ExecutionStore, Orchestrator, OrchestratorError, PipelineStore, Ports,
     StageStore, StoreError,
 };
+use crate::protocol::{
+    DISPATCH_FAILED_ERROR, DUPLICATE_START_ERROR, DispatcherEvent, MachineError,
+    START_FAILED_ERROR, STOPPED_ERROR, SUPERSEDED_ERROR, TIMEOUT_ERROR, TRANSIENT_ERROR,
+};
+use crate::record::{
+    ActionExecutionStatus, ExecutionTrigger, PipelineExecution, PipelineExecutionStatus,
+    StageExecution, StageExecutionStatus,
+};
+use crate::recorder::{change_execution, record_action, record_execution, record_stage};
 use crate::stage::{Admission, Arrival, Gate};
-
-/// The error a superseded execution's entry task fails with.
-pub const SUPERSEDED_ERROR: &str = "Sluice.Superseded";
-
-/// The error a duplicate start fails with: a second machine for an execution an EventBridge rule started
-/// (the rule's event delivered again). The compiled machine's Start catches it and ends quietly.
-pub const DUPLICATE_START_ERROR: &str = "Sluice.DuplicateStart";
-
-/// The error an execution a rule started fails with when it cannot run (a variable without a default,
-/// its pipeline gone); its record says why.
-pub const START_FAILED_ERROR: &str = "Sluice.StartFailed";
-
-/// The machine's error as a Catch recorded it in `$.error`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct MachineError {
-    #[serde(rename = "Error", default)]
-    pub error: String,
-    #[serde(rename = "Cause", default)]
-    pub cause: String,
-}
-
-/// What the machine asks of the dispatcher (the `kind` of its payload).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind")]
-pub enum DispatcherEvent {
-    /// The first step. `input` is the machine's whole input: an EventBridge rule's start carries a
-    /// `trigger` there and has no record yet. `execution` is the orchestrator's id of this machine
-    /// (`$$.Execution.Id`), which a rule's execution is recorded with. Both are absent from machines
-    /// compiled before they were passed.
-    ExecutionStarted {
-        pipeline: String,
-        #[serde(rename = "pipelineExecutionId")]
-        execution_id: String,
-        #[serde(default)]
-        input: Option<Value>,
-        #[serde(default)]
-        execution: Option<String>,
-    },
-    /// A callback step: the token is answered when the execution may enter.
-    StageEnter {
-        pipeline: String,
-        #[serde(rename = "pipelineExecutionId")]
-        execution_id: String,
-        stage: String,
-        token: String,
-    },
-    StageExit {
-        pipeline: String,
-        #[serde(rename = "pipelineExecutionId")]
-        execution_id: String,
-        stage: String,
-    },
-    StageFailed {
-        pipeline: String,
-        #[serde(rename = "pipelineExecutionId")]
-        execution_id: String,
-        stage: String,
-        #[serde(default)]
-        error: Option<MachineError>,
-    },
-    ExecutionSucceeded {
-        pipeline: String,
-        #[serde(rename = "pipelineExecutionId")]
-        execution_id: String,
-    },
-}
+use crate::variable::resolve_variables;
 
 /// A dispatcher failure, with the error name a machine's Retry/Catch matches.
 #[derive(Debug, thiserror::Error)]
@@ -138,12 +76,12 @@ impl DispatchError {
             Self::Orchestrator(OrchestratorError::Backend { .. }) => TRANSIENT_ERROR,
             Self::DuplicateStart { .. } => DUPLICATE_START_ERROR,
             Self::StartFailed { .. } => START_FAILED_ERROR,
-            _ => "Sluice.DispatchFailed",
+            _ => DISPATCH_FAILED_ERROR,
         }
     }
 }
 
-impl crate::transient::Transient for DispatchError {
+impl crate::port::Transient for DispatchError {
     fn is_transient(&self) -> bool {
         self.error_type() == TRANSIENT_ERROR
     }
@@ -157,7 +95,7 @@ pub async fn handle<P: Ports>(ports: &P, payload: Value) -> Result<Value, Dispat
     let event: DispatcherEvent = serde_json::from_value(payload)?;
     let mut tries = 0;
     crate::transient::STEP
-        .retry(&crate::worker::StopSignal::never(), || {
+        .retry(&crate::port::StopSignal::never(), || {
             tries += 1;
             step(ports, &event, tries > 1)
         })
@@ -332,10 +270,7 @@ async fn create_triggered<P: Ports>(
     let (variables, failure) = match resolve_variables(&stored.declaration, &BTreeMap::new()) {
         Ok(variables) => (variables, None),
         Err(error) => {
-            let reason = match error {
-                ExecutionError::Validation(reason) => reason,
-                other => other.to_string(),
-            };
+            let reason = error.to_string();
             let defaults = stored
                 .declaration
                 .variables
@@ -379,7 +314,7 @@ fn is_execution_id(id: &str) -> bool {
 
 /// Applies `change` to a stage's gate, reading it again until the conditional write wins; returns what
 /// the change returned and the admissions pending in the gate as written.
-async fn update_gate<P: Ports, R>(
+pub(crate) async fn update_gate<P: Ports, R>(
     ports: &P,
     pipeline: &str,
     stage: &str,
@@ -419,7 +354,7 @@ async fn change_gate<P: Ports>(
 /// its gate write and its answers) are carried out too: each one is idempotent. An admitted execution
 /// whose entry no longer waits and whose machine has ended (it was stopped meanwhile) leaves again at
 /// once, so the lock passes on. `answered` is set once `own`, the calling step's entry token, is answered.
-async fn admit<P: Ports>(
+pub(crate) async fn admit<P: Ports>(
     ports: &P,
     pipeline: &str,
     mode: ExecutionMode,
@@ -766,9 +701,6 @@ async fn failure_summary<P: Ports>(
     })
 }
 
-/// Step Functions' error for a task that ran past its TimeoutSeconds.
-const TIMEOUT_ERROR: &str = "States.Timeout";
-
 /// Marks the stage's actions still in progress as Failed because they timed out.
 async fn fail_waiting_actions<P: Ports>(
     ports: &P,
@@ -786,7 +718,7 @@ async fn fail_waiting_actions<P: Ports>(
         if action.status == ActionExecutionStatus::InProgress && action.stage_name == stage {
             action.status = ActionExecutionStatus::Failed;
             action.last_update_time = ports.clock().now();
-            action.error_details = Some(crate::execution::ErrorDetails {
+            action.error_details = Some(crate::record::ErrorDetails {
                 code: "JobFailed".to_string(),
                 message: format!(
                     "Action {} did not finish within its timeout",
@@ -890,110 +822,4 @@ pub(crate) async fn finish_stopped<P: Ports>(
         }
     }
     Ok(stopped)
-}
-
-/// `StageTransitionType`: only inbound transitions hold executions in Sluice; an outbound transition is
-/// the next stage's inbound one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransitionType {
-    Inbound,
-    Outbound,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TransitionError {
-    #[error(
-        "PipelineNotFoundException: Account '{account}' does not have a pipeline with name '{name}'"
-    )]
-    PipelineNotFound { account: String, name: String },
-    #[error("StageNotFoundException: Pipeline '{pipeline}' does not have a stage named '{stage}'")]
-    StageNotFound { pipeline: String, stage: String },
-    #[error("ValidationException: {0}")]
-    Validation(String),
-    #[error(transparent)]
-    Dispatch(#[from] DispatchError),
-}
-
-/// The stage whose inbound gate a transition is: the stage itself (Inbound) or the next one (Outbound).
-async fn transition_gate<P: Ports>(
-    ports: &P,
-    pipeline: &str,
-    stage: &str,
-    transition: TransitionType,
-) -> Result<(String, ExecutionMode), TransitionError> {
-    let stored = ports
-        .store()
-        .pipeline(pipeline)
-        .await
-        .map_err(DispatchError::from)?
-        .ok_or_else(|| TransitionError::PipelineNotFound {
-            account: crate::execution::LOCAL_ACCOUNT.to_string(),
-            name: pipeline.to_string(),
-        })?;
-    let stages = &stored.declaration.stages;
-    let index = stages.iter().position(|s| s.name == stage).ok_or_else(|| {
-        TransitionError::StageNotFound {
-            pipeline: pipeline.to_string(),
-            stage: stage.to_string(),
-        }
-    })?;
-    let gate_stage = match transition {
-        TransitionType::Inbound => &stages[index].name,
-        TransitionType::Outbound => match stages.get(index + 1) {
-            Some(next) => &next.name,
-            None => {
-                return Err(TransitionError::Validation(format!(
-                    "Stage {stage} is the last stage of pipeline {pipeline}: it has no outbound transition"
-                )));
-            }
-        },
-    };
-    Ok((gate_stage.clone(), stored.declaration.execution_mode()))
-}
-
-/// DisableStageTransition: executions arriving at the stage wait in front of it.
-pub async fn disable_transition<P: Ports>(
-    ports: &P,
-    pipeline: &str,
-    stage: &str,
-    transition: TransitionType,
-    reason: &str,
-) -> Result<(), TransitionError> {
-    let (gate_stage, _) = transition_gate(ports, pipeline, stage, transition).await?;
-    let now = ports.clock().now();
-    update_gate(ports, pipeline, &gate_stage, |gate| {
-        gate.disable(reason);
-        gate.last_changed_at = Some(now);
-    })
-    .await
-    .map_err(DispatchError::from)?;
-    Ok(())
-}
-
-/// EnableStageTransition: the executions waiting in front of the stage enter as its mode allows.
-pub async fn enable_transition<P: Ports>(
-    ports: &P,
-    pipeline: &str,
-    stage: &str,
-    transition: TransitionType,
-) -> Result<(), TransitionError> {
-    let (gate_stage, mode) = transition_gate(ports, pipeline, stage, transition).await?;
-    let now = ports.clock().now();
-    let ((), pending) = update_gate(ports, pipeline, &gate_stage, |gate| {
-        gate.last_changed_at = Some(now);
-        gate.enable(mode);
-    })
-    .await
-    .map_err(DispatchError::from)?;
-    admit(
-        ports,
-        pipeline,
-        mode,
-        &gate_stage,
-        pending,
-        None,
-        &mut false,
-    )
-    .await?;
-    Ok(())
 }

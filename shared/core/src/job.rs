@@ -11,9 +11,12 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::execution::{ActionExecutionStatus, LOCAL_ACCOUNT};
-use crate::port::{ActionExecutionStore, Ports, ResourceStore, StoreError};
-use crate::worker::{ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, complete_action};
+use crate::port::{
+    ActionExecutionStore, ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, Ports,
+    ResourceStore, StoreError,
+};
+use crate::record::{ActionExecutionStatus, LOCAL_ACCOUNT};
+use crate::worker::complete_action;
 
 /// The store kind jobs are kept under.
 const JOB: &str = "job";
@@ -43,7 +46,7 @@ pub async fn enqueue<P: Ports>(
     continuation_token: Option<&str>,
 ) -> Result<String, StoreError> {
     let id = ports.ids().uuid();
-    let artifact = |a: &crate::execution::ArtifactDetail| {
+    let artifact = |a: &crate::record::ArtifactDetail| {
         json!({
             "name": a.name,
             "revision": a.revision,

@@ -64,6 +64,35 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+fn date_time(time: Timestamp) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(time.epoch_millis()) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `2023-10-26T13:49:39Z`, as EventBridge writes an event's `time`.
+pub fn iso_seconds(time: Timestamp) -> String {
+    let t = date_time(time);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `2023-10-26T13:49:39.208Z`, as CodePipeline writes `start-time` in a detail.
+pub fn iso_millis(time: Timestamp) -> String {
+    let t = date_time(time);
+    format!(
+        "{}.{:03}Z",
+        iso_seconds(time).trim_end_matches('Z'),
+        t.millisecond()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +109,13 @@ mod tests {
             "1700000000"
         );
         assert!(parse_timestamp("yesterday").is_none());
+    }
+
+    #[test]
+    fn times_are_written_as_codepipeline_writes_them() {
+        let t = Timestamp::from_epoch_millis(1_698_328_179_008);
+        assert_eq!(iso_seconds(t), "2023-10-26T13:49:39Z");
+        assert_eq!(iso_millis(t), "2023-10-26T13:49:39.008Z");
+        assert_eq!(parse_timestamp(&iso_millis(t)), Some(t));
     }
 }

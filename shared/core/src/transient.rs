@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::worker::StopSignal;
+use crate::port::{StopSignal, Transient};
 
 /// How often and how long a step is tried again in process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,11 +39,6 @@ pub const OUTCOME: Backoff = Backoff {
     max_delay: Duration::from_secs(5),
     budget: Duration::from_secs(60),
 };
-
-/// An error that says whether trying again may help.
-pub trait Transient {
-    fn is_transient(&self) -> bool;
-}
 
 impl Backoff {
     /// The wait after try `done` (1 for the first).

@@ -12,13 +12,13 @@
 //! characters and hold `@`. [`rule_name`] keeps `<prefix>-<pipeline>-<name>` when it fits and shortens each
 //! part that does not with a hash of it (see [`rule_name`] for the scheme).
 
-use std::future::Future;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::declaration::{ActionCategory, ActionOwner, PipelineDeclaration};
-use crate::schedule::{self, ScheduleError};
+use crate::schedule;
+use crate::schedule::ScheduleError;
 
 /// EventBridge's limits on a rule name: length, and the characters it may hold.
 pub const MAX_RULE_NAME: usize = 64;
@@ -475,97 +475,6 @@ pub fn is_schedule_trigger(trigger: &Trigger) -> bool {
             .name
             .strip_prefix(SCHEDULE_TRIGGER_PREFIX)
             .is_some_and(|rest| rest.starts_with('-'))
-}
-
-/// Makes the pipeline's triggers of one kind (those `owned` selects) exactly `desired`: puts each desired
-/// trigger and deletes the owned ones no longer desired. Unchanged triggers are put too: a put changes
-/// nothing that is right, and repairs what a half-done earlier put left (on AWS a rule without its target,
-/// which a listing of rules cannot tell from a whole one).
-/// Triggers of the other kind are left alone.
-pub async fn sync_triggers<S: Scheduler + ?Sized>(
-    scheduler: &S,
-    pipeline: &str,
-    desired: &[Trigger],
-    owned: impl Fn(&Trigger) -> bool,
-) -> Result<(), SchedulerError> {
-    for trigger in desired {
-        scheduler.put_trigger(trigger).await?;
-    }
-    for existing in scheduler.triggers(pipeline).await? {
-        if owned(&existing) && !desired.iter().any(|d| d.name == existing.name) {
-            scheduler.delete_trigger(pipeline, &existing.name).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Why the scheduler did not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum SchedulerError {
-    /// The trigger broke a rule; nothing was changed.
-    #[error("trigger {name} of pipeline {pipeline}: {error}")]
-    Invalid {
-        pipeline: String,
-        name: String,
-        #[source]
-        error: TriggerError,
-    },
-    /// The trigger's rule is owned by another trigger (two names that share a hashed rule name, or a rule
-    /// someone else made); nothing was changed.
-    #[error("{0}")]
-    Conflict(String),
-    /// The storage or the service failed.
-    #[error("the scheduler failed: {message}")]
-    Backend {
-        message: String,
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    },
-}
-
-impl SchedulerError {
-    pub fn backend(error: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Backend {
-            message: error.to_string(),
-            source: Some(Box::new(error)),
-        }
-    }
-
-    /// The invalid-trigger error for `trigger`.
-    pub fn invalid(trigger: &Trigger, error: TriggerError) -> Self {
-        Self::Invalid {
-            pipeline: trigger.pipeline.clone(),
-            name: trigger.name.clone(),
-            error,
-        }
-    }
-}
-
-/// Keeps pipelines' triggers and makes them fire: EventBridge rules on AWS, a table and an in-process cron
-/// locally. Its promises are checked by [`crate::contract::scheduler_contract`] against every adapter.
-pub trait Scheduler: Send + Sync {
-    /// Creates the trigger, or replaces the pipeline's trigger of the same name. Putting the same trigger
-    /// again changes nothing. An invalid trigger is [`SchedulerError::Invalid`], and nothing is changed.
-    fn put_trigger(
-        &self,
-        trigger: &Trigger,
-    ) -> impl Future<Output = Result<(), SchedulerError>> + Send;
-    /// Removes the trigger. Removing a missing one is not an error.
-    fn delete_trigger(
-        &self,
-        pipeline: &str,
-        name: &str,
-    ) -> impl Future<Output = Result<(), SchedulerError>> + Send;
-    /// The pipeline's triggers, by name.
-    fn triggers(
-        &self,
-        pipeline: &str,
-    ) -> impl Future<Output = Result<Vec<Trigger>, SchedulerError>> + Send;
-    /// Removes every trigger of the pipeline (when the pipeline is deleted). Not an error when it has none.
-    fn delete_pipeline_triggers(
-        &self,
-        pipeline: &str,
-    ) -> impl Future<Output = Result<(), SchedulerError>> + Send;
 }
 
 #[cfg(test)]

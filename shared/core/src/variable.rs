@@ -3,6 +3,10 @@
 //! `codepipeline` is the pipeline's own namespace (`#{codepipeline.PipelineExecutionId}`), `variables` holds
 //! the pipeline-level variables of a V2 pipeline, and any other namespace is an action's `namespace`.
 
+use std::collections::BTreeMap;
+
+use crate::pipeline::declaration::PipelineDeclaration;
+
 /// The reserved namespace of values CodePipeline provides.
 pub const CODEPIPELINE_NAMESPACE: &str = "codepipeline";
 /// The namespace of pipeline-level variables.
@@ -186,6 +190,52 @@ impl Scope {
             .map(|(key, value)| Ok((key.clone(), self.resolve(value)?)))
             .collect()
     }
+}
+
+/// Why the variables an execution was started with do not fit its pipeline's declared ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VariablesError {
+    #[error(
+        "Variable '{name}' is not declared in pipeline '{pipeline}'; declare it under pipeline.variables"
+    )]
+    Undeclared { pipeline: String, name: String },
+    #[error(
+        "Variable '{name}' of pipeline '{pipeline}' has no default value, so it must be given a value when the execution starts"
+    )]
+    NoValue { pipeline: String, name: String },
+}
+
+/// The declared variables with defaults, overridden by the given ones (codepipeline-api.md §5.11).
+pub fn resolve_variables(
+    declaration: &PipelineDeclaration,
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, VariablesError> {
+    for name in given.keys() {
+        if !declaration.variables.iter().any(|v| &v.name == name) {
+            return Err(VariablesError::Undeclared {
+                pipeline: declaration.name.clone(),
+                name: name.clone(),
+            });
+        }
+    }
+    let mut resolved = BTreeMap::new();
+    for declared in &declaration.variables {
+        match given
+            .get(&declared.name)
+            .or(declared.default_value.as_ref())
+        {
+            Some(value) => {
+                resolved.insert(declared.name.clone(), value.clone());
+            }
+            None => {
+                return Err(VariablesError::NoValue {
+                    pipeline: declaration.name.clone(),
+                    name: declared.name.clone(),
+                });
+            }
+        }
+    }
+    Ok(resolved)
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sluice_core::compile::{CompileOptions, compile};
-use sluice_core::pipeline::{PipelineFile, ValidationContext, validate};
+use sluice_core::pipeline::PipelineFile;
+use sluice_core::validate::{ValidationContext, validate};
 
 fn examples() -> Vec<(String, PathBuf)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
@@ -451,7 +452,7 @@ fn a_duplicate_start_ends_the_machine_quietly_and_any_other_start_failure_fails_
                 .then(|| (error.to_string(), "the dispatcher said so".to_string()))
         }
     };
-    let duplicate = failing_start(sluice_core::dispatcher::DUPLICATE_START_ERROR);
+    let duplicate = failing_start(sluice_core::protocol::DUPLICATE_START_ERROR);
     let (payloads, status, output) =
         run_compiled_answering("simple-web-app", rule_input(), &duplicate);
     assert_eq!(
@@ -465,7 +466,7 @@ fn a_duplicate_start_ends_the_machine_quietly_and_any_other_start_failure_fails_
         "Sluice.DuplicateStart",
         "the output says why it ended"
     );
-    let refused = failing_start(sluice_core::dispatcher::START_FAILED_ERROR);
+    let refused = failing_start(sluice_core::protocol::START_FAILED_ERROR);
     let (payloads, status, _) = run_compiled_answering("simple-web-app", rule_input(), &refused);
     assert_eq!(status, ExecutionStatus::Failed);
     assert_eq!(payloads.len(), 1, "no stage is entered: {payloads:?}");

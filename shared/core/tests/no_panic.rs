@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use sluice_core::pipeline::{PipelineFile, ValidationContext, validate};
+use sluice_core::pipeline::PipelineFile;
+use sluice_core::validate::{ValidationContext, validate};
 
 fn load_and_validate(text: &str) {
     if let Ok(file) = PipelineFile::from_json(text) {

@@ -5,7 +5,8 @@ use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
-use sluice_core::model::{self, Shape};
+use sluice_core::model;
+use sluice_core::model::Shape;
 use sluice_core::pipeline::*;
 use sluice_core::time::Timestamp;
 

@@ -16,9 +16,8 @@ use sluice_api::{Api, Auth};
 use sluice_aws::ports::{MissingSetting, Settings};
 use sluice_aws::sns::SnsNotifier;
 use sluice_core::approval::{ApprovalNotices, ManualApproval};
-use sluice_core::port::Ports;
+use sluice_core::port::{Ports, Providers};
 use sluice_core::system::SystemClock;
-use sluice_core::worker::Providers;
 
 /// JSON logs at the level `RUST_LOG` asks for (info by default), on standard output.
 pub fn init_logging() {

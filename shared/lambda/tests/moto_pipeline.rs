@@ -22,8 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use sluice_aws::ports::{AwsPorts, Settings};
 use sluice_aws::provider::{WorkerKind, providers};
 use sluice_core::compile::Transport;
-use sluice_core::port::{ExecutionStore, Orchestrator, RunStatus};
-use sluice_core::worker::Providers;
+use sluice_core::port::{ExecutionStore, Orchestrator, Providers, RunStatus};
 
 const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
 

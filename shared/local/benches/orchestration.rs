@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use sluice_core::compile::CompileOptions;
-use sluice_core::execution::{
-    PipelineExecutionStatus, StartRequest, put_pipeline, start_execution,
+use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
+use sluice_core::port::{
+    ActionExecutionStore, ActionProvider, ExecutionStore, Job, JobOutcome, JobSuccess,
 };
-use sluice_core::pipeline::declaration::ActionCategory;
-use sluice_core::pipeline::declaration::PipelineDeclaration;
-use sluice_core::port::{ActionExecutionStore, ExecutionStore};
-use sluice_core::worker::{ActionProvider, Job, JobOutcome, JobSuccess};
+use sluice_core::record::PipelineExecutionStatus;
+use sluice_core::usecase::execution::{StartRequest, start_execution};
+use sluice_core::usecase::pipeline::put_pipeline;
 use sluice_local::provider::{LocalConfig, providers_for};
 use sluice_local::runtime::{LocalRuntime, RandomIds};
 

@@ -12,9 +12,8 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use sluice_core::events::{Event, EventError, EventPublisher, check_events};
-use sluice_core::execution::LOCAL_ACCOUNT;
-use sluice_core::port::Ids;
+use sluice_core::port::{Event, EventError, EventPublisher, Ids, check_events};
+use sluice_core::record::LOCAL_ACCOUNT;
 use sluice_core::system::RandomIds;
 
 /// The file's name in the data directory.

@@ -14,10 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use sluice_core::notify::{
-    Message, Notifier, NotifyError, check_message, check_topic_arn, subject_line,
+use sluice_core::port::{
+    Ids, Message, Notifier, NotifyError, check_message, check_topic_arn, subject_line,
 };
-use sluice_core::port::Ids;
 use sluice_core::system::RandomIds;
 
 /// The file's name in the data directory.

@@ -15,10 +15,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use sluice_core::approval::{ApprovalNotices, ManualApproval};
-use sluice_core::execution::ArtifactDetail;
 use sluice_core::pipeline::declaration::ActionCategory;
-use sluice_core::port::{ArtifactStore, Clock};
-use sluice_core::worker::{ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, Providers};
+use sluice_core::port::{
+    ActionProvider, ArtifactStore, Clock, Job, JobFailure, JobOutcome, JobSuccess, Providers,
+};
+use sluice_core::record::ArtifactDetail;
 
 use crate::archive;
 use crate::build::{BuildJob, InputSource, SpecSource, run_build};
@@ -798,7 +799,7 @@ impl LambdaInvoke {
         json!({
             "CodePipeline.job": {
                 "id": job.action_execution_id,
-                "accountId": sluice_core::execution::LOCAL_ACCOUNT,
+                "accountId": sluice_core::record::LOCAL_ACCOUNT,
                 "data": {
                     "actionConfiguration": {"configuration": {
                         "FunctionName": job.configuration.get("FunctionName"),

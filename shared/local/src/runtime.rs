@@ -29,10 +29,10 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use sluice_core::port::{
-    ArtifactError, ArtifactLocation, ArtifactStore, Clock, Ids, Ports, StoreError,
+    ArtifactError, ArtifactStore, Clock, Ids, Ports, Providers, StopSignal, StoreError,
 };
+use sluice_core::record::ArtifactLocation;
 use sluice_core::time::Timestamp;
-use sluice_core::worker::{Providers, StopSignal};
 use sluice_statemachine::clock::{Clock as EngineClock, SystemClock};
 use sluice_statemachine::engine::{Engine, Location, TaskHandler, TaskOutcome, TaskRequest};
 use sluice_statemachine::entropy::OsEntropy;

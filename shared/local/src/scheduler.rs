@@ -28,16 +28,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use sluice_core::execution::{
-    ExecutionError, ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecutionStatus, StartRequest,
-    machine_input, start_execution, update_execution,
-};
 use sluice_core::port::{
-    Clock, ExecutionStore, Orchestrator, PipelineStore, Ports, ResourceStore, StoreError,
+    Clock, ExecutionStore, Orchestrator, PipelineStore, Ports, ResourceStore, Scheduler,
+    SchedulerError, StoreError,
 };
+use sluice_core::protocol::machine_input;
+use sluice_core::record::{ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecutionStatus};
+use sluice_core::recorder::update_execution;
 use sluice_core::schedule::Schedule;
 use sluice_core::time::Timestamp;
-use sluice_core::trigger::{FiresOn, Scheduler, SchedulerError, Trigger, rule_name};
+use sluice_core::trigger::{FiresOn, Trigger, rule_name};
+use sluice_core::usecase::execution::{ExecutionError, StartRequest, start_execution};
 
 /// The resource kind triggers are kept under.
 pub const KIND: &str = "trigger";

@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use sluice_core::port::Ids;
-use sluice_core::secret::{SecretError, SecretValue, Secrets, check_name, check_value};
+use sluice_core::port::{Ids, SecretError, SecretValue, Secrets, check_name, check_value};
 use sluice_core::system::RandomIds;
 
 use crate::private::private_dir;

@@ -15,11 +15,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use sluice_core::action::{ActionTypes, CUSTOM_ACTION_TYPE_KIND};
-use sluice_core::execution::{ActionExecution, PipelineExecution, StageExecution};
 use sluice_core::port::{
     ActionExecutionStore, ExecutionStore, PipelineStore, ResourceStore, StageStore, StoreError,
-    StoredPipeline,
 };
+use sluice_core::record::{ActionExecution, PipelineExecution, StageExecution, StoredPipeline};
 use sluice_core::stage::Gate;
 
 use crate::sealing::{SealError, StoreKey};

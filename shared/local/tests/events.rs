@@ -12,12 +12,11 @@ use serde_json::{Value, json};
 use sluice_core::approval::{ApprovalStatus, put_approval_result, waiting_approvals};
 use sluice_core::compile::CompileOptions;
 use sluice_core::contract::{PublishedEvents, event_publisher_contract};
-use sluice_core::events::{DetailType, Event, EventPublisher};
-use sluice_core::execution::{
-    PipelineExecution, PipelineExecutionStatus, StartRequest, put_pipeline, start_execution,
-};
-use sluice_core::port::ExecutionStore;
+use sluice_core::port::{DetailType, Event, EventPublisher, ExecutionStore};
+use sluice_core::record::{PipelineExecution, PipelineExecutionStatus};
 use sluice_core::time::Timestamp;
+use sluice_core::usecase::execution::{StartRequest, start_execution};
+use sluice_core::usecase::pipeline::put_pipeline;
 use sluice_local::events::{EVENTS_FILE, EventFile};
 use sluice_local::provider::{LocalConfig, providers_for};
 use sluice_local::runtime::LocalRuntime;

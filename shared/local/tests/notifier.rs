@@ -14,13 +14,14 @@ use sluice_core::approval::{
 };
 use sluice_core::compile::CompileOptions;
 use sluice_core::contract::{Delivered, Inbox, notifier_contract};
-use sluice_core::execution::{
-    PipelineExecutionStatus, StartRequest, put_pipeline, start_execution,
+use sluice_core::port::{
+    ActionProvider, Clock, ExecutionStore, Job, JobOutcome, Message, Notifier, NotifyError,
+    StopSignal,
 };
-use sluice_core::notify::{Message, Notifier, NotifyError};
-use sluice_core::port::{Clock, ExecutionStore};
+use sluice_core::record::PipelineExecutionStatus;
 use sluice_core::time::Timestamp;
-use sluice_core::worker::{ActionProvider, Job, JobOutcome, StopSignal};
+use sluice_core::usecase::execution::{StartRequest, start_execution};
+use sluice_core::usecase::pipeline::put_pipeline;
 use sluice_local::notifier::LogNotifier;
 use sluice_local::provider::{LocalConfig, providers_for};
 use sluice_local::runtime::LocalRuntime;

@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use sluice_core::compile::CompileOptions;
-use sluice_core::execution::{
-    PipelineExecutionStatus, SourceRevisionOverride, StartRequest, put_pipeline, start_execution,
-};
 use sluice_core::port::{ActionExecutionStore, ExecutionStore};
+use sluice_core::record::{PipelineExecutionStatus, SourceRevisionOverride};
+use sluice_core::usecase::execution::{StartRequest, start_execution};
+use sluice_core::usecase::pipeline::put_pipeline;
 use sluice_local::provider::{LocalConfig, providers_for};
 use sluice_local::runtime::LocalRuntime;
 

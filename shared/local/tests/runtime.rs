@@ -17,17 +17,18 @@ use sluice_core::approval::{
     ApprovalError, ApprovalStatus, put_approval_result, waiting_approvals,
 };
 use sluice_core::compile::CompileOptions;
-use sluice_core::dispatcher::{TransitionType, disable_transition, enable_transition};
-use sluice_core::execution::{
-    ActionExecution, ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus,
-    StageExecutionStatus, StartRequest, delete_pipeline, put_pipeline, retry_stage,
-    start_execution, stop_execution,
-};
 use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
 use sluice_core::port::{
-    ActionExecutionStore, ExecutionStore, Orchestrator, PipelineStore, Ports, RunStatus, StageStore,
+    ActionExecutionStore, ActionProvider, ExecutionStore, Job, JobFailure, JobOutcome, JobSuccess,
+    Orchestrator, PipelineStore, Ports, Providers, RunStatus, StageStore,
 };
-use sluice_core::worker::{ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, Providers};
+use sluice_core::record::{
+    ActionExecution, ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus,
+    StageExecutionStatus,
+};
+use sluice_core::usecase::execution::{StartRequest, retry_stage, start_execution, stop_execution};
+use sluice_core::usecase::pipeline::{delete_pipeline, put_pipeline};
+use sluice_core::usecase::transition::{TransitionType, disable_transition, enable_transition};
 use sluice_local::runtime::{LocalRuntime, RandomIds};
 use sluice_statemachine::clock::SystemClock;
 
@@ -615,7 +616,7 @@ async fn stop_and_abandon_ends_the_execution_and_frees_its_stage() {
     assert_eq!(compile.status, ActionExecutionStatus::Abandoned);
     assert!(matches!(
         stop_execution(&f.runtime.ports, "Flow", &first, true, None).await,
-        Err(sluice_core::execution::ExecutionError::NotStoppable(_))
+        Err(sluice_core::usecase::execution::ExecutionError::NotStoppable(_))
     ));
     // The provider finishing later changes nothing recorded.
     f.held.succeed(&first, "Compile");
@@ -741,7 +742,7 @@ async fn stop_and_wait_lets_running_actions_finish_and_starts_nothing_new() {
     assert_eq!(stopping.status, PipelineExecutionStatus::Stopping);
     assert!(matches!(
         stop_execution(&f.runtime.ports, "Flow", &id, false, None).await,
-        Err(sluice_core::execution::ExecutionError::DuplicatedStop(_))
+        Err(sluice_core::usecase::execution::ExecutionError::DuplicatedStop(_))
     ));
     f.held.succeed(&id, "Compile");
     f.until(&id, "stops", |e| {

@@ -10,15 +10,16 @@ use serde_json::json;
 
 use sluice_core::compile::CompileOptions;
 use sluice_core::contract::scheduler_contract;
-use sluice_core::execution::{
-    ExecutionTrigger, PipelineExecution, PipelineExecutionStatus, put_pipeline,
-};
 use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
-use sluice_core::port::{ExecutionStore, Ids, PipelineStore, ResourceStore};
+use sluice_core::port::{
+    ActionProvider, ExecutionStore, Ids, Job, JobOutcome, PipelineStore, Providers, ResourceStore,
+    Scheduler,
+};
+use sluice_core::record::{ExecutionTrigger, PipelineExecution, PipelineExecutionStatus};
 use sluice_core::system::SystemClock;
 use sluice_core::time::{Timestamp, parse_timestamp};
-use sluice_core::trigger::{Scheduler, Trigger};
-use sluice_core::worker::{ActionProvider, Job, JobOutcome, Providers};
+use sluice_core::trigger::Trigger;
+use sluice_core::usecase::pipeline::put_pipeline;
 use sluice_local::runtime::LocalRuntime;
 use sluice_local::scheduler::{Firing, KIND, LocalScheduler, fires_locally};
 use sluice_local::store::SqliteStore;

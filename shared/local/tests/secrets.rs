@@ -3,7 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use sluice_core::contract::secrets_contract;
-use sluice_core::secret::{SecretValue, Secrets};
+use sluice_core::port::{SecretValue, Secrets};
 use sluice_local::secrets::FileSecrets;
 
 #[tokio::test]

@@ -7,9 +7,9 @@ use std::path::Path;
 use serde_json::json;
 
 use sluice_core::contract::store_contract;
-use sluice_core::execution::ActionExecution;
 use sluice_core::pipeline::declaration::PipelineDeclaration;
-use sluice_core::port::{ActionExecutionStore, PipelineStore, ResourceStore, StoredPipeline};
+use sluice_core::port::{ActionExecutionStore, PipelineStore, ResourceStore};
+use sluice_core::record::{ActionExecution, StoredPipeline};
 use sluice_core::time::Timestamp;
 use sluice_local::store::{SqliteStore, TaskAnswer};
 
@@ -238,7 +238,8 @@ fn sample_action() -> ActionExecution {
 #[tokio::test]
 async fn a_database_another_connection_holds_is_a_transient_failure() {
     use sluice_core::dispatcher::DispatchError;
-    use sluice_core::port::{StageStore, StoreError};
+    use sluice_core::port::StageStore;
+    use sluice_core::port::StoreError;
     use sluice_core::stage::Gate;
     use std::sync::{Arc, Mutex};
 

@@ -20,12 +20,14 @@ use serde_json::json;
 
 use sluice_core::compile::CompileOptions;
 use sluice_core::contract::{FAULT_RATES, FaultRates, FaultyStore};
-use sluice_core::execution::{
-    PipelineExecutionStatus, StartRequest, put_pipeline, retry_stage, start_execution,
-};
 use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
-use sluice_core::port::{ActionExecutionStore, Clock, ExecutionStore, Ids, Ports, StageStore};
-use sluice_core::worker::{ActionProvider, Job, JobOutcome, JobSuccess, Providers};
+use sluice_core::port::{
+    ActionExecutionStore, ActionProvider, Clock, ExecutionStore, Ids, Job, JobOutcome, JobSuccess,
+    Ports, Providers, StageStore,
+};
+use sluice_core::record::PipelineExecutionStatus;
+use sluice_core::usecase::execution::{StartRequest, retry_stage, start_execution};
+use sluice_core::usecase::pipeline::put_pipeline;
 use sluice_local::events::EventFile;
 use sluice_local::orchestrator::LocalOrchestrator;
 use sluice_local::runtime::{FileArtifactStore, LambdaTasks, LocalPorts, RandomIds, SharedClock};
@@ -523,11 +525,14 @@ fn action_call(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_step_run_again_after_its_write_takes_over_the_attempt_and_runs_it_once() {
-    use sluice_core::contract::Fault::{After, Before, Pass};
-    use sluice_core::execution::{
-        ActionExecutionStatus, ExecutionTrigger, new_execution, record_execution,
-    };
+    use sluice_core::builders::execution::new_execution;
+    use sluice_core::contract::Fault::After;
+    use sluice_core::contract::Fault::Before;
+    use sluice_core::contract::Fault::Pass;
     use sluice_core::port::PipelineStore;
+    use sluice_core::record::ActionExecutionStatus;
+    use sluice_core::record::ExecutionTrigger;
+    use sluice_core::recorder::record_execution;
     use sluice_core::worker::handle;
 
     let calm = FaultRates {
@@ -638,7 +643,7 @@ async fn a_worker_step_run_again_after_its_write_takes_over_the_attempt_and_runs
     assert_eq!(attempts().await.len(), 1);
 
     // The outcome's write goes through and is reported failed: written again, not run again.
-    let retried_run = sluice_core::execution::retry_run_name(id, 1);
+    let retried_run = sluice_core::protocol::retry_run_name(id, 1);
     world
         .faulty
         .store

@@ -14,15 +14,18 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use sluice_core::compile::CompileOptions;
-use sluice_core::dispatcher::{self, DUPLICATE_START_ERROR, DispatchError, START_FAILED_ERROR};
-use sluice_core::events::{DetailType, Event};
-use sluice_core::execution::{
-    ExecutionTrigger, PipelineExecution, PipelineExecutionStatus, StageExecutionStatus,
-    put_pipeline,
-};
+use sluice_core::dispatcher;
+use sluice_core::dispatcher::DispatchError;
 use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
-use sluice_core::port::{ExecutionStore, Orchestrator, PipelineStore, Run, RunStatus, StageStore};
-use sluice_core::worker::Providers;
+use sluice_core::port::{
+    DetailType, Event, ExecutionStore, Orchestrator, PipelineStore, Providers, Run, RunStatus,
+    StageStore,
+};
+use sluice_core::protocol::{DUPLICATE_START_ERROR, START_FAILED_ERROR};
+use sluice_core::record::{
+    ExecutionTrigger, PipelineExecution, PipelineExecutionStatus, StageExecutionStatus,
+};
+use sluice_core::usecase::pipeline::put_pipeline;
 use sluice_local::events::EventFile;
 use sluice_local::runtime::LocalRuntime;
 

@@ -6,7 +6,9 @@
 //! `open_configuration` marks the types whose full key list we could not source: for those, unknown keys
 //! are let through rather than rejecting a pipeline AWS would accept.
 
-use crate::pipeline::declaration::{ActionCategory, ActionDeclaration, ActionOwner};
+use ActionCategory::{Approval, Build, Compute, Deploy, Invoke, Source, Test};
+
+use crate::pipeline::declaration::{ActionCategory, ActionDeclaration, ActionOwner, ActionTypeId};
 use crate::variable::contains_reference;
 
 /// One configuration key of an action type.
@@ -89,8 +91,6 @@ const fn aws(
         check: None,
     }
 }
-
-use ActionCategory::{Approval, Build, Compute, Deploy, Invoke, Source, Test};
 
 const CODEBUILD_PROPERTIES: &[Property] = &[
     required("ProjectName"),
@@ -748,6 +748,15 @@ fn check_invoke_pipeline(action: &ActionDeclaration) -> Vec<String> {
         );
     }
     problems
+}
+
+/// The default timeout of an action, in minutes, when it declares none.
+pub fn default_timeout_minutes(id: &ActionTypeId) -> u32 {
+    match builtin(id.owner, id.category, &id.provider) {
+        Some(action_type) => action_type.default_timeout_minutes,
+        None if id.owner == ActionOwner::Custom => CUSTOM_DEFAULT_TIMEOUT_MINUTES,
+        None => 60,
+    }
 }
 
 #[cfg(test)]

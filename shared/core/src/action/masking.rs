@@ -7,11 +7,10 @@
 //! value of the secret" (same place): [`keep_masked_secrets`] puts the stored value back before an
 //! UpdatePipeline is stored, and refuses the mask for an action whose other values changed.
 
+use super::{ActionTypes, Resolved};
 use crate::pipeline::declaration::{
     ActionDeclaration, ActionTypeId, Configuration, PipelineDeclaration,
 };
-
-use super::{ActionTypes, Resolved};
 
 /// What CodePipeline shows in place of a secret value.
 pub const MASK: &str = "****";
@@ -19,7 +18,7 @@ pub const MASK: &str = "****";
 impl ActionTypes {
     /// The configuration keys of actions of type `id` that are secret. None for a custom type these
     /// action types do not know: build them with the registered custom types
-    /// ([`ActionTypes::registered`]) wherever values are shown.
+    /// ([`crate::port::ResourceStore::action_types`]) wherever values are shown.
     pub fn secret_keys(&self, id: &ActionTypeId) -> Vec<&str> {
         match self.resolve(id) {
             Resolved::Builtin(builtin) => builtin
@@ -170,7 +169,9 @@ fn check_unchanged(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::action::{ArtifactDetails, CustomActionType, CustomProperty};
+    use crate::action::ArtifactDetails;
+    use crate::action::CustomActionType;
+    use crate::action::CustomProperty;
     use crate::pipeline::declaration::ActionCategory;
 
     fn pipeline(token: &str, repo: &str) -> PipelineDeclaration {

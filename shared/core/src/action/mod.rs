@@ -6,7 +6,6 @@ pub mod masking;
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::declaration::{ActionCategory, ActionOwner, ActionTypeId};
-use crate::port::{ResourceStore, StoreError};
 
 pub use catalog::{ActionType, BUILTIN, Property};
 pub use masking::{MASK, MaskedSecretError, keep_masked_secrets};
@@ -68,12 +67,6 @@ pub enum Resolved<'a> {
 }
 
 impl ActionTypes {
-    /// The built-in types and every custom type registered with CreateCustomActionType.
-    pub async fn registered(store: &impl ResourceStore) -> Result<ActionTypes, StoreError> {
-        let documents = store.resources(CUSTOM_ACTION_TYPE_KIND).await?;
-        Ok(Self::from_documents(documents.iter().map(|(_, doc)| doc)))
-    }
-
     /// The built-in types and the custom types in `documents` (the store's documents of kind
     /// [`CUSTOM_ACTION_TYPE_KIND`]).
     pub fn from_documents<'a>(documents: impl IntoIterator<Item = &'a serde_json::Value>) -> Self {

@@ -9,16 +9,13 @@ use std::future::Future;
 
 use serde_json::{Value, json};
 
-use crate::events::{
-    DetailType, Event, EventError, EventPublisher, MAX_REQUEST_BYTES, action_event, pipeline_event,
-    stage_event,
-};
-use crate::execution::{
-    ActionExecution, ActionExecutionStatus, ArtifactDetail, ExecutionTrigger, PipelineExecution,
-    PipelineExecutionStatus, StageExecution, StageExecutionStatus,
-};
+use crate::builders::event::{action_event, pipeline_event, stage_event};
 use crate::pipeline::declaration::{ActionCategory, ActionOwner, ActionTypeId, ExecutionMode};
-use crate::port::ArtifactLocation;
+use crate::port::{DetailType, Event, EventError, EventPublisher, MAX_REQUEST_BYTES};
+use crate::record::{
+    ActionExecution, ActionExecutionStatus, ArtifactDetail, ArtifactLocation, ExecutionTrigger,
+    PipelineExecution, PipelineExecutionStatus, StageExecution, StageExecutionStatus,
+};
 use crate::time::Timestamp;
 
 /// Where a test reads the events that arrived.

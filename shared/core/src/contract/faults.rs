@@ -4,17 +4,16 @@
 //! went through (the ambiguous case: the caller cannot tell that it did).
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::execution::{ActionExecution, PipelineExecution, StageExecution};
 use crate::port::{
     ActionExecutionStore, ExecutionStore, PipelineStore, ResourceStore, StageStore, Store,
-    StoreError, StoredPipeline,
+    StoreError,
 };
+use crate::record::{ActionExecution, PipelineExecution, StageExecution, StoredPipeline};
 use crate::stage::Gate;
 
 /// How often calls fail, as fractions of the calls: `before` of every call, `after` of the writes that

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 
-use crate::notify::{MAX_BODY_BYTES, Message, Notifier, NotifyError, subject_line};
+use crate::port::{MAX_BODY_BYTES, Message, Notifier, NotifyError, subject_line};
 
 /// One delivered message, as a subscriber reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]

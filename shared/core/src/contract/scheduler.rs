@@ -3,7 +3,8 @@
 //! naming the field and changes nothing, and each pipeline's triggers are its own (pipelines whose names
 //! share a start included, and names long enough to be hashed into a rule name).
 
-use crate::trigger::{FiresOn, Scheduler, SchedulerError, Trigger};
+use crate::port::{Scheduler, SchedulerError};
+use crate::trigger::{FiresOn, Trigger};
 
 const P: &str = "ContractPipeline";
 /// Starts like [`P`] followed by `-`: a listing by name prefix finds both.

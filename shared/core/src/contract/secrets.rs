@@ -2,7 +2,7 @@
 //! (`None` when missing), delete removes (a missing secret too), and a bad name or value is refused with an
 //! error naming it and changes nothing.
 
-use crate::secret::{MAX_VALUE_BYTES, SecretError, SecretValue, Secrets};
+use crate::port::{MAX_VALUE_BYTES, SecretError, SecretValue, Secrets};
 
 /// Runs every promise of the Secrets port against `secrets`, which must start empty.
 pub async fn secrets_contract(secrets: &impl Secrets) {

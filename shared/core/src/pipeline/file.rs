@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::declaration::{PipelineDeclaration, PipelineMetadata, Tag};
-use crate::model::{self, check::Checker};
+use crate::model;
+use crate::model::check::Checker;
 use crate::problem::{Exception, Problem, Rule};
 
 /// A pipeline as a file holds it.

@@ -3,8 +3,6 @@
 
 pub mod declaration;
 pub mod file;
-pub mod validate;
 
 pub use declaration::*;
 pub use file::{LoadError, PipelineFile};
-pub use validate::{ValidationContext, validate};

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use sluice_core::port::ArtifactStore;
-use sluice_core::worker::{ActionProvider, Job, JobOutcome, JobSuccess};
+use sluice_core::port::{ActionProvider, ArtifactStore, Job, JobOutcome, JobSuccess};
 use sluice_local::runtime::FileArtifactStore;
 
 pub(crate) type Run<'a> = Pin<Box<dyn Future<Output = JobOutcome> + Send + 'a>>;

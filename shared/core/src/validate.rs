@@ -6,12 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::declaration::*;
-use super::file::PipelineFile;
-use crate::action::catalog::{self, CUSTOM_DEFAULT_TIMEOUT_MINUTES};
-use crate::action::{ActionTypes, Resolved};
-use crate::condition::{self, VARIABLE_CHECK_OPERATORS};
+use crate::action::{ActionTypes, Resolved, catalog};
+use crate::condition;
+use crate::condition::VARIABLE_CHECK_OPERATORS;
 use crate::model::check::closest;
+use crate::pipeline::declaration::*;
+use crate::pipeline::file::PipelineFile;
 use crate::problem::{Exception, Problem, Rule};
 use crate::variable::{
     CODEPIPELINE_NAMESPACE, CODEPIPELINE_VARIABLES, PIPELINE_VARIABLES_NAMESPACE, references,
@@ -1417,15 +1417,6 @@ pub fn v2_features(pipeline: &PipelineDeclaration) -> Vec<String> {
     features
 }
 
-/// The default timeout of an action, in minutes, when it declares none.
-pub fn default_timeout_minutes(id: &ActionTypeId) -> u32 {
-    match catalog::builtin(id.owner, id.category, &id.provider) {
-        Some(action_type) => action_type.default_timeout_minutes,
-        None if id.owner == ActionOwner::Custom => CUSTOM_DEFAULT_TIMEOUT_MINUTES,
-        None => 60,
-    }
-}
-
 /// Names that occur more than once, each reported once, in order of first repetition.
 fn duplicates<'n>(names: impl Iterator<Item = &'n str>) -> Vec<&'n str> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -1445,7 +1436,10 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::action::{ArtifactDetails, CustomActionType, CustomProperty};
+    use crate::action::ArtifactDetails;
+    use crate::action::CustomActionType;
+    use crate::action::CustomProperty;
+    use crate::action::catalog::default_timeout_minutes;
 
     fn base() -> Value {
         json!({"pipeline": {

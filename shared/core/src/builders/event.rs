@@ -1,275 +1,16 @@
 //! CodePipeline's state-change events: one when a pipeline execution, a stage execution or an action
 //! attempt changes status, with CodePipeline's EventBridge detail-types and detail shapes (the user guide's
-//! "Monitoring CodePipeline events"), built here from the records by pure functions, and the
-//! [`EventPublisher`] port that puts them on a bus: EventBridge PutEvents on AWS, `events.jsonl` locally.
-//!
-//! The source is [`SOURCE`], not CodePipeline's `aws.codepipeline`: EventBridge refuses a PutEvents entry
-//! whose source starts with `aws.`. A rule written for CodePipeline matches Sluice's events once its
-//! `source` says `sluice.codepipeline`; the detail-types and details are CodePipeline's.
-//!
-//! Events are best effort, as CodePipeline's are: the handlers publish through [`publish`], which reports
-//! a failure and goes on, so an unreachable bus never fails a pipeline (docs/decisions.md).
-
-use std::future::Future;
-use std::ops::Range;
+//! "Monitoring CodePipeline events"), built from the records by pure functions. [`crate::recorder`]
+//! publishes them with every status change.
 
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 
-use crate::execution::{
+use crate::port::{DetailType, Event};
+use crate::record::{
     ActionExecution, ActionExecutionStatus, ArtifactDetail, PipelineExecution,
     PipelineExecutionStatus, StageExecution, StageExecutionStatus,
 };
-use crate::port::Ports;
-use crate::time::{Timestamp, parse_timestamp};
-
-/// The `source` of every event Sluice publishes.
-pub const SOURCE: &str = "sluice.codepipeline";
-/// PutEvents takes at most this many entries per call.
-pub const MAX_ENTRIES: usize = 10;
-/// PutEvents takes at most this many bytes per call, and so per entry (256 KiB), counted as
-/// [`Event::entry_size`] counts them.
-pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
-
-/// CodePipeline's three detail-types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DetailType {
-    PipelineExecution,
-    StageExecution,
-    ActionExecution,
-}
-
-impl DetailType {
-    pub const ALL: [DetailType; 3] = [
-        Self::PipelineExecution,
-        Self::StageExecution,
-        Self::ActionExecution,
-    ];
-
-    /// The detail-type exactly as CodePipeline writes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PipelineExecution => "CodePipeline Pipeline Execution State Change",
-            Self::StageExecution => "CodePipeline Stage Execution State Change",
-            Self::ActionExecution => "CodePipeline Action Execution State Change",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.name() == name)
-    }
-}
-
-/// One state-change event: what a PutEvents entry carries besides the constant [`SOURCE`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub detail_type: DetailType,
-    /// When the state changed. EventBridge keeps whole seconds of it.
-    pub time: Timestamp,
-    /// A JSON object (EventBridge refuses any other detail).
-    pub detail: Value,
-}
-
-impl Event {
-    /// The detail as PutEvents' `Detail` (a JSON text).
-    pub fn detail_text(&self) -> String {
-        self.detail.to_string()
-    }
-
-    /// The entry's size as EventBridge counts it against [`MAX_REQUEST_BYTES`]: 14 bytes for the time,
-    /// and the UTF-8 bytes of the source, the detail-type and the detail.
-    pub fn entry_size(&self) -> usize {
-        14 + SOURCE.len() + self.detail_type.name().len() + self.detail_text().len()
-    }
-
-    /// The event as EventBridge delivers it to a rule's target (and as the local runtime writes it):
-    /// `{"version": "0", "id", "detail-type", "source", "account", "time", "region", "resources",
-    /// "detail"}`, the time in whole seconds.
-    pub fn envelope(&self, id: &str, account: &str, region: &str) -> Value {
-        json!({
-            "version": "0",
-            "id": id,
-            "detail-type": self.detail_type.name(),
-            "source": SOURCE,
-            "account": account,
-            "time": iso_seconds(self.time),
-            "region": region,
-            "resources": [],
-            "detail": self.detail,
-        })
-    }
-
-    /// Reads an event back from its envelope (a rule target's message, a line of `events.jsonl`).
-    pub fn from_envelope(envelope: &Value) -> Result<Event, EnvelopeError> {
-        let text = |field: &'static str| {
-            envelope
-                .get(field)
-                .and_then(Value::as_str)
-                .ok_or_else(|| EnvelopeError {
-                    field,
-                    rule: "must be a string".to_string(),
-                })
-        };
-        let source = text("source")?;
-        if source != SOURCE {
-            return Err(EnvelopeError {
-                field: "source",
-                rule: format!("is {source:?}, not Sluice's {SOURCE:?}"),
-            });
-        }
-        let name = text("detail-type")?;
-        let detail_type = DetailType::from_name(name).ok_or_else(|| EnvelopeError {
-            field: "detail-type",
-            rule: format!("{name:?} is not one of CodePipeline's detail-types"),
-        })?;
-        let time = text("time")?;
-        let time = parse_timestamp(time).ok_or_else(|| EnvelopeError {
-            field: "time",
-            rule: format!("{time:?} is not an RFC 3339 date and time"),
-        })?;
-        let detail = envelope
-            .get("detail")
-            .filter(|d| d.is_object())
-            .cloned()
-            .ok_or_else(|| EnvelopeError {
-                field: "detail",
-                rule: "must be a JSON object".to_string(),
-            })?;
-        Ok(Event {
-            detail_type,
-            time,
-            detail,
-        })
-    }
-}
-
-/// An envelope that is not one of Sluice's events.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the event's {field} {rule}")]
-pub struct EnvelopeError {
-    pub field: &'static str,
-    pub rule: String,
-}
-
-/// One entry the bus refused (PutEvents' `ErrorCode` and `ErrorMessage`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedEvent {
-    /// Its position in the batch given to [`EventPublisher::publish`].
-    pub index: usize,
-    pub detail_type: DetailType,
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum EventError {
-    /// An event breaks a rule of PutEvents; nothing of the batch was published.
-    #[error("event {index} of the batch ({}) is not valid: its {field} {rule}", .detail_type.name())]
-    Invalid {
-        index: usize,
-        detail_type: DetailType,
-        field: &'static str,
-        rule: String,
-    },
-    /// The bus answered but did not take some events (PutEvents' FailedEntryCount); the others were
-    /// published.
-    #[error("{} of {total} events were not published: {}", .failed.len(), describe_failed(.failed))]
-    Rejected {
-        total: usize,
-        failed: Vec<FailedEvent>,
-    },
-    /// The publisher itself failed. `published` events of the batch (its first ones) had gone out.
-    #[error("publishing events failed after {published} were published: {message}")]
-    Backend {
-        published: usize,
-        message: String,
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    },
-}
-
-fn describe_failed(failed: &[FailedEvent]) -> String {
-    failed
-        .iter()
-        .map(|f| {
-            format!(
-                "event {} ({}): {}: {}",
-                f.index,
-                f.detail_type.name(),
-                f.code,
-                f.message
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// Puts state-change events on a bus. Its promises are checked by
-/// [`crate::contract::event_publisher_contract`] against every adapter.
-pub trait EventPublisher: Send + Sync {
-    /// Publishes `events` in order: a batch of any length (an adapter splits it into PutEvents calls of
-    /// at most [`MAX_ENTRIES`] entries and [`MAX_REQUEST_BYTES`]). A batch [`check_events`] refuses is
-    /// [`EventError::Invalid`], and none of it is published.
-    fn publish(&self, events: &[Event]) -> impl Future<Output = Result<(), EventError>> + Send;
-}
-
-/// PutEvents' rules for an entry, checked once here for every adapter: the detail is a JSON object, and
-/// the entry is at most [`MAX_REQUEST_BYTES`].
-pub fn check_events(events: &[Event]) -> Result<(), EventError> {
-    for (index, event) in events.iter().enumerate() {
-        let invalid = |field, rule| EventError::Invalid {
-            index,
-            detail_type: event.detail_type,
-            field,
-            rule,
-        };
-        if !event.detail.is_object() {
-            return Err(invalid("detail", "must be a JSON object".to_string()));
-        }
-        let size = event.entry_size();
-        if size > MAX_REQUEST_BYTES {
-            return Err(invalid(
-                "size",
-                format!("is {size} bytes; a PutEvents entry may be at most {MAX_REQUEST_BYTES}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Splits a batch into PutEvents calls, in order: at most [`MAX_ENTRIES`] entries and
-/// [`MAX_REQUEST_BYTES`] each. Every event must have passed [`check_events`] (one larger than a call
-/// would still get a call of its own).
-pub fn put_events_calls(events: &[Event]) -> Vec<Range<usize>> {
-    let mut calls = Vec::new();
-    let (mut start, mut bytes) = (0, 0);
-    for (index, event) in events.iter().enumerate() {
-        let size = event.entry_size();
-        if index > start && (index - start == MAX_ENTRIES || bytes + size > MAX_REQUEST_BYTES) {
-            calls.push(start..index);
-            (start, bytes) = (index, 0);
-        }
-        bytes += size;
-    }
-    if start < events.len() {
-        calls.push(start..events.len());
-    }
-    calls
-}
-
-/// Publishes the events best effort, as CodePipeline's are: a failure is reported on standard error (the
-/// functions' log on AWS) and the caller goes on — a state change that was written stays written.
-pub async fn publish<P: Ports>(ports: &P, events: &[Event]) {
-    if events.is_empty() {
-        return;
-    }
-    if let Err(error) = ports.events().publish(events).await {
-        eprintln!(
-            "sluice: {} state-change event(s) not published; the execution goes on: {error}",
-            events.len()
-        );
-    }
-}
+use crate::time::iso_millis;
 
 /// `pipeline-execution-attempt`: 1, and one more for each RetryStageExecution.
 fn attempt(execution: &PipelineExecution) -> f64 {
@@ -439,43 +180,21 @@ fn artifacts(artifacts: &[ArtifactDetail]) -> Value {
         .collect()
 }
 
-fn date_time(time: Timestamp) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(time.epoch_millis()) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// `2023-10-26T13:49:39Z`, as EventBridge writes an event's `time`.
-pub fn iso_seconds(time: Timestamp) -> String {
-    let t = date_time(time);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-/// `2023-10-26T13:49:39.208Z`, as CodePipeline writes `start-time` in a detail.
-pub fn iso_millis(time: Timestamp) -> String {
-    let t = date_time(time);
-    format!(
-        "{}.{:03}Z",
-        iso_seconds(time).trim_end_matches('Z'),
-        t.millisecond()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::execution::{ErrorDetails, ExecutionTrigger, StageRetry};
-    use crate::pipeline::declaration::{ActionCategory, ActionOwner, ActionTypeId, ExecutionMode};
-    use crate::port::ArtifactLocation;
+    use crate::pipeline::declaration::ActionCategory;
+    use crate::pipeline::declaration::ActionOwner;
+    use crate::pipeline::declaration::ActionTypeId;
+    use crate::pipeline::declaration::ExecutionMode;
+    use crate::port::Event;
+    use crate::record::ArtifactLocation;
+    use crate::record::ErrorDetails;
+    use crate::record::ExecutionTrigger;
+    use crate::record::StageRetry;
+    use crate::time::Timestamp;
 
     const ID: &str = "12345678-1234-4678-8bcd-12345678abcd";
 
@@ -724,94 +443,6 @@ mod tests {
         assert_eq!(
             Event::from_envelope(&unknown).unwrap_err().field,
             "detail-type"
-        );
-    }
-
-    fn sized(bytes: usize) -> Event {
-        let mut event = Event {
-            detail_type: DetailType::StageExecution,
-            time: Timestamp::from_epoch_millis(0),
-            detail: json!({"pad": ""}),
-        };
-        let overhead = event.entry_size();
-        event.detail = json!({"pad": "x".repeat(bytes - overhead)});
-        assert_eq!(event.entry_size(), bytes);
-        event
-    }
-
-    #[test]
-    fn batches_split_at_ten_entries_and_at_256_kib() {
-        let small: Vec<Event> = (0..23).map(|_| sized(100)).collect();
-        assert_eq!(put_events_calls(&small), [0..10, 10..20, 20..23]);
-        let exactly_ten = put_events_calls(&small[..10]);
-        assert_eq!((exactly_ten.len(), &exactly_ten[0]), (1, &(0..10)));
-        assert!(put_events_calls(&[]).is_empty());
-        let large: Vec<Event> = (0..5).map(|_| sized(100 * 1024)).collect();
-        assert_eq!(
-            put_events_calls(&large),
-            [0..2, 2..4, 4..5],
-            "two 100 KiB entries fit in a call, three do not"
-        );
-        let exact = vec![
-            sized(MAX_REQUEST_BYTES / 2),
-            sized(MAX_REQUEST_BYTES / 2),
-            sized(1_000),
-        ];
-        assert_eq!(
-            put_events_calls(&exact),
-            [0..2, 2..3],
-            "256 KiB exactly fits"
-        );
-    }
-
-    #[test]
-    fn an_entry_over_256_kib_or_a_detail_that_is_no_object_is_refused() {
-        let fine = vec![sized(MAX_REQUEST_BYTES)];
-        assert!(check_events(&fine).is_ok());
-        let batch = vec![sized(100), sized(MAX_REQUEST_BYTES + 1)];
-        match check_events(&batch) {
-            Err(
-                error @ EventError::Invalid {
-                    index: 1,
-                    field: "size",
-                    ..
-                },
-            ) => assert!(error.to_string().contains("262145 bytes"), "{error}"),
-            other => panic!("expected the size to be refused, got {other:?}"),
-        }
-        let mut not_object = sized(100);
-        not_object.detail = json!([1]);
-        assert!(matches!(
-            check_events(&[not_object]),
-            Err(EventError::Invalid {
-                field: "detail",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn times_are_written_as_codepipeline_writes_them() {
-        let t = Timestamp::from_epoch_millis(1_698_328_179_008);
-        assert_eq!(iso_seconds(t), "2023-10-26T13:49:39Z");
-        assert_eq!(iso_millis(t), "2023-10-26T13:49:39.008Z");
-        assert_eq!(parse_timestamp(&iso_millis(t)), Some(t));
-    }
-
-    #[test]
-    fn rejected_events_are_named_with_their_codes() {
-        let error = EventError::Rejected {
-            total: 3,
-            failed: vec![FailedEvent {
-                index: 2,
-                detail_type: DetailType::ActionExecution,
-                code: "InternalFailure".to_string(),
-                message: "try again".to_string(),
-            }],
-        };
-        assert_eq!(
-            error.to_string(),
-            "1 of 3 events were not published: event 2 (CodePipeline Action Execution State Change): InternalFailure: try again"
         );
     }
 }

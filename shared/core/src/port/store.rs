@@ -1,19 +1,10 @@
-//! The ports: what the domain needs from the world, one small trait per capability. Adapters implement
-//! them: shared/local (SQLite, files, the embedded engine) and shared/aws (DynamoDB, S3, Step Functions).
-//!
-//! Every state change is a conditional write: a record carries the version it was read at, and a write
-//! against a newer stored version fails with [`StoreError::Conflict`], so a second writer loses cleanly and
-//! retries from a fresh read.
-
-use std::future::Future;
-use std::path::Path;
+//! The store: pipelines, executions, stage gates, action attempts and other documents, one trait per table.
 
 use serde_json::Value;
 
-use crate::execution::{ActionExecution, PipelineExecution, StageExecution};
-use crate::pipeline::declaration::PipelineDeclaration;
+use crate::action::{ActionTypes, CUSTOM_ACTION_TYPE_KIND};
+use crate::record::{ActionExecution, PipelineExecution, StageExecution, StoredPipeline};
 use crate::stage::Gate;
-use crate::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -63,26 +54,9 @@ impl StoreError {
     }
 }
 
-impl crate::transient::Transient for StoreError {
+impl crate::port::Transient for StoreError {
     fn is_transient(&self) -> bool {
         self.is_retryable()
-    }
-}
-
-/// A pipeline as stored: its declaration (whose `version` counts updates) and where it runs.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredPipeline {
-    pub declaration: PipelineDeclaration,
-    pub created: Timestamp,
-    pub updated: Timestamp,
-    /// The orchestrator's name for the compiled state machine (an ARN on AWS).
-    pub machine: String,
-}
-
-impl StoredPipeline {
-    pub fn version(&self) -> i32 {
-        self.declaration.version.unwrap_or(1)
     }
 }
 
@@ -217,6 +191,17 @@ pub trait ResourceStore: Send + Sync {
         kind: &str,
         id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The built-in action types and every custom type registered with CreateCustomActionType (the
+    /// documents of kind [`CUSTOM_ACTION_TYPE_KIND`]).
+    fn action_types(&self) -> impl Future<Output = Result<ActionTypes, StoreError>> + Send {
+        async move {
+            let documents = self.resources(CUSTOM_ACTION_TYPE_KIND).await?;
+            Ok(ActionTypes::from_documents(
+                documents.iter().map(|(_, doc)| doc),
+            ))
+        }
+    }
 }
 
 /// Every store the handlers use; one adapter usually implements them all.
@@ -224,164 +209,8 @@ pub trait Store:
     PipelineStore + ExecutionStore + StageStore + ActionExecutionStore + ResourceStore
 {
 }
+
 impl<T: PipelineStore + ExecutionStore + StageStore + ActionExecutionStore + ResourceStore> Store
     for T
 {
-}
-
-/// Where an artifact lives: CodePipeline's S3 location (a bucket is a folder locally).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ArtifactLocation {
-    pub bucket_name: String,
-    pub object_key: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ArtifactError {
-    #[error("artifact s3://{}/{} does not exist", .location.bucket_name, .location.object_key)]
-    NotFound { location: ArtifactLocation },
-    #[error("artifact s3://{}/{}: {message}", .location.bucket_name, .location.object_key)]
-    Backend {
-        location: ArtifactLocation,
-        message: String,
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    },
-}
-
-/// The artifact store: zip files by location. Its promises are checked by
-/// [`crate::contract::artifact_contract`] against every adapter.
-pub trait ArtifactStore: Send + Sync {
-    /// Stores the bytes of `file` at `location`, replacing what was there.
-    fn put_artifact(
-        &self,
-        location: &ArtifactLocation,
-        file: &Path,
-    ) -> impl Future<Output = Result<(), ArtifactError>> + Send;
-    /// Writes the artifact at `location` to `file`, creating its missing parent directories and replacing a
-    /// file already there. A missing artifact is [`ArtifactError::NotFound`], and nothing is written.
-    fn get_artifact(
-        &self,
-        location: &ArtifactLocation,
-        file: &Path,
-    ) -> impl Future<Output = Result<(), ArtifactError>> + Send;
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum OrchestratorError {
-    /// The task token is unknown, or its task no longer waits (it ended, timed out, or was stopped).
-    #[error("task token not accepted: {0}")]
-    TaskClosed(String),
-    #[error("the execution {0} does not exist or has ended")]
-    NoExecution(String),
-    #[error("the orchestrator failed: {message}")]
-    Backend {
-        message: String,
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    },
-}
-
-/// How a state machine execution stands (DescribeExecution).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Run {
-    pub status: RunStatus,
-    pub output: Option<Value>,
-    /// For a failed, timed-out or stopped execution: its error name and cause.
-    pub error: Option<String>,
-    pub cause: Option<String>,
-}
-
-/// Step Functions' execution statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
-    Running,
-    Succeeded,
-    Failed,
-    TimedOut,
-    Aborted,
-}
-
-/// Runs compiled state machines: Step Functions on AWS, the embedded engine locally. Its promises are
-/// checked by [`crate::contract::orchestrator_contract`] against every adapter.
-pub trait Orchestrator: Send + Sync {
-    /// Creates or updates the pipeline's state machine; returns its name for [`Orchestrator::start`].
-    fn deploy(
-        &self,
-        pipeline: &str,
-        definition: &Value,
-    ) -> impl Future<Output = Result<String, OrchestratorError>> + Send;
-    /// Deletes the pipeline's state machine (`machine` as [`Orchestrator::deploy`] returned it), stopping
-    /// its running executions first, so none is left waiting on a callback. Removing a missing machine is
-    /// not an error.
-    fn remove(&self, machine: &str) -> impl Future<Output = Result<(), OrchestratorError>> + Send;
-    /// Starts an execution named `name` (idempotent on the name); returns its id (an ARN on AWS).
-    fn start(
-        &self,
-        machine: &str,
-        name: &str,
-        input: &Value,
-    ) -> impl Future<Output = Result<String, OrchestratorError>> + Send;
-    fn stop(
-        &self,
-        execution: &str,
-        error: &str,
-        cause: &str,
-    ) -> impl Future<Output = Result<(), OrchestratorError>> + Send;
-    /// SendTaskSuccess.
-    fn task_succeeded(
-        &self,
-        token: &str,
-        output: &Value,
-    ) -> impl Future<Output = Result<(), OrchestratorError>> + Send;
-    /// SendTaskFailure: `error` is what the machine's Catch matches, `cause` what a user reads.
-    fn task_failed(
-        &self,
-        token: &str,
-        error: &str,
-        cause: &str,
-    ) -> impl Future<Output = Result<(), OrchestratorError>> + Send;
-    /// SendTaskHeartbeat: the task is still being worked on, so its `HeartbeatSeconds` clock starts again.
-    fn task_heartbeat(
-        &self,
-        token: &str,
-    ) -> impl Future<Output = Result<(), OrchestratorError>> + Send;
-    /// DescribeExecution: `execution` is what [`Orchestrator::start`] returned.
-    fn describe(
-        &self,
-        execution: &str,
-    ) -> impl Future<Output = Result<Run, OrchestratorError>> + Send;
-}
-
-/// Wall-clock time, injected so tests run on virtual time.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Timestamp;
-}
-
-/// Identifiers (execution ids, action execution ids, artifact key suffixes), injected so tests can seed them.
-pub trait Ids: Send + Sync {
-    /// A random UUID (version 4), as CodePipeline's execution ids are.
-    fn uuid(&self) -> String;
-    /// `len` random characters from [A-Za-z0-9], as CodePipeline's artifact keys end.
-    fn token(&self, len: usize) -> String;
-}
-
-/// The ports a handler runs over, bundled so a handler's signature stays short. Each runtime builds one:
-/// `sluice_local::LocalPorts`, and on AWS the Lambda functions' ports.
-pub trait Ports: Send + Sync {
-    type Store: Store;
-    type Orchestrator: Orchestrator;
-    type Artifacts: ArtifactStore;
-    /// Where state-change events go (EventBridge on AWS, `events.jsonl` locally).
-    type Events: crate::events::EventPublisher;
-    /// Triggers: EventBridge rules on AWS, SQLite and the in-process cron locally.
-    type Scheduler: crate::trigger::Scheduler;
-    fn store(&self) -> &Self::Store;
-    fn orchestrator(&self) -> &Self::Orchestrator;
-    fn artifacts(&self) -> &Self::Artifacts;
-    fn events(&self) -> &Self::Events;
-    fn scheduler(&self) -> &Self::Scheduler;
-    fn clock(&self) -> &dyn Clock;
-    fn ids(&self) -> &dyn Ids;
 }

@@ -1,0 +1,7 @@
+//! Use cases: what the API and the CLI ask of the domain, each a function over the ports. [`pipeline`]
+//! puts and deletes pipelines, [`execution`] starts, stops and retries executions, [`transition`]
+//! disables and enables stage transitions.
+
+pub mod execution;
+pub mod pipeline;
+pub mod transition;

@@ -1,0 +1,1009 @@
+//! The handlers over in-memory ports: the dispatcher, the workers, the use cases and approvals, each
+//! called as the compiled machine and the API call them, with a clock that moves only when told. The
+//! test plays the machine: it sends the payloads the machine would send and reads which task tokens were
+//! answered, and how, from the recording orchestrator.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use sluice_core::approval::{
+    ApprovalError, ApprovalNotices, ApprovalStatus, ManualApproval, put_approval_result,
+    waiting_approvals,
+};
+use sluice_core::compile::CompileOptions;
+use sluice_core::contract::{FaultRates, FaultyStore};
+use sluice_core::dispatcher;
+use sluice_core::memory::{ManualClock, MemoryNotifier, MemoryPorts, MemoryStore, TaskAnswer};
+use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
+use sluice_core::port::{
+    ActionExecutionStore, ActionProvider, ExecutionStore, Job, JobOutcome, JobSuccess,
+    Orchestrator, Providers, RunStatus, StageStore,
+};
+use sluice_core::protocol::{
+    ACTION_FAILED_ERROR, DISPATCH_FAILED_ERROR, DUPLICATE_START_ERROR, PayloadKind,
+    START_FAILED_ERROR, STOPPED_ERROR, SUPERSEDED_ERROR, TIMEOUT_ERROR, TRANSIENT_ERROR,
+    WORKER_FAILED_ERROR, retry_run_name,
+};
+use sluice_core::record::{
+    ActionExecution, ActionExecutionStatus, PipelineExecution, PipelineExecutionStatus,
+    StageExecutionStatus,
+};
+use sluice_core::usecase::execution::{
+    ExecutionError, StartRequest, retry_stage, start_execution, stop_execution,
+};
+use sluice_core::usecase::pipeline::put_pipeline;
+use sluice_core::usecase::transition::{TransitionType, disable_transition, enable_transition};
+use sluice_core::worker;
+
+/// What a scripted action does: its outcome by action name (success by default), and every job it got.
+#[derive(Default)]
+struct Scripted {
+    outcomes: Mutex<BTreeMap<String, JobOutcome>>,
+    jobs: Mutex<Vec<Job>>,
+}
+
+impl Scripted {
+    fn will(&self, action: &str, outcome: JobOutcome) {
+        self.outcomes
+            .lock()
+            .unwrap()
+            .insert(action.to_string(), outcome);
+    }
+
+    /// How often the provider ran the action.
+    fn runs(&self, action: &str) -> usize {
+        self.jobs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|job| job.action.name == action)
+            .count()
+    }
+
+    fn last_job(&self, action: &str) -> Job {
+        self.jobs
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|job| job.action.name == action)
+            .cloned()
+            .unwrap_or_else(|| panic!("{action} never ran"))
+    }
+}
+
+impl ActionProvider for Scripted {
+    fn run<'a>(
+        &'a self,
+        job: &'a Job,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = JobOutcome> + Send + 'a>> {
+        Box::pin(async move {
+            self.jobs.lock().unwrap().push(job.clone());
+            self.outcomes
+                .lock()
+                .unwrap()
+                .get(&job.action.name)
+                .cloned()
+                .unwrap_or(JobOutcome::Succeeded(JobSuccess::default()))
+        })
+    }
+}
+
+/// The ports, the providers, and a counter for the machine's task tokens.
+struct Machine {
+    ports: Arc<MemoryPorts>,
+    scripted: Arc<Scripted>,
+    providers: Providers,
+    tokens: Mutex<u32>,
+}
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:approvals";
+
+impl Machine {
+    fn new() -> Machine {
+        let ports = Arc::new(MemoryPorts::default());
+        let scripted = Arc::new(Scripted::default());
+        let mut providers = Providers::default();
+        for (category, provider) in [
+            (ActionCategory::Source, "S3"),
+            (ActionCategory::Build, "CodeBuild"),
+            (ActionCategory::Deploy, "S3"),
+        ] {
+            providers.register(category, "AWS", provider, scripted.clone());
+        }
+        Machine {
+            ports,
+            scripted,
+            providers,
+            tokens: Mutex::new(0),
+        }
+    }
+
+    /// Registers the Manual approval with an in-memory notifier, whose messages it returns.
+    fn with_approvals(mut self) -> (Machine, Arc<MemoryNotifier>) {
+        let notifier = Arc::new(MemoryNotifier::default());
+        let clock = Arc::new(ManualClock::default());
+        self.providers.register(
+            ActionCategory::Approval,
+            "AWS",
+            "Manual",
+            Arc::new(ManualApproval::with_notifier(ApprovalNotices {
+                notifier: NotifierRef(notifier.clone()),
+                region: "us-east-1".to_string(),
+                review_link_base: "http://127.0.0.1:4570".to_string(),
+                clock,
+            })),
+        );
+        (self, notifier)
+    }
+
+    fn token(&self, what: &str) -> String {
+        let mut next = self.tokens.lock().unwrap();
+        *next += 1;
+        format!("token-{next}-{what}")
+    }
+
+    async fn put(&self, pipeline: Value) -> PipelineDeclaration {
+        let declaration: PipelineDeclaration = serde_json::from_value(pipeline).unwrap();
+        put_pipeline(&*self.ports, &declaration, &CompileOptions::default())
+            .await
+            .unwrap();
+        declaration
+    }
+
+    async fn start(&self, pipeline: &str) -> PipelineExecution {
+        start_execution(&*self.ports, pipeline, StartRequest::default())
+            .await
+            .unwrap()
+    }
+
+    async fn dispatch(&self, payload: Value) -> Result<Value, dispatcher::DispatchError> {
+        dispatcher::handle(&*self.ports, payload).await
+    }
+
+    /// The machine's StageEnter for `stage`; returns its token.
+    async fn enter(&self, execution: &PipelineExecution, stage: &str) -> String {
+        let token = self.token(&format!("enter-{stage}"));
+        self.dispatch(json!({
+            "kind": PayloadKind::StageEnter.name(), "pipeline": execution.pipeline_name,
+            "pipelineExecutionId": execution.pipeline_execution_id, "stage": stage, "token": token
+        }))
+        .await
+        .unwrap();
+        token
+    }
+
+    async fn exit(&self, execution: &PipelineExecution, stage: &str) {
+        self.dispatch(json!({
+            "kind": PayloadKind::StageExit.name(), "pipeline": execution.pipeline_name,
+            "pipelineExecutionId": execution.pipeline_execution_id, "stage": stage
+        }))
+        .await
+        .unwrap();
+    }
+
+    async fn failed(&self, execution: &PipelineExecution, stage: &str, error: &str, cause: &str) {
+        self.dispatch(json!({
+            "kind": PayloadKind::StageFailed.name(), "pipeline": execution.pipeline_name,
+            "pipelineExecutionId": execution.pipeline_execution_id, "stage": stage,
+            "error": {"Error": error, "Cause": cause}
+        }))
+        .await
+        .unwrap();
+    }
+
+    async fn succeeded(&self, execution: &PipelineExecution) {
+        self.dispatch(json!({
+            "kind": PayloadKind::ExecutionSucceeded.name(), "pipeline": execution.pipeline_name,
+            "pipelineExecutionId": execution.pipeline_execution_id
+        }))
+        .await
+        .unwrap();
+    }
+
+    /// The machine's call of an action's worker in run `run` (the machine's execution name); returns
+    /// the token and the recorded attempt.
+    async fn act(
+        &self,
+        execution: &PipelineExecution,
+        stage: &str,
+        action: &str,
+        run: &str,
+    ) -> (String, ActionExecution) {
+        let token = self.token(action);
+        let recorded = worker::handle(
+            &*self.ports,
+            &self.providers,
+            json!({
+                "kind": PayloadKind::Action.name(), "pipeline": execution.pipeline_name,
+                "pipelineExecutionId": execution.pipeline_execution_id, "stage": stage,
+                "action": action, "token": token, "run": run
+            }),
+        )
+        .await
+        .unwrap();
+        (token, recorded)
+    }
+
+    fn answer(&self, token: &str) -> Option<TaskAnswer> {
+        self.ports.orchestrator.answer(token)
+    }
+
+    async fn execution(&self, execution: &PipelineExecution) -> PipelineExecution {
+        self.ports
+            .store
+            .execution(&execution.pipeline_name, &execution.pipeline_execution_id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn stage_status(
+        &self,
+        execution: &PipelineExecution,
+        stage: &str,
+    ) -> Option<StageExecutionStatus> {
+        self.ports
+            .store
+            .stage_executions(&execution.pipeline_name, &execution.pipeline_execution_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.stage_name == stage)
+            .map(|s| s.status)
+    }
+}
+
+/// The notifier behind an `Arc`, so the test keeps a handle on what was sent.
+struct NotifierRef(Arc<MemoryNotifier>);
+
+impl sluice_core::port::Notifier for NotifierRef {
+    async fn publish(
+        &self,
+        topic: &str,
+        message: &sluice_core::port::Message,
+    ) -> Result<String, sluice_core::port::NotifyError> {
+        self.0.publish(topic, message).await
+    }
+}
+
+fn succeeded(answer: Option<TaskAnswer>) -> bool {
+    matches!(answer, Some(TaskAnswer::Succeeded { .. }))
+}
+
+fn failed_with(answer: Option<TaskAnswer>) -> (String, String) {
+    match answer {
+        Some(TaskAnswer::Failed { error, cause }) => (error, cause),
+        other => panic!("expected a failed task, got {other:?}"),
+    }
+}
+
+/// Source (an S3 source with output `Src`) → Build (CodeBuild `Compile` and `Lint` side by side, reading
+/// `Src`) → Deploy (S3 `Ship`), in `mode`.
+fn pipeline(name: &str, mode: &str) -> Value {
+    json!({
+        "name": name, "roleArn": "arn:aws:iam::123456789012:role/p", "pipelineType": "V2",
+        "executionMode": mode,
+        "artifactStore": {"type": "S3", "location": "artifacts"},
+        "variables": [{"name": "Env", "defaultValue": "staging"}],
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Fetch", "namespace": "SourceVariables",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {"S3Bucket": "incoming", "S3ObjectKey": "app.zip", "PollForSourceChanges": "false"},
+                "outputArtifacts": [{"name": "Src"}]
+            }]},
+            {"name": "Build", "actions": [
+                {"name": "Compile", "namespace": "BuildVariables",
+                 "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                 "configuration": {"ProjectName": "compile"},
+                 "inputArtifacts": [{"name": "Src"}], "outputArtifacts": [{"name": "Bin"}]},
+                {"name": "Lint",
+                 "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                 "configuration": {"ProjectName": "lint"},
+                 "inputArtifacts": [{"name": "Src"}]}
+            ]},
+            {"name": "Deploy", "actions": [{
+                "name": "Ship",
+                "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
+                "configuration": {
+                    "BucketName": "site-#{variables.Env}", "Extract": "true",
+                    "ObjectKey": "#{BuildVariables.Version}/#{codepipeline.PipelineExecutionId}/#{SourceVariables.ETag}"
+                },
+                "inputArtifacts": [{"name": "Bin"}]
+            }]}
+        ]
+    })
+}
+
+/// Runs an execution through Source and into Build (the Build stage's lock held, its actions not run).
+async fn into_build(machine: &Machine, name: &str) -> PipelineExecution {
+    let execution = machine.start(name).await;
+    let id = execution.pipeline_execution_id.clone();
+    let entry = machine.enter(&execution, "Source").await;
+    assert!(succeeded(machine.answer(&entry)));
+    let (fetch, _) = machine.act(&execution, "Source", "Fetch", &id).await;
+    assert!(succeeded(machine.answer(&fetch)));
+    machine.exit(&execution, "Source").await;
+    let entry = machine.enter(&execution, "Build").await;
+    assert!(succeeded(machine.answer(&entry)), "{name}: Build is free");
+    execution
+}
+
+#[tokio::test]
+async fn superseded_mode_lets_the_newest_waiting_execution_in_and_supersedes_the_one_it_passed() {
+    let machine = Machine::new();
+    machine.put(pipeline("p", "SUPERSEDED")).await;
+    let first = into_build(&machine, "p").await;
+    let second = machine.start("p").await;
+    let third = machine.start("p").await;
+    let second_entry = machine.enter(&second, "Build").await;
+    assert_eq!(
+        machine.answer(&second_entry),
+        None,
+        "Build is locked: the second waits"
+    );
+    let third_entry = machine.enter(&third, "Build").await;
+    let (error, cause) = failed_with(machine.answer(&second_entry));
+    assert_eq!(error, SUPERSEDED_ERROR);
+    assert!(cause.contains(&third.pipeline_execution_id), "{cause}");
+    assert_eq!(
+        machine.execution(&second).await.status,
+        PipelineExecutionStatus::Superseded
+    );
+    assert_eq!(
+        machine.answer(&third_entry),
+        None,
+        "the first still holds Build"
+    );
+
+    machine.exit(&first, "Build").await;
+    assert!(
+        succeeded(machine.answer(&third_entry)),
+        "the first left: the newest enters"
+    );
+    assert_eq!(
+        machine.stage_status(&third, "Build").await,
+        Some(StageExecutionStatus::InProgress)
+    );
+}
+
+#[tokio::test]
+async fn queued_mode_lets_waiting_executions_in_in_the_order_they_came() {
+    let machine = Machine::new();
+    machine.put(pipeline("q", "QUEUED")).await;
+    let first = into_build(&machine, "q").await;
+    let second = machine.start("q").await;
+    let third = machine.start("q").await;
+    let second_entry = machine.enter(&second, "Build").await;
+    let third_entry = machine.enter(&third, "Build").await;
+    assert_eq!(machine.answer(&second_entry), None);
+    assert_eq!(machine.answer(&third_entry), None, "queued, not superseded");
+
+    machine.exit(&first, "Build").await;
+    assert!(succeeded(machine.answer(&second_entry)));
+    assert_eq!(machine.answer(&third_entry), None, "one at a time");
+    machine.exit(&second, "Build").await;
+    assert!(succeeded(machine.answer(&third_entry)));
+    assert_eq!(
+        machine.execution(&second).await.status,
+        PipelineExecutionStatus::InProgress
+    );
+}
+
+#[tokio::test]
+async fn parallel_mode_lets_every_execution_in_at_once() {
+    let machine = Machine::new();
+    machine.put(pipeline("par", "PARALLEL")).await;
+    let _first = into_build(&machine, "par").await;
+    let second = machine.start("par").await;
+    let third = machine.start("par").await;
+    assert!(succeeded(
+        machine.answer(&machine.enter(&second, "Build").await)
+    ));
+    assert!(succeeded(
+        machine.answer(&machine.enter(&third, "Build").await)
+    ));
+}
+
+#[tokio::test]
+async fn a_disabled_transition_holds_executions_until_it_is_enabled() {
+    let machine = Machine::new();
+    machine.put(pipeline("t", "SUPERSEDED")).await;
+    disable_transition(
+        &*machine.ports,
+        "t",
+        "Deploy",
+        TransitionType::Inbound,
+        "change freeze",
+    )
+    .await
+    .unwrap();
+    let execution = into_build(&machine, "t").await;
+    machine.exit(&execution, "Build").await;
+    let entry = machine.enter(&execution, "Deploy").await;
+    assert_eq!(machine.answer(&entry), None, "the transition is disabled");
+    let (gate, _) = machine.ports.store.gate("t", "Deploy").await.unwrap();
+    assert_eq!(gate.disabled_reason.as_deref(), Some("change freeze"));
+
+    enable_transition(&*machine.ports, "t", "Deploy", TransitionType::Inbound)
+        .await
+        .unwrap();
+    assert!(succeeded(machine.answer(&entry)), "enabled: it enters");
+}
+
+#[tokio::test]
+async fn stop_lets_running_actions_finish_and_starts_no_stage_while_abandon_ends_them_now() {
+    let machine = Machine::new();
+    machine.put(pipeline("s", "PARALLEL")).await;
+    let stopping = into_build(&machine, "s").await;
+    let stopped = stop_execution(
+        &*machine.ports,
+        "s",
+        &stopping.pipeline_execution_id,
+        false,
+        Some("not today"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stopped.status, PipelineExecutionStatus::Stopping);
+    assert!(matches!(
+        stop_execution(
+            &*machine.ports,
+            "s",
+            &stopping.pipeline_execution_id,
+            false,
+            None
+        )
+        .await,
+        Err(ExecutionError::DuplicatedStop(_))
+    ));
+    let id = stopping.pipeline_execution_id.clone();
+    let (token, attempt) = machine.act(&stopping, "Build", "Compile", &id).await;
+    assert_eq!(attempt.status, ActionExecutionStatus::Failed);
+    assert_eq!(failed_with(machine.answer(&token)).0, STOPPED_ERROR);
+    assert_eq!(machine.scripted.runs("Compile"), 0, "no new action starts");
+
+    // Abandon: the action in progress is marked Abandoned and the machine is stopped now.
+    let (machine2, _) = Machine::new().with_approvals();
+    let mut waiting = pipeline("a", "PARALLEL");
+    waiting["stages"][1]["actions"][1] = json!({
+        "name": "Hold", "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
+    });
+    machine2.put(waiting).await;
+    let execution = into_build(&machine2, "a").await;
+    let id = execution.pipeline_execution_id.clone();
+    let (_, held) = machine2.act(&execution, "Build", "Hold", &id).await;
+    assert_eq!(held.status, ActionExecutionStatus::InProgress);
+    let ended = stop_execution(&*machine2.ports, "a", &id, true, Some("abandon"))
+        .await
+        .unwrap();
+    assert_eq!(ended.status, PipelineExecutionStatus::Stopped);
+    let attempts = machine2
+        .ports
+        .store
+        .action_executions("a", Some(&id))
+        .await
+        .unwrap();
+    let hold = attempts.iter().find(|a| a.action_name == "Hold").unwrap();
+    assert_eq!(hold.status, ActionExecutionStatus::Abandoned);
+    let run = machine2
+        .ports
+        .orchestrator
+        .run(execution.orchestration.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Aborted);
+    assert_eq!(run.stopped.unwrap().0, STOPPED_ERROR);
+}
+
+/// An execution whose Build stage failed: Compile succeeded, Lint failed.
+async fn failed_build(machine: &Machine) -> PipelineExecution {
+    machine.put(pipeline("r", "SUPERSEDED")).await;
+    machine
+        .scripted
+        .will("Lint", JobOutcome::job_failed("3 warnings"));
+    let execution = into_build(machine, "r").await;
+    let id = execution.pipeline_execution_id.clone();
+    let (compile, _) = machine.act(&execution, "Build", "Compile", &id).await;
+    assert!(succeeded(machine.answer(&compile)));
+    let (lint, attempt) = machine.act(&execution, "Build", "Lint", &id).await;
+    let (error, cause) = failed_with(machine.answer(&lint));
+    assert_eq!(error, ACTION_FAILED_ERROR);
+    assert_eq!(cause, "Action Lint failed: 3 warnings");
+    assert_eq!(attempt.error_details.unwrap().code, "JobFailed");
+    machine
+        .failed(&execution, "Build", ACTION_FAILED_ERROR, &cause)
+        .await;
+    let failed = machine.execution(&execution).await;
+    assert_eq!(failed.status, PipelineExecutionStatus::Failed);
+    assert_eq!(
+        machine.stage_status(&execution, "Build").await,
+        Some(StageExecutionStatus::Failed)
+    );
+    failed
+}
+
+#[tokio::test]
+async fn a_failed_actions_retry_runs_only_what_failed_and_an_all_actions_retry_runs_everything() {
+    for (mode, compile_runs) in [("FAILED_ACTIONS", 1), ("ALL_ACTIONS", 2)] {
+        let machine = Machine::new();
+        let execution = failed_build(&machine).await;
+        let id = execution.pipeline_execution_id.clone();
+        machine
+            .scripted
+            .will("Lint", JobOutcome::Succeeded(JobSuccess::default()));
+        let retried = retry_stage(&*machine.ports, "r", "Build", &id, mode)
+            .await
+            .unwrap();
+        assert_eq!(retried.status, PipelineExecutionStatus::InProgress);
+        let run_name = retry_run_name(&id, 1);
+        let run = machine
+            .ports
+            .orchestrator
+            .run(retried.orchestration.as_deref().unwrap())
+            .unwrap();
+        assert_eq!(run.name, run_name);
+        assert_eq!(run.input["resumeFrom"], "Build");
+
+        let entry = machine.enter(&retried, "Build").await;
+        assert!(succeeded(machine.answer(&entry)));
+        let (compile, kept) = machine.act(&retried, "Build", "Compile", &run_name).await;
+        let (lint, again) = machine.act(&retried, "Build", "Lint", &run_name).await;
+        assert!(succeeded(machine.answer(&compile)) && succeeded(machine.answer(&lint)));
+        assert_eq!(machine.scripted.runs("Compile"), compile_runs, "{mode}");
+        assert_eq!(machine.scripted.runs("Lint"), 2, "{mode}");
+        assert_eq!(again.attempt, 1, "{mode}");
+        assert_eq!(
+            kept.attempt,
+            if compile_runs == 1 { 0 } else { 1 },
+            "{mode}"
+        );
+        // A retry of a stage that has not failed is refused.
+        assert!(matches!(
+            retry_stage(&*machine.ports, "r", "Build", &id, mode).await,
+            Err(ExecutionError::Conflict(_))
+        ));
+    }
+}
+
+/// A pipeline whose second stage is a Manual approval with a topic.
+async fn approval_pipeline(machine: &Machine) -> (PipelineExecution, String, ActionExecution) {
+    let mut declared = pipeline("ap", "SUPERSEDED");
+    declared["stages"][1] = json!({"name": "Approve", "actions": [{
+        "name": "Gate",
+        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+        "configuration": {"NotificationArn": TOPIC, "CustomData": "release #{variables.Env}?"}
+    }]});
+    machine.put(declared).await;
+    let execution = machine.start("ap").await;
+    let id = execution.pipeline_execution_id.clone();
+    machine.enter(&execution, "Source").await;
+    machine.act(&execution, "Source", "Fetch", &id).await;
+    machine.exit(&execution, "Source").await;
+    machine.enter(&execution, "Approve").await;
+    let (token, waiting) = machine.act(&execution, "Approve", "Gate", &id).await;
+    assert_eq!(waiting.status, ActionExecutionStatus::InProgress);
+    assert_eq!(machine.answer(&token), None, "an approval waits");
+    (execution, token, waiting)
+}
+
+#[tokio::test]
+async fn an_approval_is_announced_and_waits_then_approval_resumes_the_machine() {
+    let (machine, notifier) = Machine::new().with_approvals();
+    let (_, token, waiting) = approval_pipeline(&machine).await;
+    let sent = notifier.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, TOPIC);
+    assert!(
+        sent[0].1.body.contains("release staging?"),
+        "CustomData, resolved: {}",
+        sent[0].1.body
+    );
+    let listed = waiting_approvals(&*machine.ports, "ap", "Approve", "Gate")
+        .await
+        .unwrap();
+    assert_eq!(listed[0].action_execution_id, waiting.action_execution_id);
+
+    put_approval_result(
+        &*machine.ports,
+        "ap",
+        "Approve",
+        "Gate",
+        &waiting.action_execution_id,
+        ApprovalStatus::Approved,
+        "looks good",
+    )
+    .await
+    .unwrap();
+    assert!(succeeded(machine.answer(&token)));
+    let again = put_approval_result(
+        &*machine.ports,
+        "ap",
+        "Approve",
+        "Gate",
+        &waiting.action_execution_id,
+        ApprovalStatus::Rejected,
+        "",
+    )
+    .await;
+    assert!(
+        matches!(again, Err(ApprovalError::AlreadyCompleted { ref status, .. }) if status == "Succeeded"),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_approval_fails_the_action_with_the_reviewers_summary() {
+    let (machine, _) = Machine::new().with_approvals();
+    let (_, token, waiting) = approval_pipeline(&machine).await;
+    put_approval_result(
+        &*machine.ports,
+        "ap",
+        "Approve",
+        "Gate",
+        &waiting.action_execution_id,
+        ApprovalStatus::Rejected,
+        "not this week",
+    )
+    .await
+    .unwrap();
+    let (error, cause) = failed_with(machine.answer(&token));
+    assert_eq!(error, ACTION_FAILED_ERROR);
+    assert_eq!(cause, "Action Gate failed: Rejected: not this week");
+    let wrong_token = put_approval_result(
+        &*machine.ports,
+        "ap",
+        "Approve",
+        "Gate",
+        "00000000-0000-4000-8000-00000000ffff",
+        ApprovalStatus::Approved,
+        "",
+    )
+    .await;
+    assert!(matches!(
+        wrong_token,
+        Err(ApprovalError::InvalidToken { .. })
+    ));
+}
+
+#[tokio::test]
+async fn an_approval_that_times_out_fails_and_can_no_longer_be_decided() {
+    let (machine, _) = Machine::new().with_approvals();
+    let (execution, token, waiting) = approval_pipeline(&machine).await;
+    // The task's timeout: the machine closes the token and fails the stage with States.Timeout.
+    machine
+        .ports
+        .clock
+        .advance(Duration::from_secs(7 * 24 * 3600));
+    machine.ports.orchestrator.close_token(&token);
+    machine
+        .failed(&execution, "Approve", TIMEOUT_ERROR, "the task timed out")
+        .await;
+    let attempt = machine
+        .ports
+        .store
+        .action_executions("ap", Some(&execution.pipeline_execution_id))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.action_name == "Gate")
+        .unwrap();
+    assert_eq!(attempt.status, ActionExecutionStatus::Failed);
+    assert_eq!(
+        attempt.last_update_time,
+        sluice_core::port::Clock::now(&machine.ports.clock),
+        "recorded at the manual clock's time"
+    );
+    let late = put_approval_result(
+        &*machine.ports,
+        "ap",
+        "Approve",
+        "Gate",
+        &waiting.action_execution_id,
+        ApprovalStatus::Approved,
+        "",
+    )
+    .await;
+    assert!(
+        matches!(late, Err(ApprovalError::AlreadyCompleted { .. })),
+        "{late:?}"
+    );
+    assert_eq!(
+        machine.execution(&execution).await.status,
+        PipelineExecutionStatus::Failed
+    );
+}
+
+#[tokio::test]
+async fn variables_resolve_across_namespaces_pipeline_variables_and_the_execution_id() {
+    let machine = Machine::new();
+    machine.put(pipeline("v", "SUPERSEDED")).await;
+    let mut fetched = BTreeMap::new();
+    fetched.insert("ETag".to_string(), "abc123".to_string());
+    machine.scripted.will(
+        "Fetch",
+        JobOutcome::Succeeded(JobSuccess {
+            output_variables: fetched,
+            ..JobSuccess::default()
+        }),
+    );
+    let mut built = BTreeMap::new();
+    built.insert("Version".to_string(), "1.4.2".to_string());
+    machine.scripted.will(
+        "Compile",
+        JobOutcome::Succeeded(JobSuccess {
+            output_variables: built,
+            ..JobSuccess::default()
+        }),
+    );
+    let execution = into_build(&machine, "v").await;
+    let id = execution.pipeline_execution_id.clone();
+    machine.act(&execution, "Build", "Compile", &id).await;
+    machine.act(&execution, "Build", "Lint", &id).await;
+    machine.exit(&execution, "Build").await;
+    machine.enter(&execution, "Deploy").await;
+    let (token, attempt) = machine.act(&execution, "Deploy", "Ship", &id).await;
+    assert!(succeeded(machine.answer(&token)));
+    let job = machine.scripted.last_job("Ship");
+    assert_eq!(job.configuration["BucketName"], "site-staging");
+    assert_eq!(job.configuration["ObjectKey"], format!("1.4.2/{id}/abc123"));
+    assert_eq!(
+        attempt.resolved_configuration["ObjectKey"],
+        format!("1.4.2/{id}/abc123")
+    );
+    machine.exit(&execution, "Deploy").await;
+    machine.succeeded(&execution).await;
+    assert_eq!(
+        machine.execution(&execution).await.status,
+        PipelineExecutionStatus::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn failures_record_their_sluice_error_names() {
+    let machine = Machine::new();
+    machine.put(pipeline("f", "SUPERSEDED")).await;
+
+    // An action whose type no provider runs: a configuration error, answered as Sluice.ActionFailed.
+    let mut unknown = pipeline("u", "SUPERSEDED");
+    unknown["stages"][0]["actions"][0]["actionTypeId"]["provider"] = json!("CodeCommit");
+    machine.put(unknown).await;
+    let execution = machine.start("u").await;
+    let id = execution.pipeline_execution_id.clone();
+    machine.enter(&execution, "Source").await;
+    let (token, attempt) = machine.act(&execution, "Source", "Fetch", &id).await;
+    let (error, cause) = failed_with(machine.answer(&token));
+    assert_eq!(error, ACTION_FAILED_ERROR);
+    assert!(
+        cause.contains("which Sluice cannot run here yet"),
+        "{cause}"
+    );
+    assert_eq!(attempt.error_details.unwrap().code, "ConfigurationError");
+
+    // A reference nothing defines fails the action before its provider runs.
+    let mut dangling = pipeline("d", "SUPERSEDED");
+    dangling["stages"][1]["actions"][0]["configuration"]["ProjectName"] = json!("#{Nowhere.Key}");
+    machine.put(dangling).await;
+    let execution = into_build(&machine, "d").await;
+    let id = execution.pipeline_execution_id.clone();
+    let (token, attempt) = machine.act(&execution, "Build", "Compile", &id).await;
+    let (error, cause) = failed_with(machine.answer(&token));
+    assert_eq!(error, ACTION_FAILED_ERROR);
+    assert!(cause.contains("Nowhere.Key"), "{cause}");
+    assert_eq!(attempt.status, ActionExecutionStatus::Failed);
+    assert_eq!(machine.scripted.runs("Compile"), 0);
+
+    // A malformed dispatcher event, and a step about an execution that does not exist.
+    let bad = machine
+        .dispatch(json!({"kind": "StageEnter"}))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.error_type(), DISPATCH_FAILED_ERROR);
+    let missing = machine
+        .dispatch(json!({
+            "kind": "StageExit", "pipeline": "f",
+            "pipelineExecutionId": "00000000-0000-4000-8000-0000000000aa", "stage": "Build"
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.error_type(), DISPATCH_FAILED_ERROR);
+
+    // A malformed worker call.
+    let worker_error = worker::handle(&*machine.ports, &machine.providers, json!({"stage": 1}))
+        .await
+        .unwrap_err();
+    assert_eq!(worker_error.error_type(), WORKER_FAILED_ERROR);
+
+    // A stage that no longer starts: the execution was stopped.
+    let execution = machine.start("f").await;
+    stop_execution(
+        &*machine.ports,
+        "f",
+        &execution.pipeline_execution_id,
+        false,
+        None,
+    )
+    .await
+    .unwrap();
+    let entry = machine.enter(&execution, "Source").await;
+    assert_eq!(failed_with(machine.answer(&entry)).0, STOPPED_ERROR);
+
+    // The orchestrator's run of each started execution was recorded under the machine put_pipeline
+    // deployed.
+    let definition = machine.ports.orchestrator.definition("machine:f").unwrap();
+    assert!(definition["States"].is_object());
+}
+
+#[tokio::test]
+async fn the_in_memory_store_keeps_the_store_contract() {
+    sluice_core::contract::store_contract(&sluice_core::memory::MemoryStore::default()).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_scheduler_keeps_the_scheduler_contract() {
+    sluice_core::contract::scheduler_contract(&sluice_core::memory::MemoryScheduler::default())
+        .await;
+}
+
+#[tokio::test]
+async fn the_recording_orchestrator_accepts_one_answer_per_token() {
+    let ports = MemoryPorts::default();
+    let orchestrator = &ports.orchestrator;
+    orchestrator.task_succeeded("t", &json!({})).await.unwrap();
+    assert!(orchestrator.task_failed("t", "E", "c").await.is_err());
+    assert!(orchestrator.task_heartbeat("t").await.is_err());
+    orchestrator.close_token("u");
+    assert!(orchestrator.task_succeeded("u", &json!({})).await.is_err());
+    assert_eq!(orchestrator.answers().len(), 1);
+}
+
+/// The machine's first step for an execution an EventBridge rule started: no record exists yet.
+fn triggered_start(pipeline: &str, id: &str, machine: &str) -> Value {
+    json!({
+        "kind": PayloadKind::ExecutionStarted.name(), "pipeline": pipeline, "pipelineExecutionId": id,
+        "execution": machine,
+        "input": {"pipeline": pipeline, "pipelineExecutionId": id,
+                  "trigger": {"triggerType": "CloudWatchEvent", "triggerDetail": "arn:aws:events:us-east-1:123456789012:rule/r"}}
+    })
+}
+
+#[tokio::test]
+async fn a_rule_start_is_recorded_once_a_second_delivery_is_a_duplicate_and_one_that_cannot_run_fails()
+ {
+    let machine = Machine::new();
+    machine.put(pipeline("e", "SUPERSEDED")).await;
+    let id = "00000000-0000-4000-8000-0000000000e1";
+    machine
+        .dispatch(triggered_start("e", id, "run-1"))
+        .await
+        .unwrap();
+    let recorded = machine
+        .ports
+        .store
+        .execution("e", id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.trigger.trigger_type, "CloudWatchEvent");
+    assert_eq!(recorded.orchestration.as_deref(), Some("run-1"));
+    machine
+        .dispatch(triggered_start("e", id, "run-1"))
+        .await
+        .expect("the same machine's step run again");
+    let duplicate = machine
+        .dispatch(triggered_start("e", id, "run-2"))
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate.error_type(), DUPLICATE_START_ERROR);
+
+    // A declared variable without a default cannot be given by a rule: the execution is recorded Failed.
+    let mut needs = pipeline("n", "SUPERSEDED");
+    needs["variables"] = json!([{"name": "Env"}]);
+    machine.put(needs).await;
+    let id = "00000000-0000-4000-8000-0000000000e2";
+    let cannot = machine
+        .dispatch(triggered_start("n", id, "run-3"))
+        .await
+        .unwrap_err();
+    assert_eq!(cannot.error_type(), START_FAILED_ERROR);
+    let failed = machine
+        .ports
+        .store
+        .execution("n", id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.status, PipelineExecutionStatus::Failed);
+    assert!(
+        failed
+            .status_summary
+            .unwrap()
+            .contains("has no default value"),
+        "the record says why"
+    );
+}
+
+/// The in-memory ports with a store that fails on purpose.
+struct Faulty {
+    ports: MemoryPorts,
+    store: FaultyStore<MemoryStore>,
+}
+
+impl sluice_core::port::Ports for Faulty {
+    type Store = FaultyStore<MemoryStore>;
+    type Orchestrator = sluice_core::memory::MemoryOrchestrator;
+    type Artifacts = sluice_core::memory::MemoryArtifacts;
+    type Events = sluice_core::memory::MemoryEvents;
+    type Scheduler = sluice_core::memory::MemoryScheduler;
+    fn store(&self) -> &Self::Store {
+        &self.store
+    }
+    fn orchestrator(&self) -> &Self::Orchestrator {
+        &self.ports.orchestrator
+    }
+    fn artifacts(&self) -> &Self::Artifacts {
+        &self.ports.artifacts
+    }
+    fn events(&self) -> &Self::Events {
+        &self.ports.events
+    }
+    fn scheduler(&self) -> &Self::Scheduler {
+        &self.ports.scheduler
+    }
+    fn clock(&self) -> &dyn sluice_core::port::Clock {
+        &self.ports.clock
+    }
+    fn ids(&self) -> &dyn sluice_core::port::Ids {
+        &self.ports.ids
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_that_keeps_failing_fails_the_step_as_transient_for_the_machine_to_retry() {
+    let store = Arc::new(MemoryStore::default());
+    let faulty = Faulty {
+        ports: MemoryPorts::default(),
+        // While on, every call fails before it is made.
+        store: FaultyStore::new(
+            store,
+            7,
+            FaultRates {
+                before: 1.0,
+                after: 0.0,
+            },
+        ),
+    };
+    faulty.store.set_failing(false);
+    let declaration: PipelineDeclaration =
+        serde_json::from_value(pipeline("x", "SUPERSEDED")).unwrap();
+    put_pipeline(&faulty, &declaration, &CompileOptions::default())
+        .await
+        .unwrap();
+    let execution = start_execution(&faulty, "x", StartRequest::default())
+        .await
+        .unwrap();
+    faulty.store.set_failing(true);
+    let enter = json!({
+        "kind": PayloadKind::StageEnter.name(), "pipeline": "x",
+        "pipelineExecutionId": execution.pipeline_execution_id, "stage": "Source", "token": "t-1"
+    });
+    let error = dispatcher::handle(&faulty, enter.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), TRANSIENT_ERROR);
+    let act = json!({
+        "pipeline": "x", "pipelineExecutionId": execution.pipeline_execution_id,
+        "stage": "Source", "action": "Fetch", "token": "t-2"
+    });
+    let error = worker::handle(&faulty, &Providers::default(), act)
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), TRANSIENT_ERROR);
+    // Once the store answers again, the machine's retry of the step goes through.
+    faulty.store.set_failing(false);
+    dispatcher::handle(&faulty, enter).await.unwrap();
+    assert!(succeeded(faulty.ports.orchestrator.answer("t-1")));
+}
