@@ -1,5 +1,7 @@
-//! `sluice serve` driven by the real aws CLI (PyPI awscli, installed into .venv by `make test`): the seed's
-//! commands verbatim with --endpoint-url, then approvals, transitions and stops. Every answer is checked
+//! `sluice serve` driven by the real aws CLI (PyPI awscli, installed into .venv by `make test`): the everyday
+//! commands on the MyWebAppPipeline example (create-pipeline, list-pipelines, get-pipeline and update-pipeline,
+//! start-pipeline-execution, get-pipeline-state, delete-pipeline) as a user types them, with --endpoint-url,
+//! then approvals, transitions and stops. Every answer is checked
 //! against its output shape in the API model.
 
 use std::io::{BufRead, BufReader};
@@ -145,7 +147,7 @@ fn the_seeds_commands_work_verbatim_against_sluice_serve() {
     let listed = server.ok("ListPipelines", &["list-pipelines"]);
     assert_eq!(listed["pipelines"][0]["name"], "MyWebAppPipeline");
 
-    // update-pipeline with the get-pipeline output edited, as the seed does.
+    // update-pipeline with the get-pipeline output edited, the usual way to change a pipeline.
     let mut current = server.ok(
         "GetPipeline",
         &["get-pipeline", "--name", "MyWebAppPipeline"],

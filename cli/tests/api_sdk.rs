@@ -1,5 +1,5 @@
 //! `sluice serve` driven by the real Rust SDK client (aws-sdk-codepipeline), as a Rust program on AWS would
-//! call CodePipeline: the seed's declaration through the SDK's types and back, an approval-gated run, and the
+//! call CodePipeline: the MyWebAppPipeline example's declaration through the SDK's types and back, an approval-gated run, and the
 //! typed errors and timestamps the SDK parses. The first test records which wire protocol the SDK speaks, so a
 //! change of protocol in a new SDK release shows up as itself and not as a puzzling failure further on.
 //!
@@ -108,13 +108,13 @@ fn only_members(value: &Value, known: &[&str]) {
     for member in value.as_object().expect("an object").keys() {
         assert!(
             known.contains(&member.as_str()),
-            "the seed's {member:?} is not mapped to the SDK types in this test"
+            "the example's {member:?} is not mapped to the SDK types in this test"
         );
     }
 }
 
-/// The seed's `pipeline` member as the SDK's `PipelineDeclaration`. The SDK types have no serde support, so
-/// each member the seed uses goes through the builders.
+/// The `pipeline` member of examples/seed-mywebapp/pipeline.json as the SDK's `PipelineDeclaration`. The SDK
+/// types have no serde support, so each member the example uses goes through the builders.
 fn seed_declaration() -> PipelineDeclaration {
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(seed_pipeline()).unwrap()).unwrap();
@@ -381,7 +381,7 @@ async fn the_seed_pipeline_goes_through_the_sdk_types_and_back() {
     assert_eq!(
         declaration.stages(),
         seed.stages(),
-        "the stages come back as the seed declares them"
+        "the stages come back as the example declares them"
     );
     let metadata = got.metadata().expect("the pipeline's metadata");
     assert!(
@@ -402,7 +402,7 @@ async fn the_seed_pipeline_goes_through_the_sdk_types_and_back() {
     assert_recent("summary.created", summary.created());
     assert_recent("summary.updated", summary.updated());
 
-    // update_pipeline with get_pipeline's declaration edited, as the seed does with the CLI.
+    // update_pipeline with get_pipeline's declaration edited, as one does with the CLI.
     let mut stages = declaration.stages().to_vec();
     let deploy = stages.pop().unwrap();
     let mut renamed = deploy.actions()[0].clone();

@@ -379,6 +379,40 @@ fn pattern_3_validates_its_template_and_stops_at_the_cloudformation_deploy_which
 }
 
 #[test]
+fn pattern_3_stops_at_validate_when_cfn_lint_finds_a_reference_to_no_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repository_of("infrastructure-as-code", dir.path());
+    let template = repo.join("template.yaml");
+    let good = std::fs::read_to_string(&template).unwrap();
+    let broken = good.replacen(
+        "!GetAtt WebsiteBucket.WebsiteURL",
+        "!GetAtt WebSiteBucket.WebsiteURL",
+        1,
+    );
+    assert_ne!(broken, good, "the template reads WebsiteURL by GetAtt");
+    std::fs::write(&template, broken).unwrap();
+    git(&repo, &["commit", "-q", "-am", "misspell the bucket"]);
+    let data = dir.path().join("data");
+    let source = format!("Source={}", repo.display());
+    let output = run(
+        &examples().join("infrastructure-as-code/pipeline.json"),
+        &data,
+        &["--source", &source],
+    );
+    let out = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("Validate/LintTemplate: Failed"), "{out}");
+    assert!(
+        out.contains("E6101 'WebSiteBucket' is not one of ['WebsiteBucket',"),
+        "cfn-lint's finding is in the log tail: {out}"
+    );
+    assert!(
+        !out.contains("Deploy-Staging/DeployStagingStack"),
+        "nothing after Validate runs: {out}"
+    );
+}
+
+#[test]
 fn a_v2_pipeline_takes_variables_at_start_into_commands_and_deploy_keys() {
     let dir = tempfile::tempdir().unwrap();
     let repo = repository_of("v2-triggers", dir.path());

@@ -10,8 +10,10 @@
 //! Where the peer deviates from AWS, `deviations.json` gives the result AWS documents and why, as
 //! `{"NAME": {"aws": {"status": "SUCCEEDED", "output": …} or {"status": "FAILED", "error": {"Error": …,
 //! "Cause": … or null}}, "why": "…"}}`: for those cases our engine must give the AWS result and the peer
-//! must still differ from it, so the list stays honest. Cases where our engine is the one that is wrong wait in `pending/` (not run here), described in
-//! `KNOWN_ENGINE_BUGS.md`.
+//! must still differ from it, so the list stays honest. In the `why` texts, "DG page.html" is a page of the
+//! Step Functions developer guide (https://docs.aws.amazon.com/step-functions/latest/dg/page.html) and
+//! "[SPEC]" the Amazon States Language specification (https://states-language.net/spec.html). Cases where
+//! our engine is the one that is wrong wait in `pending/` (not run here), described in `KNOWN_ENGINE_BUGS.md`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};

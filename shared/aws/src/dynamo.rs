@@ -1,4 +1,5 @@
-//! The store on DynamoDB: one table for every record (DESIGN.md §4), each state change a conditional write.
+//! The store on DynamoDB: one table for every record (docs/architecture.md, "The store"), each state change a
+//! conditional write.
 //!
 //! Items, by key (`PK` / `SK`); `record` holds the domain record as JSON:
 //! ```text

@@ -36,7 +36,9 @@ const MAX_PARTS: u64 = 10_000;
 ///   every write (`PutObject` and `CreateMultipartUpload`) names the encryption itself rather than relying
 ///   on the bucket's default.
 ///
-/// Sources: reference/anchors.md §4.5; infra/template.yaml (`ArtifactBucket`, `ArtifactBucketPolicy`).
+/// Sources: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html,
+/// https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html;
+/// infra/template.yaml (`ArtifactBucket`, `ArtifactBucketPolicy`).
 ///
 /// A file above the multipart threshold is sent with CreateMultipartUpload, UploadPart (each part streamed
 /// from its range of the file) and CompleteMultipartUpload; a failure aborts the upload. An upload cut off

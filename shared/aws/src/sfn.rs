@@ -1,5 +1,6 @@
 //! The orchestrator on AWS Step Functions: one Standard state machine per pipeline, compiled from it
-//! (DESIGN.md §3), and one execution per pipeline execution attempt, named after it.
+//! (docs/architecture.md, "The compiled state machine"), and one execution per pipeline execution attempt,
+//! named after it.
 
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
@@ -87,7 +88,8 @@ impl Orchestrator for StepFunctions {
             .name(&name)
             .definition(&definition)
             .role_arn(&self.role_arn)
-            // Standard: approvals wait for days, and callbacks need it (DESIGN.md §3).
+            // Standard: approvals wait for days (Express workflows run at most 5 minutes), and task-token
+            // callbacks need it.
             .r#type(StateMachineType::Standard)
             .send()
             .await;

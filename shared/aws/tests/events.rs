@@ -1,5 +1,6 @@
-//! The event publisher contract, run against EventBridge on moto_server: a bus of the test's own (moto
-//! fails every PutEvents on a bus where a schedule rule has a Lambda target: rust-toolchain.md §5), a rule
+//! The event publisher contract, run against EventBridge on moto_server: a bus of the test's own (moto 5.2.5
+//! fails every PutEvents on a bus where a schedule rule has a Lambda target: it takes a schedule rule to
+//! match every event, and moto/events/models.py cannot deliver to a Lambda target), a rule
 //! matching Sluice's source, and an SQS queue as its target, which the test reads what arrived from.
 
 mod common;

@@ -1,7 +1,8 @@
 //! The Scheduler contract, run against EventBridge on moto_server; then the rules read back from moto
 //! (schedule, pattern, target, role, input transformer), and the input transformer and patterns applied by
-//! moto to events shaped as S3 and ECR send them. moto never fires schedules and cannot deliver to a Step
-//! Functions target (rust-toolchain.md §5), so the delivery check copies a rule's pattern and transformer
+//! moto to events shaped as S3 and ECR send them. moto (5.2.5) never fires schedules and cannot deliver to a
+//! Step Functions target (moto/events/models.py delivers to logs, SQS, event buses, archives and API
+//! destinations only), so the delivery check copies a rule's pattern and transformer
 //! onto a bus of the test's own with an SQS queue as target.
 
 mod common;

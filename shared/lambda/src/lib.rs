@@ -1,5 +1,5 @@
 //! What every Sluice Lambda function shares. A function's `main.rs` builds its clients once and hands
-//! them to one of these entry points (DESIGN.md §1: binaries are wiring):
+//! them to one of these entry points (docs/architecture.md, "Binaries are wiring"):
 //! [`dispatch`] for the dispatcher, [`work`] for the four workers, [`api_router`] for the API.
 //!
 //! Logs are JSON lines (CloudWatch parses them); each handler runs in a span that names the pipeline,

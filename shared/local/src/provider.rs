@@ -787,7 +787,7 @@ impl ActionProvider for LambdaInvoke {
 }
 
 impl LambdaInvoke {
-    /// The `CodePipeline.job` event of the job-worker protocol (codepipeline-api.md §5.12).
+    /// The `CodePipeline.job` event of the job-worker protocol (docs/codepipeline.md, "Job workers").
     fn event(job: &Job) -> serde_json::Value {
         let artifact = |a: &ArtifactDetail| {
             json!({

@@ -67,7 +67,9 @@ impl Moto {
         .await
     }
 
-    /// Switches on moto's ASL interpreter for state machines created afterwards (asl-peers.md §2a).
+    /// Switches on moto's ASL interpreter for state machines created afterwards: its default,
+    /// `"stepfunctions": {"execute_state_machine": false}` in moto/core/config.py
+    /// (https://github.com/getmoto/moto), leaves every execution RUNNING.
     pub(crate) fn execute_state_machines(&self) {
         let status = self.post(
             "/moto-api/config",
