@@ -1,4 +1,4 @@
-//! A pipeline compiled into the Amazon States Language machine that runs it (DESIGN.md §3), the same on
+//! A pipeline compiled into the Amazon States Language machine that runs it (docs/architecture.md, "The compiled state machine"), the same on
 //! Step Functions and in the embedded engine:
 //!
 //! ```text

@@ -1,5 +1,5 @@
 //! Stage conditions (V2): the rule types a `beforeEntry`, `onSuccess` or `onFailure` condition may use
-//! (codepipeline-api.md §6.6), as data.
+//! (docs/codepipeline.md, "Stage conditions"), as data.
 
 /// A rule type (`ruleTypeId {category: Rule, owner: AWS, provider, version: 1}`).
 #[derive(Debug, Clone, Copy)]

@@ -1,4 +1,4 @@
-//! The job-worker protocol (codepipeline-api.md §5.12) for custom actions: an action of a `Custom` type
+//! The job-worker protocol (docs/codepipeline.md, "Job workers") for custom actions: an action of a `Custom` type
 //! becomes a job that waits in the store until a job worker takes it with PollForJobs, acknowledges it,
 //! and reports its end with PutJobSuccessResult or PutJobFailureResult.
 //!

@@ -49,7 +49,7 @@ impl fmt::Display for Exception {
 }
 
 /// The rule a problem enforces: the model's shape constraints, or a structural rule of
-/// codepipeline-api.md §3.1 (S1–S22) and §3.3 (artifact counts, which is S9), and two
+/// docs/validation.md (S1–S22, with the artifact counts of docs/codepipeline.md as S9), and two
 /// the list leaves out (blockers, approval-only timeouts).
 /// docs/validation.md lists what each rule checks and which exception it raises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,5 +1,5 @@
 //! Who may enter a stage: CodePipeline's stage lock, inbound transition and execution modes
-//! (codepipeline-api.md §5.3–§5.5), as pure functions over a stage's gate.
+//! (docs/codepipeline.md, "Execution modes"), as pure functions over a stage's gate.
 //!
 //! - SUPERSEDED (the default): one execution in the stage at a time; at most one waits in front of it, and
 //!   a newer arrival supersedes the waiting one ("executions are only superseded in between stages").

@@ -4,7 +4,7 @@
 //!
 //! CodePipeline's own model: change detection for S3 and ECR sources, and scheduled starts, are EventBridge
 //! rules whose target starts the pipeline; the execution they start has trigger type `CloudWatchEvent` and
-//! the rule's ARN as its detail (codepipeline-api.md, `ExecutionTrigger`). The [`Scheduler`] port keeps
+//! the rule's ARN as its detail (docs/codepipeline.md, "Execution triggers"). The [`Scheduler`] port keeps
 //! triggers: EventBridge rules on AWS (`sluice_aws::eventbridge`), a table and an in-process cron locally
 //! (`sluice_local::scheduler`). Its promises are checked by [`crate::contract::scheduler_contract`].
 //!

@@ -1,5 +1,5 @@
 //! The structural rules CodePipeline enforces on CreatePipeline and UpdatePipeline once the shapes are
-//! right: codepipeline-api.md §3.1 (S1–S22) and the artifact counts of §3.3. Every rule runs and every
+//! right: the rules S1–S22 of docs/validation.md and the artifact counts of docs/codepipeline.md. Every rule runs and every
 //! finding is kept, each naming the stage, action, artifact, namespace or field at fault.
 //! docs/validation.md lists the rules with their exceptions; rules that need more than one file (S6: a
 //! pipeline cannot be renamed; pipeline names unique per account; S17's AssumeRole check) belong to the API.
@@ -17,7 +17,7 @@ use crate::variable::{
     CODEPIPELINE_NAMESPACE, CODEPIPELINE_VARIABLES, PIPELINE_VARIABLES_NAMESPACE, references,
 };
 
-/// Quotas of codepipeline-api.md §3.2.
+/// CodePipeline's quotas (docs/codepipeline.md, "Quotas").
 pub const MAX_STAGES: usize = 50;
 pub const MAX_ACTIONS_PER_STAGE: usize = 50;
 pub const MAX_ACTIONS_PER_PIPELINE: usize = 500;
@@ -1376,7 +1376,7 @@ fn stage_conditions(stage: &StageDeclaration) -> Vec<(&'static str, &[Condition]
     all
 }
 
-/// The features of a pipeline that only V2 pipelines have (codepipeline-api.md §2.2).
+/// The features of a pipeline that only V2 pipelines have (docs/codepipeline.md, "Pipeline types (V1 and V2)").
 pub fn v2_features(pipeline: &PipelineDeclaration) -> Vec<String> {
     let mut features = Vec::new();
     if let Some(mode @ (ExecutionMode::Queued | ExecutionMode::Parallel)) = pipeline.execution_mode

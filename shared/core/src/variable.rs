@@ -104,7 +104,7 @@ mod tests {
     }
 }
 
-/// What references resolve against when an action starts (codepipeline-api.md §5.11).
+/// What references resolve against when an action starts (docs/codepipeline.md, "Variables").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
     pub pipeline_execution_id: String,
@@ -205,7 +205,7 @@ pub enum VariablesError {
     NoValue { pipeline: String, name: String },
 }
 
-/// The declared variables with defaults, overridden by the given ones (codepipeline-api.md §5.11).
+/// The declared variables with defaults, overridden by the given ones (docs/codepipeline.md, "Variables").
 pub fn resolve_variables(
     declaration: &PipelineDeclaration,
     given: &BTreeMap<String, String>,

@@ -1,5 +1,5 @@
 //! The action types CodePipeline provides, as data: who owns them, their category, the configuration keys
-//! they take, how many artifacts they consume and produce (codepipeline-api.md §3.3), whether they need a
+//! they take, how many artifacts they consume and produce (docs/codepipeline.md, "Action types and artifact counts"), whether they need a
 //! V2 pipeline, and their default timeout (§3.2). Provider-specific rules that depend on values (an S3
 //! deploy without `Extract` needs an `ObjectKey`, …) are small functions beside the entries.
 //!

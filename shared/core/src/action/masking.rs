@@ -86,7 +86,7 @@ pub struct MaskedSecretError {
 /// value are unchanged; for an action whose type or other values changed, the mask is refused rather
 /// than stored in place of the secret it hides. Where nothing is stored to keep (a new pipeline, a new
 /// action, a key the action did not have) the mask is a value like any other, as in CodePipeline: the
-/// seed's own example pipeline declares `"OAuthToken": "****"`.
+/// MyWebAppPipeline example (examples/seed-mywebapp/) declares `"OAuthToken": "****"`.
 pub fn keep_masked_secrets(
     declaration: &mut PipelineDeclaration,
     previous: Option<&PipelineDeclaration>,

@@ -39,7 +39,7 @@ pub struct PipelineDeclaration {
 }
 
 impl PipelineDeclaration {
-    /// SUPERSEDED unless the declaration says otherwise (codepipeline-api.md §2.2).
+    /// SUPERSEDED unless the declaration says otherwise (docs/codepipeline.md, "Execution modes").
     pub fn execution_mode(&self) -> ExecutionMode {
         self.execution_mode.unwrap_or(ExecutionMode::Superseded)
     }

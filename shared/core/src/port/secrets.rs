@@ -1,6 +1,6 @@
 //! The Secrets port: webhook secrets and signing keys by name — Secrets Manager on AWS, private files
 //! locally. A value travels as a [`SecretValue`], whose `Debug` and `Display` never show it, so a secret
-//! that ends up in a log line, an error or a panic message shows as `SecretValue(redacted)` (DESIGN.md §7:
+//! that ends up in a log line, an error or a panic message shows as `SecretValue(redacted)` (docs/architecture.md, "Secrets":
 //! secrets never reach logs, state machine input or artifacts).
 //!
 //! Names follow Secrets Manager's rules on both runtimes ([`check_name`]), so a name that works locally
