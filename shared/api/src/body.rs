@@ -13,6 +13,7 @@ use std::pin::Pin;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{HeaderMap, header};
+use sluice_core::problem::Exception;
 
 use crate::error::ApiError;
 
@@ -22,9 +23,6 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// How much of a refused body is read and thrown away so the client gets to read the answer; a body declared
 /// larger than this is answered at once, and the connection closed.
 pub const DISCARD_AT_MOST_BYTES: u64 = 256 * 1024 * 1024;
-
-/// The exception an oversized body is answered with, HTTP 413.
-pub const TOO_LARGE: &str = "RequestEntityTooLargeException";
 
 /// Reads the whole body if it is at most [`MAX_REQUEST_BODY_BYTES`]; otherwise refuses it as described in the
 /// module documentation. A body that cannot be read (the client went away) is a SerializationException.
@@ -69,7 +67,7 @@ pub async fn read(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError
 }
 
 fn too_large(message: String) -> ApiError {
-    ApiError::new(TOO_LARGE, message)
+    ApiError::new(Exception::RequestEntityTooLargeException, message)
 }
 
 /// Reads and drops up to `at_most` more bytes of the body, stopping at its end or at an error.
@@ -143,7 +141,10 @@ mod tests {
 
     fn refused(result: Result<Bytes, ApiError>) -> ApiError {
         let error = result.expect_err("the body is refused");
-        assert_eq!((error.error_type.as_str(), error.status), (TOO_LARGE, 413));
+        assert_eq!(
+            (error.error_type.as_str(), error.status),
+            ("RequestEntityTooLargeException", 413)
+        );
         error
     }
 

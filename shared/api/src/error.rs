@@ -1,11 +1,13 @@
 //! API errors: CodePipeline's exception names, HTTP statuses and messages. The mapping from domain
-//! errors lives here, in one place ([`From`] impls), with a test per variant.
+//! errors lives here, in one place ([`From`] impls), with a test per variant: each error carries its
+//! exception as a typed value ([`Coded`]), so nothing here reads an error's text.
 
 use sluice_core::approval::ApprovalError;
 use sluice_core::dispatcher::DispatchError;
+use sluice_core::job::JobError;
 use sluice_core::model::limit;
 use sluice_core::port::{OrchestratorError, SchedulerError, StoreError};
-use sluice_core::problem::{Problem, validation_message};
+use sluice_core::problem::{Coded, Exception, Problem, no_pipeline, validation_message};
 use sluice_core::usecase::execution::ExecutionError;
 use sluice_core::usecase::transition::TransitionError;
 
@@ -17,36 +19,60 @@ pub struct ApiError {
     pub error_type: String,
     pub message: String,
     pub status: u16,
+    /// The pipeline a PipelineNotFoundException names: the core's handlers word it in the local account,
+    /// and [`crate::ops::Service`] words it again in its own.
+    pub missing_pipeline: Option<String>,
+}
+
+/// The HTTP status each exception is answered with.
+fn status(exception: Exception) -> u16 {
+    match exception {
+        Exception::ConflictException => 409,
+        Exception::InternalFailure => 500,
+        Exception::ServiceUnavailable => 503,
+        Exception::RequestEntityTooLargeException => 413,
+        // The JSON protocol's signature errors are 400s (sigv4::SignatureError::status).
+        Exception::AccessDeniedException => 403,
+        _ => 400,
+    }
 }
 
 impl ApiError {
-    pub fn new(error_type: &str, message: impl Into<String>) -> Self {
-        let status = match error_type {
-            "ConflictException" => 409,
-            "InternalFailure" | "InternalServerError" => 500,
-            "ServiceUnavailable" => 503,
-            crate::body::TOO_LARGE => 413,
-            // The JSON protocol's signature errors are 400s (sigv4::SignatureError::status).
-            "AccessDeniedException" => 403,
-            _ => 400,
-        };
+    pub fn new(exception: Exception, message: impl Into<String>) -> Self {
         Self {
-            error_type: error_type.to_string(),
+            error_type: exception.name().to_string(),
             message: message.into(),
-            status,
+            status: status(exception),
+            missing_pipeline: None,
         }
     }
 
+    /// The answer to a domain error: its exception, and its message as written where it is defined.
+    pub fn coded(error: &(impl Coded + ?Sized)) -> Self {
+        Self::new(error.exception(), error.to_string())
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
-        Self::new("ValidationException", message)
+        Self::new(Exception::ValidationException, message)
     }
 
     pub fn serialization(message: impl Into<String>) -> Self {
-        Self::new("SerializationException", message)
+        Self::new(Exception::SerializationException, message)
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new("InternalFailure", message)
+        Self::new(Exception::InternalFailure, message)
+    }
+
+    /// PipelineNotFoundException for `name` in `account`.
+    pub fn pipeline_not_found(account: &str, name: &str) -> Self {
+        Self {
+            missing_pipeline: Some(name.to_string()),
+            ..Self::new(
+                Exception::PipelineNotFoundException,
+                no_pipeline(account, name),
+            )
+        }
     }
 
     /// The model's shape problems or the pipeline rules' problems as the one error AWS answers: every
@@ -56,7 +82,7 @@ impl ApiError {
             return Self::validation(message);
         }
         match problems.first() {
-            Some(problem) => Self::new(problem.exception.name(), problem.message()),
+            Some(problem) => Self::new(problem.exception, problem.message()),
             None => Self::internal("no problem was reported"),
         }
     }
@@ -73,38 +99,24 @@ impl ApiError {
     }
 }
 
-/// Splits `"ExceptionName: message"` as the domain errors render themselves.
-fn split(text: &str, fallback: &str) -> ApiError {
-    match text.split_once(": ") {
-        Some((name, message)) if name.ends_with("Exception") && !name.contains(' ') => {
-            ApiError::new(name, message)
-        }
-        _ => ApiError::new(fallback, text),
-    }
-}
-
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
+        let exception = error.exception();
         match error {
-            StoreError::Conflict { .. } => ApiError::new(
-                "ConcurrentModificationException",
-                format!("{error}; try again"),
-            ),
-            StoreError::AlreadyExists { .. } => {
-                ApiError::new("ConflictException", error.to_string())
+            // Both can pass when tried again, which the answer says.
+            StoreError::Conflict { .. } | StoreError::Transient { .. } => {
+                ApiError::new(exception, format!("{error}; try again"))
             }
-            // A throttled or busy store: a 503, which the SDKs and the aws CLI retry.
-            StoreError::Transient { .. } => {
-                ApiError::new("ServiceUnavailable", format!("{error}; try again"))
+            StoreError::AlreadyExists { .. } | StoreError::Backend { .. } => {
+                ApiError::coded(&error)
             }
-            StoreError::Backend { .. } => ApiError::internal(error.to_string()),
         }
     }
 }
 
 impl From<OrchestratorError> for ApiError {
     fn from(error: OrchestratorError) -> Self {
-        ApiError::internal(error.to_string())
+        ApiError::coded(&error)
     }
 }
 
@@ -112,23 +124,18 @@ impl From<ExecutionError> for ApiError {
     fn from(error: ExecutionError) -> Self {
         match error {
             ExecutionError::Store(e) => e.into(),
-            ExecutionError::Orchestrator(e) => e.into(),
             ExecutionError::Dispatch(e) => e.into(),
-            ExecutionError::Scheduler(e) => e.into(),
-            other => split(&other.to_string(), "ValidationException"),
+            ExecutionError::PipelineNotFound { account, name } => {
+                ApiError::pipeline_not_found(&account, &name)
+            }
+            other => ApiError::coded(&other),
         }
     }
 }
 
 impl From<SchedulerError> for ApiError {
     fn from(error: SchedulerError) -> Self {
-        match error {
-            SchedulerError::Invalid { .. } => {
-                ApiError::new("ValidationException", error.to_string())
-            }
-            SchedulerError::Conflict(message) => ApiError::new("ConflictException", message),
-            SchedulerError::Backend { .. } => ApiError::internal(error.to_string()),
-        }
+        ApiError::coded(&error)
     }
 }
 
@@ -136,8 +143,10 @@ impl From<ApprovalError> for ApiError {
     fn from(error: ApprovalError) -> Self {
         match error {
             ApprovalError::Store(e) => e.into(),
-            ApprovalError::Worker(e) => ApiError::internal(e.to_string()),
-            other => split(&other.to_string(), "ValidationException"),
+            ApprovalError::PipelineNotFound { account, name } => {
+                ApiError::pipeline_not_found(&account, &name)
+            }
+            other => ApiError::coded(&other),
         }
     }
 }
@@ -146,8 +155,7 @@ impl From<DispatchError> for ApiError {
     fn from(error: DispatchError) -> Self {
         match error {
             DispatchError::Store(e) => e.into(),
-            DispatchError::Orchestrator(e) => e.into(),
-            other => ApiError::internal(other.to_string()),
+            other => ApiError::coded(&other),
         }
     }
 }
@@ -156,17 +164,20 @@ impl From<TransitionError> for ApiError {
     fn from(error: TransitionError) -> Self {
         match error {
             TransitionError::Dispatch(e) => e.into(),
-            other => split(&other.to_string(), "ValidationException"),
+            TransitionError::PipelineNotFound { account, name } => {
+                ApiError::pipeline_not_found(&account, &name)
+            }
+            other => ApiError::coded(&other),
         }
     }
 }
 
-impl From<sluice_core::job::JobError> for ApiError {
-    fn from(error: sluice_core::job::JobError) -> Self {
+impl From<JobError> for ApiError {
+    fn from(error: JobError) -> Self {
         match error {
-            sluice_core::job::JobError::Store(e) => e.into(),
-            sluice_core::job::JobError::Worker(e) => ApiError::internal(e.to_string()),
-            other => split(&other.to_string(), "ValidationException"),
+            JobError::Store(e) => e.into(),
+            JobError::Worker(e) => ApiError::internal(e.to_string()),
+            other => ApiError::coded(&other),
         }
     }
 }
@@ -174,9 +185,8 @@ impl From<sluice_core::job::JobError> for ApiError {
 impl From<SignatureError> for ApiError {
     fn from(error: SignatureError) -> Self {
         ApiError {
-            error_type: error.error_type().to_string(),
-            message: error.to_string(),
             status: error.status(),
+            ..ApiError::coded(&error)
         }
     }
 }
@@ -187,12 +197,18 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_model() {
-        assert_eq!(ApiError::new("ConflictException", "x").status, 409);
-        assert_eq!(ApiError::new("PipelineNotFoundException", "x").status, 400);
-        assert_eq!(ApiError::new("AccessDeniedException", "x").status, 403);
+        assert_eq!(ApiError::new(Exception::ConflictException, "x").status, 409);
+        assert_eq!(
+            ApiError::new(Exception::PipelineNotFoundException, "x").status,
+            400
+        );
+        assert_eq!(
+            ApiError::new(Exception::AccessDeniedException, "x").status,
+            403
+        );
         assert_eq!(ApiError::internal("x").status, 500);
         assert_eq!(
-            ApiError::new("RequestEntityTooLargeException", "x").status,
+            ApiError::new(Exception::RequestEntityTooLargeException, "x").status,
             413
         );
     }

@@ -16,14 +16,14 @@ pub mod sigv4;
 
 use std::sync::Arc;
 
+use sluice_core::problem::Exception;
+
 /// The router type, so hosts (`sluice serve`, the api Lambda function) need no axum of their own.
-pub use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-
 use sluice_core::model;
 use sluice_core::model::check::Checker;
 use sluice_core::port::Ports;
@@ -31,6 +31,8 @@ use sluice_core::port::Ports;
 use crate::error::ApiError;
 use crate::ops::Service;
 use crate::sigv4::CredentialStore;
+
+pub use axum::Router;
 
 /// awsJson1.1's target prefix for CodePipeline.
 pub const TARGET_PREFIX: &str = "CodePipeline_20150709.";
@@ -173,7 +175,7 @@ async fn answer<P: Ports>(
     }
     if method != Method::POST {
         return Err(ApiError::new(
-            "UnknownOperationException",
+            Exception::UnknownOperationException,
             format!(
                 "{method} {} is not an operation: CodePipeline takes POST requests",
                 uri.path()
@@ -192,7 +194,7 @@ async fn answer<P: Ports>(
                 .filter(|op| known(op))
                 .ok_or_else(|| {
                     ApiError::new(
-                        "UnknownOperationException",
+                        Exception::UnknownOperationException,
                         format!("Unknown operation path {}", uri.path()),
                     )
                 })?;
@@ -213,7 +215,7 @@ async fn answer<P: Ports>(
                 .filter(|op| known(op))
                 .ok_or_else(|| {
                     ApiError::new(
-                        "UnknownOperationException",
+                        Exception::UnknownOperationException,
                         if target.is_empty() {
                             "The request has no X-Amz-Target header naming the operation"
                                 .to_string()

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-
 use sluice_core::action::{ActionTypes, keep_masked_secrets};
 use sluice_core::approval::{ApprovalStatus, put_approval_result};
 use sluice_core::compile::CompileOptions;
@@ -13,6 +12,8 @@ use sluice_core::pipeline::{LoadError, PipelineFile};
 use sluice_core::port::{
     ActionExecutionStore, ExecutionStore, PipelineStore, Ports, ResourceStore, StageStore,
 };
+use sluice_core::problem::Exception;
+use sluice_core::problem::no_execution;
 use sluice_core::record::{
     ActionExecution, ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecution, PipelineExecutionStatus,
     SourceRevisionOverride, StoredPipeline,
@@ -55,25 +56,15 @@ impl Service {
     }
 
     /// The core's handlers name the local account in their errors; the API answers with its own.
-    fn in_account(&self, mut error: ApiError) -> ApiError {
-        if error.error_type == "PipelineNotFoundException" {
-            error.message = error.message.replacen(
-                &format!("Account '{LOCAL_ACCOUNT}'"),
-                &format!("Account '{}'", self.account),
-                1,
-            );
+    fn in_account(&self, error: ApiError) -> ApiError {
+        match &error.missing_pipeline {
+            Some(name) => self.not_found(name),
+            None => error,
         }
-        error
     }
 
-    fn not_found(&self, name: &str) -> ApiError {
-        ApiError::new(
-            "PipelineNotFoundException",
-            format!(
-                "Account '{}' does not have a pipeline with name '{name}'",
-                self.account
-            ),
-        )
+    pub(crate) fn not_found(&self, name: &str) -> ApiError {
+        ApiError::pipeline_not_found(&self.account, name)
     }
 }
 
@@ -261,7 +252,7 @@ async fn operate<P: Ports>(
         other => match crate::resources::call(ports, service, other, &input).await {
             Some(answer) => answer,
             None => Err(ApiError::new(
-                "UnsupportedOperationException",
+                Exception::UnsupportedOperationException,
                 format!("Sluice does not support the operation {other} yet"),
             )),
         },
@@ -291,7 +282,7 @@ async fn save_pipeline<P: Ports>(
     match (&existing, create) {
         (Some(_), true) => {
             return Err(ApiError::new(
-                "PipelineNameInUseException",
+                Exception::PipelineNameInUseException,
                 format!(
                     "A pipeline with the name '{name}' already exists in account '{}'",
                     service.account
@@ -304,7 +295,7 @@ async fn save_pipeline<P: Ports>(
                 && given != old.version()
             {
                 return Err(ApiError::new(
-                    "InvalidStructureException",
+                    Exception::InvalidStructureException,
                     format!(
                         "The pipeline version {given} does not match the current version {} of pipeline '{name}'",
                         old.version()
@@ -320,7 +311,7 @@ async fn save_pipeline<P: Ports>(
         existing.as_ref().map(|old| &old.declaration),
         &context.action_types,
     )
-    .map_err(|e| ApiError::new("InvalidActionDeclarationException", e.to_string()))?;
+    .map_err(|e| ApiError::new(Exception::InvalidActionDeclarationException, e.to_string()))?;
     let tags = serde_json::to_value(&file.tags).unwrap_or_default();
     let tags = tags.as_array().cloned().unwrap_or_default();
     if create {
@@ -350,7 +341,7 @@ async fn get_pipeline<P: Ports>(
             let found = ports.store().pipeline_version(name, version).await?;
             if found.is_none() && ports.store().pipeline(name).await?.is_some() {
                 return Err(ApiError::new(
-                    "PipelineVersionNotFoundException",
+                    Exception::PipelineVersionNotFoundException,
                     format!("Pipeline '{name}' has no version {version}"),
                 ));
             }
@@ -379,7 +370,10 @@ fn page<T>(
     let start = match input.get("nextToken").and_then(Value::as_str) {
         None => 0,
         Some(token) => token.parse::<usize>().map_err(|_| {
-            ApiError::new("InvalidNextTokenException", "The next token is not valid")
+            ApiError::new(
+                Exception::InvalidNextTokenException,
+                "The next token is not valid",
+            )
         })?,
     };
     let size = input
@@ -508,8 +502,8 @@ async fn execution<P: Ports>(
     pipeline(ports, service, name).await?;
     ports.store().execution(name, id).await?.ok_or_else(|| {
         ApiError::new(
-            "PipelineExecutionNotFoundException",
-            format!("Pipeline execution ID {id} does not exist in pipeline {name}"),
+            Exception::PipelineExecutionNotFoundException,
+            no_execution(name, id),
         )
     })
 }
@@ -647,8 +641,8 @@ async fn list_action_executions<P: Ports>(
         && ports.store().execution(name, id).await?.is_none()
     {
         return Err(ApiError::new(
-            "PipelineExecutionNotFoundException",
-            format!("Pipeline execution ID {id} does not exist in pipeline {name}"),
+            Exception::PipelineExecutionNotFoundException,
+            no_execution(name, id),
         ));
     }
     // Newest first, as CodePipeline lists them.

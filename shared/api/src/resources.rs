@@ -2,10 +2,10 @@
 //! name) and custom action types (by category/provider/version).
 
 use serde_json::{Value, json};
-
 use sluice_core::action::catalog::BUILTIN;
 use sluice_core::action::{ActionTypes, CustomActionType};
 use sluice_core::port::{PipelineStore, Ports, ResourceStore, StoreError};
+use sluice_core::problem::Exception;
 
 use crate::error::ApiError;
 use crate::ops::Service;
@@ -77,7 +77,7 @@ pub fn schedules_of(
     )
     .map_err(|(key, error)| {
         ApiError::new(
-            "ValidationException",
+            Exception::ValidationException,
             format!("Tag '{key}' must hold an EventBridge schedule expression: {error}"),
         )
     })
@@ -108,7 +108,7 @@ pub async fn add_tags<P: Ports>(ports: &P, arn: &str, new: &[Value]) -> Result<(
     for tag in new {
         if text(tag, "key").to_ascii_lowercase().starts_with("aws:") {
             return Err(ApiError::new(
-                "InvalidTagsException",
+                Exception::InvalidTagsException,
                 format!(
                     "Tag key '{}' uses the reserved prefix 'aws:'",
                     text(tag, "key")
@@ -126,7 +126,7 @@ pub async fn add_tags<P: Ports>(ports: &P, arn: &str, new: &[Value]) -> Result<(
         }
         if tags.len() > MAX_TAGS {
             return Err(ApiError::new(
-                "TooManyTagsException",
+                Exception::TooManyTagsException,
                 format!("A resource can have at most {MAX_TAGS} tags"),
             ));
         }
@@ -161,7 +161,7 @@ async fn existing<P: Ports>(
     let arn = text(input, "resourceArn").to_string();
     if !exists(ports, service, &arn).await? {
         return Err(ApiError::new(
-            "ResourceNotFoundException",
+            Exception::ResourceNotFoundException,
             format!("The resource with the ARN {arn} does not exist"),
         ));
     }
@@ -337,15 +337,11 @@ async fn put_webhook<P: Ports>(
     let name = text(&definition, "name").to_string();
     let pipeline = text(&definition, "targetPipeline");
     let action = text(&definition, "targetAction");
-    let stored = ports.store().pipeline(pipeline).await?.ok_or_else(|| {
-        ApiError::new(
-            "PipelineNotFoundException",
-            format!(
-                "Account '{}' does not have a pipeline with name '{pipeline}'",
-                service.account
-            ),
-        )
-    })?;
+    let stored = ports
+        .store()
+        .pipeline(pipeline)
+        .await?
+        .ok_or_else(|| service.not_found(pipeline))?;
     let in_first_stage = stored
         .declaration
         .stages

@@ -52,6 +52,7 @@ use std::fmt;
 use axum::http::HeaderMap;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
+use sluice_core::problem::{Coded, Exception};
 use time::format_description::well_known::Rfc2822;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
@@ -141,7 +142,7 @@ pub struct VerifiedCaller {
     pub service: String,
 }
 
-/// Why a request's signature was refused. `Display` is the message AWS sends; [`SignatureError::error_type`] is
+/// Why a request's signature was refused. `Display` is the message AWS sends; its [`Coded::exception`] is
 /// the `__type`; [`SignatureError::status`] the HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -171,20 +172,22 @@ pub enum SignatureError {
     WrongRegion(String),
 }
 
-impl SignatureError {
-    /// The exception name AWS puts in `__type` (and `x-amzn-ErrorType`).
-    pub fn error_type(&self) -> &'static str {
+impl Coded for SignatureError {
+    fn exception(&self) -> Exception {
         match self {
-            Self::MissingAuthentication => "MissingAuthenticationTokenException",
-            Self::IncompleteSignature(_) => "IncompleteSignatureException",
-            Self::UnrecognizedClient => "UnrecognizedClientException",
+            Self::MissingAuthentication => Exception::MissingAuthenticationTokenException,
+            Self::IncompleteSignature(_) => Exception::IncompleteSignatureException,
+            Self::UnrecognizedClient => Exception::UnrecognizedClientException,
             Self::InvalidSignature
             | Self::Expired(_)
             | Self::WrongService(_)
-            | Self::WrongRegion(_) => "InvalidSignatureException",
+            | Self::WrongRegion(_) => Exception::InvalidSignatureException,
         }
     }
+}
 
+impl SignatureError {
+    /// The exception name AWS puts in `__type` (and `x-amzn-ErrorType`).
     /// 400 for every variant: AWS's JSON-protocol services (CodePipeline among them) answer signature errors with
     /// 400 Bad Request; see the module documentation.
     pub fn status(&self) -> u16 {

@@ -13,6 +13,7 @@ use proptest::prelude::*;
 use sluice_api::sigv4::{
     CredentialStore, Credentials, SignatureError, SigningScope, VerifiedCaller, verify,
 };
+use sluice_core::problem::Coded;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 const HOST: &str = "127.0.0.1:4570";
@@ -250,7 +251,7 @@ fn a_request_signed_for_another_region_is_an_invalid_signature_naming_that_regio
     let request = signed_for("eu-west-1", SERVICE, "test");
     let refused = check(&request).unwrap_err();
     assert_eq!(refused, SignatureError::WrongRegion("eu-west-1".into()));
-    assert_eq!(refused.error_type(), "InvalidSignatureException");
+    assert_eq!(refused.exception().name(), "InvalidSignatureException");
     assert_eq!(
         refused.to_string(),
         "Credential should be scoped to a valid region, not 'eu-west-1'. "
@@ -275,7 +276,7 @@ fn a_request_signed_for_another_region_is_an_invalid_signature_naming_that_regio
 fn a_request_signed_for_another_service_is_an_invalid_signature_naming_the_servers() {
     let refused = check(&signed_for(REGION, "execute-api", "test")).unwrap_err();
     assert_eq!(refused, SignatureError::WrongService(SERVICE.into()));
-    assert_eq!(refused.error_type(), "InvalidSignatureException");
+    assert_eq!(refused.exception().name(), "InvalidSignatureException");
     assert_eq!(
         refused.to_string(),
         "Credential should be scoped to correct service: 'codepipeline'. "
@@ -376,7 +377,10 @@ fn header_values_are_compared_trimmed_with_runs_of_spaces_collapsed() {
 fn a_request_without_authorization_is_missing_authentication() {
     let error = check(&list_pipelines()).unwrap_err();
     assert_eq!(error, SignatureError::MissingAuthentication);
-    assert_eq!(error.error_type(), "MissingAuthenticationTokenException");
+    assert_eq!(
+        error.exception().name(),
+        "MissingAuthenticationTokenException"
+    );
     assert_eq!(error.to_string(), "Request is missing Authentication Token");
     assert_eq!(error.status(), 400);
 }
@@ -549,7 +553,7 @@ fn an_x_amz_date_not_in_iso_8601_basic_format_is_an_incomplete_signature() {
 fn a_request_signed_16_minutes_ago_has_expired_in_aws_wording() {
     let request = signed(list_pipelines());
     let error = verify_at(&request, jan_1_2026(0, 16, 0), &Credentials::default()).unwrap_err();
-    assert_eq!(error.error_type(), "InvalidSignatureException");
+    assert_eq!(error.exception().name(), "InvalidSignatureException");
     assert_eq!(error.status(), 400);
     assert_eq!(
         expired_message(Err(error)),
@@ -835,7 +839,7 @@ fn every_error_has_its_aws_type_and_status_400() {
         ),
     ];
     for (error, error_type) in cases {
-        assert_eq!(error.error_type(), error_type, "{error:?}");
+        assert_eq!(error.exception().name(), error_type, "{error:?}");
         assert_eq!(error.status(), 400, "{error:?}");
     }
     assert_eq!(

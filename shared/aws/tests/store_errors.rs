@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
-
 use sluice_aws::config::{AwsConfig, Endpoint};
 use sluice_aws::dynamo::DynamoStore;
 use sluice_core::dispatcher::DispatchError;
@@ -34,7 +33,10 @@ fn step_errors(error: StoreError) -> (&'static str, &'static str) {
     let DispatchError::Store(error) = dispatch else {
         unreachable!("built as a store error")
     };
-    (dispatcher, WorkerError::Store(error).error_type())
+    (
+        dispatcher.name(),
+        WorkerError::Store(error).error_type().name(),
+    )
 }
 
 /// A client of `url` that gives up on a call after `timeout`, with no retries of its own.

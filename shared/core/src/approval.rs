@@ -10,6 +10,7 @@ use crate::port::{
     ActionExecutionStore, Clock, Job, JobFailure, JobOutcome, JobSuccess, NoNotifier, Notifier,
     NotifyError, PipelineStore, Ports, StoreError,
 };
+use crate::problem::{Coded, Exception, no_pipeline, no_stage};
 use crate::record::{ActionExecution, ActionExecutionStatus, LOCAL_ACCOUNT};
 use crate::time::Timestamp;
 use crate::worker::{WorkerError, complete_action};
@@ -23,14 +24,12 @@ pub enum ApprovalStatus {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApprovalError {
-    #[error(
-        "PipelineNotFoundException: Account '{account}' does not have a pipeline with name '{name}'"
-    )]
+    #[error("{}", no_pipeline(account, name))]
     PipelineNotFound { account: String, name: String },
-    #[error("StageNotFoundException: Pipeline '{pipeline}' does not have a stage named '{stage}'")]
+    #[error("{}", no_stage(pipeline, stage))]
     StageNotFound { pipeline: String, stage: String },
     #[error(
-        "ActionNotFoundException: Stage '{stage}' of pipeline '{pipeline}' does not have an approval action named '{action}'"
+        "Stage '{stage}' of pipeline '{pipeline}' does not have an approval action named '{action}'"
     )]
     ActionNotFound {
         pipeline: String,
@@ -38,7 +37,7 @@ pub enum ApprovalError {
         action: String,
     },
     #[error(
-        "InvalidApprovalTokenException: The token {token} for approval action {action} in stage {stage} of pipeline {pipeline} is not valid: it already received a response or has expired"
+        "The token {token} for approval action {action} in stage {stage} of pipeline {pipeline} is not valid: it already received a response or has expired"
     )]
     InvalidToken {
         pipeline: String,
@@ -47,7 +46,7 @@ pub enum ApprovalError {
         token: String,
     },
     #[error(
-        "ApprovalAlreadyCompletedException: Approval action {action} in stage {stage} of pipeline {pipeline} already completed: {status}"
+        "Approval action {action} in stage {stage} of pipeline {pipeline} already completed: {status}"
     )]
     AlreadyCompleted {
         pipeline: String,
@@ -55,12 +54,28 @@ pub enum ApprovalError {
         action: String,
         status: String,
     },
-    #[error("ValidationException: {0}")]
+    #[error("{0}")]
     Validation(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Worker(#[from] WorkerError),
+}
+
+impl Coded for ApprovalError {
+    fn exception(&self) -> Exception {
+        match self {
+            Self::PipelineNotFound { .. } => Exception::PipelineNotFoundException,
+            Self::StageNotFound { .. } => Exception::StageNotFoundException,
+            Self::ActionNotFound { .. } => Exception::ActionNotFoundException,
+            Self::InvalidToken { .. } => Exception::InvalidApprovalTokenException,
+            Self::AlreadyCompleted { .. } => Exception::ApprovalAlreadyCompletedException,
+            Self::Validation(_) => Exception::ValidationException,
+            Self::Store(error) => error.exception(),
+            // The decision could not be delivered to the machine: Sluice failed, not the request.
+            Self::Worker(_) => Exception::InternalFailure,
+        }
+    }
 }
 
 /// The approvals of an action waiting for a decision, newest first.

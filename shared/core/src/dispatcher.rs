@@ -12,9 +12,10 @@ use crate::port::{
     ActionExecutionStore, ExecutionStore, Orchestrator, OrchestratorError, PipelineStore, Ports,
     StageStore, StoreError,
 };
+use crate::problem::{Coded, Exception};
+use crate::protocol::SluiceError;
 use crate::protocol::{
-    DISPATCH_FAILED_ERROR, DUPLICATE_START_ERROR, DispatcherEvent, MachineError,
-    START_FAILED_ERROR, STOPPED_ERROR, SUPERSEDED_ERROR, TIMEOUT_ERROR, TRANSIENT_ERROR,
+    DispatcherEvent, MachineError, STOPPED_ERROR, SUPERSEDED_ERROR, TIMEOUT_ERROR,
 };
 use crate::record::{
     ActionExecutionStatus, ExecutionTrigger, PipelineExecution, PipelineExecutionStatus,
@@ -67,23 +68,34 @@ pub enum DispatchError {
     Orchestrator(#[from] OrchestratorError),
 }
 
-impl DispatchError {
-    /// [`TRANSIENT_ERROR`] errors may succeed when tried again (the machine retries them); the others
-    /// will not.
-    pub fn error_type(&self) -> &'static str {
+/// A step's failure reaches the API only through a use case that ran it: its store's answer, else
+/// Sluice's own failure.
+impl Coded for DispatchError {
+    fn exception(&self) -> Exception {
         match self {
-            Self::Store(error) if error.is_retryable() => TRANSIENT_ERROR,
-            Self::Orchestrator(OrchestratorError::Backend { .. }) => TRANSIENT_ERROR,
-            Self::DuplicateStart { .. } => DUPLICATE_START_ERROR,
-            Self::StartFailed { .. } => START_FAILED_ERROR,
-            _ => DISPATCH_FAILED_ERROR,
+            Self::Store(error) => error.exception(),
+            _ => Exception::InternalFailure,
+        }
+    }
+}
+
+impl DispatchError {
+    /// [`SluiceError::Transient`] errors may succeed when tried again (the machine retries them); the others
+    /// will not.
+    pub fn error_type(&self) -> SluiceError {
+        match self {
+            Self::Store(error) if error.is_retryable() => SluiceError::Transient,
+            Self::Orchestrator(OrchestratorError::Backend { .. }) => SluiceError::Transient,
+            Self::DuplicateStart { .. } => SluiceError::DuplicateStart,
+            Self::StartFailed { .. } => SluiceError::StartFailed,
+            _ => SluiceError::DispatchFailed,
         }
     }
 }
 
 impl crate::port::Transient for DispatchError {
     fn is_transient(&self) -> bool {
-        self.error_type() == TRANSIENT_ERROR
+        self.error_type() == SluiceError::Transient
     }
 }
 

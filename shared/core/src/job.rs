@@ -15,6 +15,7 @@ use crate::port::{
     ActionExecutionStore, ActionProvider, Job, JobFailure, JobOutcome, JobSuccess, Ports,
     ResourceStore, StoreError,
 };
+use crate::problem::{Coded, Exception};
 use crate::record::{ActionExecutionStatus, LOCAL_ACCOUNT};
 use crate::worker::complete_action;
 
@@ -23,11 +24,11 @@ const JOB: &str = "job";
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("JobNotFoundException: The job {0} does not exist")]
+    #[error("The job {0} does not exist")]
     NotFound(String),
-    #[error("InvalidNonceException: The nonce {nonce} does not match job {job}")]
+    #[error("The nonce {nonce} does not match job {job}")]
     InvalidNonce { job: String, nonce: String },
-    #[error("InvalidJobStateException: Job {job} is {status}; {rule}")]
+    #[error("Job {job} is {status}; {rule}")]
     InvalidState {
         job: String,
         status: String,
@@ -37,6 +38,18 @@ pub enum JobError {
     Store(#[from] StoreError),
     #[error("the job's action could not be completed: {0}")]
     Worker(#[from] crate::worker::WorkerError),
+}
+
+impl Coded for JobError {
+    fn exception(&self) -> Exception {
+        match self {
+            Self::NotFound(_) => Exception::JobNotFoundException,
+            Self::InvalidNonce { .. } => Exception::InvalidNonceException,
+            Self::InvalidState { .. } => Exception::InvalidJobStateException,
+            Self::Store(error) => error.exception(),
+            Self::Worker(_) => Exception::InternalFailure,
+        }
+    }
 }
 
 /// Queues a job for a custom action; the action waits until a worker reports.

@@ -1,4 +1,5 @@
-//! What is wrong with a pipeline, in CodePipeline's own exception names.
+//! What is wrong with a pipeline, in CodePipeline's own exception names, and the exception every error
+//! that can reach the API is answered with ([`Coded`]).
 //!
 //! A [`Problem`] is one finding. Validation collects every finding of a layer instead of stopping at the
 //! first, so a user fixes a file in one pass. Each problem carries the [`Rule`] it enforces, so the corpus
@@ -6,10 +7,12 @@
 
 use std::fmt;
 
-/// The exception CodePipeline answers with (the `__type` of its error body).
+/// The exception CodePipeline answers with (the `__type` of its error body): the validation findings'
+/// and every error that can reach the API carry one as a typed value ([`Coded`]), and the API maps it to the
+/// wire (its status) without reading any text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Exception {
-    /// A member breaks a constraint of the API model (required, length, pattern, enum, range, list size).
+    /// A member breaks a constraint of the API model (required, length, pattern, enum, range, list size), or a request breaks a rule of the operation.
     ValidationException,
     /// A member has the wrong JSON type, so the request cannot be read at all.
     SerializationException,
@@ -25,6 +28,58 @@ pub enum Exception {
     InvalidTagsException,
     /// More tags than a resource may carry.
     TooManyTagsException,
+    /// CreatePipeline of a name that exists.
+    PipelineNameInUseException,
+    PipelineNotFoundException,
+    PipelineVersionNotFoundException,
+    PipelineExecutionNotFoundException,
+    /// StopPipelineExecution of an execution that is not in progress.
+    PipelineExecutionNotStoppableException,
+    /// StopPipelineExecution of an execution already stopping, without abandon.
+    DuplicatedStopRequestException,
+    StageNotFoundException,
+    /// RetryStageExecution of a stage that has not failed, or of an updated pipeline.
+    StageNotRetryableException,
+    /// RetryStageExecution of an execution a newer one passed.
+    NotLatestPipelineExecutionException,
+    ActionNotFoundException,
+    /// PutApprovalResult with a token that names no waiting approval.
+    InvalidApprovalTokenException,
+    /// PutApprovalResult of an approval already decided.
+    ApprovalAlreadyCompletedException,
+    JobNotFoundException,
+    /// AcknowledgeJob with a nonce that is not the job's.
+    InvalidNonceException,
+    /// A job result for a job in a state that does not take it.
+    InvalidJobStateException,
+    /// A list call's nextToken that no earlier answer gave.
+    InvalidNextTokenException,
+    /// A tag call on an ARN that names nothing.
+    ResourceNotFoundException,
+    /// The request conflicts with the resource's state (a duplicate, a retry of an open execution).
+    ConflictException,
+    /// Another writer changed the resource between the read and the write: try again.
+    ConcurrentModificationException,
+    /// An operation of CodePipeline's API that Sluice does not carry out yet.
+    UnsupportedOperationException,
+    /// An operation CodePipeline's API does not have.
+    UnknownOperationException,
+    /// A request body larger than the API reads.
+    RequestEntityTooLargeException,
+    /// An unsigned request.
+    MissingAuthenticationTokenException,
+    /// A signature missing one of its parts.
+    IncompleteSignatureException,
+    /// A signature by an access key the server does not know.
+    UnrecognizedClientException,
+    /// A signature that does not verify (or is expired, or for another service or region).
+    InvalidSignatureException,
+    /// The caller may not do this.
+    AccessDeniedException,
+    /// The store could not answer now (throttled, busy): the SDKs and the aws CLI retry.
+    ServiceUnavailable,
+    /// Sluice itself failed (a store or orchestrator that failed for good).
+    InternalFailure,
 }
 
 impl Exception {
@@ -38,8 +93,60 @@ impl Exception {
             Self::InvalidBlockerDeclarationException => "InvalidBlockerDeclarationException",
             Self::InvalidTagsException => "InvalidTagsException",
             Self::TooManyTagsException => "TooManyTagsException",
+            Self::PipelineNameInUseException => "PipelineNameInUseException",
+            Self::PipelineNotFoundException => "PipelineNotFoundException",
+            Self::PipelineVersionNotFoundException => "PipelineVersionNotFoundException",
+            Self::PipelineExecutionNotFoundException => "PipelineExecutionNotFoundException",
+            Self::PipelineExecutionNotStoppableException => {
+                "PipelineExecutionNotStoppableException"
+            }
+            Self::DuplicatedStopRequestException => "DuplicatedStopRequestException",
+            Self::StageNotFoundException => "StageNotFoundException",
+            Self::StageNotRetryableException => "StageNotRetryableException",
+            Self::NotLatestPipelineExecutionException => "NotLatestPipelineExecutionException",
+            Self::ActionNotFoundException => "ActionNotFoundException",
+            Self::InvalidApprovalTokenException => "InvalidApprovalTokenException",
+            Self::ApprovalAlreadyCompletedException => "ApprovalAlreadyCompletedException",
+            Self::JobNotFoundException => "JobNotFoundException",
+            Self::InvalidNonceException => "InvalidNonceException",
+            Self::InvalidJobStateException => "InvalidJobStateException",
+            Self::InvalidNextTokenException => "InvalidNextTokenException",
+            Self::ResourceNotFoundException => "ResourceNotFoundException",
+            Self::ConflictException => "ConflictException",
+            Self::ConcurrentModificationException => "ConcurrentModificationException",
+            Self::UnsupportedOperationException => "UnsupportedOperationException",
+            Self::UnknownOperationException => "UnknownOperationException",
+            Self::RequestEntityTooLargeException => "RequestEntityTooLargeException",
+            Self::MissingAuthenticationTokenException => "MissingAuthenticationTokenException",
+            Self::IncompleteSignatureException => "IncompleteSignatureException",
+            Self::UnrecognizedClientException => "UnrecognizedClientException",
+            Self::InvalidSignatureException => "InvalidSignatureException",
+            Self::AccessDeniedException => "AccessDeniedException",
+            Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::InternalFailure => "InternalFailure",
         }
     }
+}
+
+/// An error that can reach the API, with the exception it is answered with. Its message is its
+/// `Display`, written once where the error is defined.
+pub trait Coded: std::error::Error {
+    fn exception(&self) -> Exception;
+}
+
+/// CodePipeline's words for a pipeline that does not exist, for every error that says it.
+pub fn no_pipeline(account: &str, name: &str) -> String {
+    format!("Account '{account}' does not have a pipeline with name '{name}'")
+}
+
+/// CodePipeline's words for an execution that does not exist.
+pub fn no_execution(pipeline: &str, id: &str) -> String {
+    format!("Pipeline execution ID {id} does not exist in pipeline {pipeline}")
+}
+
+/// CodePipeline's words for a stage that does not exist.
+pub fn no_stage(pipeline: &str, stage: &str) -> String {
+    format!("Pipeline '{pipeline}' does not have a stage named '{stage}'")
 }
 
 impl fmt::Display for Exception {

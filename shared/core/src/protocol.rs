@@ -9,33 +9,87 @@ use serde_json::{Value, json};
 
 use crate::pipeline::declaration::ActionCategory;
 
-/// The error a dispatcher step fails with when trying again will not help (a malformed event, a record
-/// that is missing): the machine's Catch ends the stage or the execution as failed.
-pub const DISPATCH_FAILED_ERROR: &str = "Sluice.DispatchFailed";
+/// The `Sluice.*` errors a step fails a task or the machine with, which the machine's Retry and Catch
+/// match by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SluiceError {
+    /// A dispatcher step for which trying again will not help (a malformed event, a record that is
+    /// missing): the machine's Catch ends the stage or the execution as failed.
+    DispatchFailed,
+    /// A worker step for which trying again will not help.
+    WorkerFailed,
+    /// A superseded execution's entry task.
+    Superseded,
+    /// A duplicate start: a second machine for an execution an EventBridge rule started (the rule's event
+    /// delivered again). The compiled machine's Start catches it and ends quietly.
+    DuplicateStart,
+    /// An execution a rule started that cannot run (a variable without a default, its pipeline gone); its
+    /// record says why.
+    StartFailed,
+    /// A stopped execution's machine, and a step of it that no longer starts.
+    Stopped,
+    /// A dispatcher or worker step that may pass if run again (the store was throttled, timed out or
+    /// busy, a conditional write lost a race): the compiled machine retries it.
+    Transient,
+    /// An action's failure, carried into the machine.
+    ActionFailed,
+}
 
-/// The error a worker step fails with when trying again will not help.
-pub const WORKER_FAILED_ERROR: &str = "Sluice.WorkerFailed";
+impl SluiceError {
+    pub const ALL: [SluiceError; 8] = [
+        SluiceError::DispatchFailed,
+        SluiceError::WorkerFailed,
+        SluiceError::Superseded,
+        SluiceError::DuplicateStart,
+        SluiceError::StartFailed,
+        SluiceError::Stopped,
+        SluiceError::Transient,
+        SluiceError::ActionFailed,
+    ];
 
-/// The error a superseded execution's entry task fails with.
-pub const SUPERSEDED_ERROR: &str = "Sluice.Superseded";
+    pub const fn name(self) -> &'static str {
+        match self {
+            SluiceError::DispatchFailed => "Sluice.DispatchFailed",
+            SluiceError::WorkerFailed => "Sluice.WorkerFailed",
+            SluiceError::Superseded => "Sluice.Superseded",
+            SluiceError::DuplicateStart => "Sluice.DuplicateStart",
+            SluiceError::StartFailed => "Sluice.StartFailed",
+            SluiceError::Stopped => "Sluice.Stopped",
+            SluiceError::Transient => "Sluice.Transient",
+            SluiceError::ActionFailed => "Sluice.ActionFailed",
+        }
+    }
 
-/// The error a duplicate start fails with: a second machine for an execution an EventBridge rule started
-/// (the rule's event delivered again). The compiled machine's Start catches it and ends quietly.
-pub const DUPLICATE_START_ERROR: &str = "Sluice.DuplicateStart";
+    /// The error of that name, if it is one of Sluice's.
+    pub fn named(name: &str) -> Option<SluiceError> {
+        SluiceError::ALL
+            .into_iter()
+            .find(|error| error.name() == name)
+    }
+}
 
-/// The error an execution a rule started fails with when it cannot run (a variable without a default,
-/// its pipeline gone); its record says why.
-pub const START_FAILED_ERROR: &str = "Sluice.StartFailed";
+impl std::fmt::Display for SluiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
-/// The error a stopped execution's machine ends with.
-pub const STOPPED_ERROR: &str = "Sluice.Stopped";
+/// An error compares equal to its name, as a Catch's `ErrorEquals` matches it.
+impl PartialEq<&str> for SluiceError {
+    fn eq(&self, name: &&str) -> bool {
+        self.name() == *name
+    }
+}
 
-/// The error a dispatcher or worker step fails with when it may pass if run again (the store was
-/// throttled, timed out or busy, a conditional write lost a race): the compiled machine retries it.
-pub const TRANSIENT_ERROR: &str = "Sluice.Transient";
-
-/// The error name an action's failure carries into the machine.
-pub const ACTION_FAILED_ERROR: &str = "Sluice.ActionFailed";
+// The names as constants, for the places (compiled machines, matches) that want a `&str`.
+pub const DISPATCH_FAILED_ERROR: &str = SluiceError::DispatchFailed.name();
+pub const WORKER_FAILED_ERROR: &str = SluiceError::WorkerFailed.name();
+pub const SUPERSEDED_ERROR: &str = SluiceError::Superseded.name();
+pub const DUPLICATE_START_ERROR: &str = SluiceError::DuplicateStart.name();
+pub const START_FAILED_ERROR: &str = SluiceError::StartFailed.name();
+pub const STOPPED_ERROR: &str = SluiceError::Stopped.name();
+pub const TRANSIENT_ERROR: &str = SluiceError::Transient.name();
+pub const ACTION_FAILED_ERROR: &str = SluiceError::ActionFailed.name();
 
 /// Step Functions' error for a task that ran past its TimeoutSeconds.
 pub const TIMEOUT_ERROR: &str = "States.Timeout";
@@ -217,5 +271,14 @@ mod tests {
                 _ => assert_eq!(read.unwrap().kind(), kind),
             }
         }
+    }
+
+    #[test]
+    fn every_sluice_error_is_named_in_its_namespace_and_found_by_its_name() {
+        for error in SluiceError::ALL {
+            assert!(error.name().starts_with("Sluice."), "{error}");
+            assert_eq!(SluiceError::named(error.name()), Some(error));
+        }
+        assert_eq!(SluiceError::named("States.Timeout"), None);
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::pipeline::declaration::PipelineDeclaration;
+use crate::problem::{Coded, Exception};
 
 /// The reserved namespace of values CodePipeline provides.
 pub const CODEPIPELINE_NAMESPACE: &str = "codepipeline";
@@ -203,6 +204,12 @@ pub enum VariablesError {
         "Variable '{name}' of pipeline '{pipeline}' has no default value, so it must be given a value when the execution starts"
     )]
     NoValue { pipeline: String, name: String },
+}
+
+impl Coded for VariablesError {
+    fn exception(&self) -> Exception {
+        Exception::ValidationException
+    }
 }
 
 /// The declared variables with defaults, overridden by the given ones (docs/codepipeline.md, "Variables").

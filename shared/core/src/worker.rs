@@ -23,10 +23,9 @@ use crate::port::{
     Orchestrator, OrchestratorError, PipelineStore, Ports, Providers, ResourceStore, StopSignal,
     StoreError,
 };
-use crate::protocol::{
-    ACTION_FAILED_ERROR, ActionEvent, STOPPED_ERROR, TRANSIENT_ERROR, WORKER_FAILED_ERROR,
-    run_attempt,
-};
+use crate::problem::{Coded, Exception};
+use crate::protocol::SluiceError;
+use crate::protocol::{ACTION_FAILED_ERROR, ActionEvent, STOPPED_ERROR, run_attempt};
 use crate::record::{
     ActionExecution, ActionExecutionStatus, ArtifactDetail, ErrorDetails, PipelineExecution,
     PipelineExecutionStatus,
@@ -54,20 +53,31 @@ pub enum WorkerError {
     },
 }
 
+/// A step's failure reaches the API only through a use case that ran it: its store's answer, else
+/// Sluice's own failure.
+impl Coded for WorkerError {
+    fn exception(&self) -> Exception {
+        match self {
+            Self::Store(error) => error.exception(),
+            _ => Exception::InternalFailure,
+        }
+    }
+}
+
 impl crate::port::Transient for WorkerError {
     fn is_transient(&self) -> bool {
-        self.error_type() == TRANSIENT_ERROR
+        self.error_type() == SluiceError::Transient
     }
 }
 
 impl WorkerError {
-    /// [`TRANSIENT_ERROR`] errors may succeed when tried again (the machine retries them); the others
+    /// [`SluiceError::Transient`] errors may succeed when tried again (the machine retries them); the others
     /// will not.
-    pub fn error_type(&self) -> &'static str {
+    pub fn error_type(&self) -> SluiceError {
         match self {
-            Self::Store(error) if error.is_retryable() => TRANSIENT_ERROR,
-            Self::Orchestrator(OrchestratorError::Backend { .. }) => TRANSIENT_ERROR,
-            _ => WORKER_FAILED_ERROR,
+            Self::Store(error) if error.is_retryable() => SluiceError::Transient,
+            Self::Orchestrator(OrchestratorError::Backend { .. }) => SluiceError::Transient,
+            _ => SluiceError::WorkerFailed,
         }
     }
 }

@@ -9,8 +9,6 @@ use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
-use tracing::Instrument;
-
 use sluice_api::ops::Service;
 use sluice_api::{Api, Auth};
 use sluice_aws::ports::{MissingSetting, Settings};
@@ -18,6 +16,7 @@ use sluice_aws::sns::SnsNotifier;
 use sluice_core::approval::{ApprovalNotices, ManualApproval};
 use sluice_core::port::{Ports, Providers};
 use sluice_core::system::SystemClock;
+use tracing::Instrument;
 
 /// JSON logs at the level `RUST_LOG` asks for (info by default), on standard output.
 pub fn init_logging() {
@@ -76,7 +75,11 @@ pub async fn dispatch<P: Ports>(ports: &P, event: LambdaEvent<Value>) -> Result<
         // Boxed: the handler's future is deep, and the runtime's own types wrap it further.
         match Box::pin(sluice_core::dispatcher::handle(ports, event.payload)).await {
             Ok(result) => Ok(result),
-            Err(error) => Err(failure(error.error_type(), &error, "dispatch failed")),
+            Err(error) => Err(failure(
+                error.error_type().name(),
+                &error,
+                "dispatch failed",
+            )),
         }
     }
     .instrument(span)
@@ -100,7 +103,11 @@ pub async fn work<P: Ports>(
                     "status": action.status,
                 }))
             }
-            Err(error) => Err(failure(error.error_type(), &error, "action step failed")),
+            Err(error) => Err(failure(
+                error.error_type().name(),
+                &error,
+                "action step failed",
+            )),
         }
     }
     .instrument(span)

@@ -26,12 +26,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
-
 use sluice_core::port::{
     Clock, ExecutionStore, Orchestrator, PipelineStore, Ports, ResourceStore, Scheduler,
     SchedulerError, StoreError,
 };
+use sluice_core::problem::Coded;
 use sluice_core::protocol::machine_input;
 use sluice_core::record::{ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecutionStatus};
 use sluice_core::recorder::update_execution;
@@ -39,6 +38,7 @@ use sluice_core::schedule::Schedule;
 use sluice_core::time::Timestamp;
 use sluice_core::trigger::{FiresOn, Trigger, rule_name};
 use sluice_core::usecase::execution::{ExecutionError, StartRequest, start_execution};
+use time::OffsetDateTime;
 
 /// The resource kind triggers are kept under.
 pub const KIND: &str = "trigger";
@@ -301,7 +301,8 @@ impl<S: ResourceStore> LocalScheduler<S> {
                 Ok(None)
             }
             Err(ExecutionError::Store(e)) => Err(SchedulerError::backend(e)),
-            Err(other) => Ok(Some(other.to_string())),
+            // Kept as the firing's outcome, named as the API would answer it.
+            Err(other) => Ok(Some(format!("{}: {other}", other.exception()))),
         }
     }
 

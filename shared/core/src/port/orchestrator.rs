@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::problem::{Coded, Exception};
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrchestratorError {
     /// The task token is unknown, or its task no longer waits (it ended, timed out, or was stopped).
@@ -15,6 +17,12 @@ pub enum OrchestratorError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+impl Coded for OrchestratorError {
+    fn exception(&self) -> Exception {
+        Exception::InternalFailure
+    }
 }
 
 /// How a state machine execution stands (DescribeExecution).

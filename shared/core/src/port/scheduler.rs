@@ -1,6 +1,7 @@
 //! The scheduler: keeps pipelines' [`Trigger`]s and makes them fire (EventBridge rules on AWS, a table and an
 //! in-process cron locally). What a trigger is, and its rules, are in [`crate::trigger`].
 
+use crate::problem::{Coded, Exception};
 use crate::trigger::{Trigger, TriggerError};
 
 /// Why the scheduler did not do what was asked.
@@ -25,6 +26,16 @@ pub enum SchedulerError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+impl Coded for SchedulerError {
+    fn exception(&self) -> Exception {
+        match self {
+            Self::Invalid { .. } => Exception::ValidationException,
+            Self::Conflict(_) => Exception::ConflictException,
+            Self::Backend { .. } => Exception::InternalFailure,
+        }
+    }
 }
 
 impl SchedulerError {

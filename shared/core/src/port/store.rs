@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::action::{ActionTypes, CUSTOM_ACTION_TYPE_KIND};
+use crate::problem::{Coded, Exception};
 use crate::record::{ActionExecution, PipelineExecution, StageExecution, StoredPipeline};
 use crate::stage::Gate;
 
@@ -30,6 +31,18 @@ pub enum StoreError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+impl Coded for StoreError {
+    fn exception(&self) -> Exception {
+        match self {
+            Self::Conflict { .. } => Exception::ConcurrentModificationException,
+            Self::AlreadyExists { .. } => Exception::ConflictException,
+            // A throttled or busy store: the SDKs and the aws CLI retry a 503.
+            Self::Transient { .. } => Exception::ServiceUnavailable,
+            Self::Backend { .. } => Exception::InternalFailure,
+        }
+    }
 }
 
 impl StoreError {

@@ -8,6 +8,7 @@ use crate::builders::execution::new_execution;
 use crate::port::{
     ExecutionStore, Orchestrator, OrchestratorError, PipelineStore, Ports, StageStore, StoreError,
 };
+use crate::problem::{Coded, Exception, no_execution, no_pipeline, no_stage};
 use crate::protocol::{machine_input, retry_run_name};
 use crate::record::{
     ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecution, PipelineExecutionStatus,
@@ -19,27 +20,23 @@ use crate::variable::resolve_variables;
 /// Why a pipeline execution could not be started or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutionError {
-    #[error(
-        "PipelineNotFoundException: Account '{account}' does not have a pipeline with name '{name}'"
-    )]
+    #[error("{}", no_pipeline(account, name))]
     PipelineNotFound { account: String, name: String },
-    #[error(
-        "PipelineExecutionNotFoundException: Pipeline execution ID {id} does not exist in pipeline {pipeline}"
-    )]
+    #[error("{}", no_execution(pipeline, id))]
     ExecutionNotFound { pipeline: String, id: String },
-    #[error("ValidationException: {0}")]
+    #[error("{0}")]
     Validation(String),
-    #[error("PipelineExecutionNotStoppableException: Pipeline execution {0} is not in progress")]
+    #[error("Pipeline execution {0} is not in progress")]
     NotStoppable(String),
-    #[error("DuplicatedStopRequestException: Pipeline execution {0} is already stopping")]
+    #[error("Pipeline execution {0} is already stopping")]
     DuplicatedStop(String),
-    #[error("StageNotFoundException: Pipeline '{pipeline}' does not have a stage named '{stage}'")]
+    #[error("{}", no_stage(pipeline, stage))]
     StageNotFound { pipeline: String, stage: String },
-    #[error("StageNotRetryableException: {0}")]
+    #[error("{0}")]
     StageNotRetryable(String),
-    #[error("NotLatestPipelineExecutionException: {0}")]
+    #[error("{0}")]
     NotLatest(String),
-    #[error("ConflictException: {0}")]
+    #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -49,6 +46,26 @@ pub enum ExecutionError {
     Dispatch(#[from] crate::dispatcher::DispatchError),
     #[error(transparent)]
     Scheduler(#[from] crate::port::SchedulerError),
+}
+
+impl Coded for ExecutionError {
+    fn exception(&self) -> Exception {
+        match self {
+            Self::PipelineNotFound { .. } => Exception::PipelineNotFoundException,
+            Self::ExecutionNotFound { .. } => Exception::PipelineExecutionNotFoundException,
+            Self::Validation(_) => Exception::ValidationException,
+            Self::NotStoppable(_) => Exception::PipelineExecutionNotStoppableException,
+            Self::DuplicatedStop(_) => Exception::DuplicatedStopRequestException,
+            Self::StageNotFound { .. } => Exception::StageNotFoundException,
+            Self::StageNotRetryable(_) => Exception::StageNotRetryableException,
+            Self::NotLatest(_) => Exception::NotLatestPipelineExecutionException,
+            Self::Conflict(_) => Exception::ConflictException,
+            Self::Store(error) => error.exception(),
+            Self::Orchestrator(error) => error.exception(),
+            Self::Dispatch(error) => error.exception(),
+            Self::Scheduler(error) => error.exception(),
+        }
+    }
 }
 
 /// What a new execution is started with.

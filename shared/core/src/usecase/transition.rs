@@ -3,6 +3,7 @@
 use crate::dispatcher::{DispatchError, admit, update_gate};
 use crate::pipeline::declaration::ExecutionMode;
 use crate::port::{PipelineStore, Ports};
+use crate::problem::{Coded, Exception, no_pipeline, no_stage};
 
 /// `StageTransitionType`: only inbound transitions hold executions in Sluice; an outbound transition is
 /// the next stage's inbound one.
@@ -14,16 +15,25 @@ pub enum TransitionType {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransitionError {
-    #[error(
-        "PipelineNotFoundException: Account '{account}' does not have a pipeline with name '{name}'"
-    )]
+    #[error("{}", no_pipeline(account, name))]
     PipelineNotFound { account: String, name: String },
-    #[error("StageNotFoundException: Pipeline '{pipeline}' does not have a stage named '{stage}'")]
+    #[error("{}", no_stage(pipeline, stage))]
     StageNotFound { pipeline: String, stage: String },
-    #[error("ValidationException: {0}")]
+    #[error("{0}")]
     Validation(String),
     #[error(transparent)]
     Dispatch(#[from] DispatchError),
+}
+
+impl Coded for TransitionError {
+    fn exception(&self) -> Exception {
+        match self {
+            Self::PipelineNotFound { .. } => Exception::PipelineNotFoundException,
+            Self::StageNotFound { .. } => Exception::StageNotFoundException,
+            Self::Validation(_) => Exception::ValidationException,
+            Self::Dispatch(error) => error.exception(),
+        }
+    }
 }
 
 /// The stage whose inbound gate a transition is: the stage itself (Inbound) or the next one (Outbound).
