@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::reader::{Reader, kind, pointer};
+use super::state::CHOICE;
 use crate::definition::{Choice, ChoiceBranch, ChoiceRule, Comparison, Operand, Ordering};
 
 impl Reader {
@@ -13,6 +14,7 @@ impl Reader {
         object: &Map<String, Value>,
         at: &str,
         edges: &mut Vec<(String, String)>,
+        terminal: &mut bool,
     ) -> Option<Choice> {
         let default = self.string(object, "Default", at);
         if let Some(default) = &default {
@@ -49,11 +51,12 @@ impl Reader {
             ),
             None => self.schema(at, "A Choice state must have 'Choices'"),
         }
+        let shared = self.shared(object, at, CHOICE.shared, edges, terminal);
         Some(Choice {
-            io: self.io(object, at),
+            io: shared.io,
             choices,
             default,
-            assign: self.template_field(object, "Assign", at),
+            assign: shared.assign,
         })
     }
 

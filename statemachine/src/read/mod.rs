@@ -8,8 +8,9 @@
 //! paths and intrinsic calls in `.$` values, HeartbeatSeconds below TimeoutSeconds, reserved error names.
 //!
 //! Where things live: `flow` reads the machine and each `{StartAt, States}` and checks the graph;
-//! `state` reads one state, finds its type and reads its fields; `shared` holds the readers of fields
-//! several types share (Retry, Catch, InputPath/OutputPath, Next/End); `choice` reads the Choice rules; `template` the payload
+//! `state` reads one state: its type, then that type's own fields; `shared` then reads, in one reader
+//! for every type, the fields several types share (Retry, Catch, InputPath/OutputPath, Parameters,
+//! ResultSelector, ResultPath, Assign, Next/End); `choice` reads the Choice rules; `template` the payload
 //! templates and `.$` values; `paths` the path fields; `reader` holds the reader and its plain JSON
 //! field readers; `problem` the problems it reports. Tests are in `tests/definitions.rs` (the corpus) and
 //! `tests/no_panic.rs`.

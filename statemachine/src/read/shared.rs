@@ -1,14 +1,121 @@
-//! The readers of fields several state types share: Retry, Catch, InputPath/OutputPath, Next/End.
+//! The fields several state types share, read for every state by one reader, [`Reader::shared`]: Retry,
+//! Catch, InputPath and OutputPath, Parameters, ResultSelector, ResultPath, Assign, Next and End.
 
 use serde_json::{Map, Value};
 
 use super::BUILTIN_ERRORS;
 use super::MAX_SECONDS;
 use super::reader::{Reader, kind, pointer};
-use crate::definition::{Catcher, Io, Jitter, Retrier, Transition};
+use crate::definition::{Catcher, Io, Jitter, ResultPlacement, Retrier, Template, Transition};
+
+/// A field, or a pair of fields, that several state types share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SharedField {
+    Retry,
+    Catch,
+    Io,
+    Parameters,
+    ResultSelector,
+    ResultPath,
+    Assign,
+    Transition,
+}
+
+impl SharedField {
+    /// The keys of the field in a definition.
+    pub(super) fn keys(self) -> &'static [&'static str] {
+        match self {
+            SharedField::Retry => &["Retry"],
+            SharedField::Catch => &["Catch"],
+            SharedField::Io => &["InputPath", "OutputPath"],
+            SharedField::Parameters => &["Parameters"],
+            SharedField::ResultSelector => &["ResultSelector"],
+            SharedField::ResultPath => &["ResultPath"],
+            SharedField::Assign => &["Assign"],
+            SharedField::Transition => &["Next", "End"],
+        }
+    }
+}
+
+/// The shared fields of one state, as read; a field its type does not have keeps its default.
+pub(super) struct Shared {
+    pub(super) retry: Vec<Retrier>,
+    pub(super) catch: Vec<Catcher>,
+    pub(super) io: Io,
+    pub(super) parameters: Option<Template>,
+    pub(super) result_selector: Option<Template>,
+    pub(super) result_path: ResultPlacement,
+    pub(super) assign: Option<Template>,
+    /// `None` when the type has no Next or End, or they are wrong (a problem says so).
+    pub(super) transition: Option<Transition>,
+}
 
 impl Reader {
-    pub(super) fn transition(
+    /// Reads the shared fields a state's type has (`fields`), after the reader of that type has read its
+    /// own, and always in the order of [`SharedField`], so problems are listed in the same order for
+    /// every type. Catchers' targets and then Next go into `edges`; `End` sets `terminal`.
+    pub(super) fn shared(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        fields: &[SharedField],
+        edges: &mut Vec<(String, String)>,
+        terminal: &mut bool,
+    ) -> Shared {
+        let has = |field| fields.contains(&field);
+        let retry = if has(SharedField::Retry) {
+            self.retriers(object, at)
+        } else {
+            Vec::new()
+        };
+        let catch = if has(SharedField::Catch) {
+            self.catchers(object, at, edges)
+        } else {
+            Vec::new()
+        };
+        let io = if has(SharedField::Io) {
+            self.io(object, at)
+        } else {
+            Io::default()
+        };
+        let parameters = if has(SharedField::Parameters) {
+            self.template_field(object, "Parameters", at)
+        } else {
+            None
+        };
+        let result_selector = if has(SharedField::ResultSelector) {
+            self.template_field(object, "ResultSelector", at)
+        } else {
+            None
+        };
+        let result_path = if has(SharedField::ResultPath) {
+            self.result_placement(object, "ResultPath", at)
+        } else {
+            ResultPlacement::Replace
+        };
+        let assign = if has(SharedField::Assign) {
+            self.template_field(object, "Assign", at)
+        } else {
+            None
+        };
+        let transition = if has(SharedField::Transition) {
+            self.transition(object, at, edges, terminal)
+        } else {
+            None
+        };
+        Shared {
+            retry,
+            catch,
+            io,
+            parameters,
+            result_selector,
+            result_path,
+            assign,
+            transition,
+        }
+    }
+
+    fn transition(
         &mut self,
         object: &Map<String, Value>,
         at: &str,
@@ -39,7 +146,7 @@ impl Reader {
         }
     }
 
-    pub(super) fn io(&mut self, object: &Map<String, Value>, at: &str) -> Io {
+    fn io(&mut self, object: &Map<String, Value>, at: &str) -> Io {
         Io {
             input_path: self.selection(object, "InputPath", at),
             output_path: self.selection(object, "OutputPath", at),
@@ -86,7 +193,7 @@ impl Reader {
         names
     }
 
-    pub(super) fn retriers(&mut self, object: &Map<String, Value>, at: &str) -> Vec<Retrier> {
+    fn retriers(&mut self, object: &Map<String, Value>, at: &str) -> Vec<Retrier> {
         let items = self.objects(object, "Retry", at, "A retrier");
         let count = items.len();
         let mut retriers = Vec::new();
@@ -158,7 +265,7 @@ impl Reader {
         retriers
     }
 
-    pub(super) fn catchers(
+    fn catchers(
         &mut self,
         object: &Map<String, Value>,
         at: &str,

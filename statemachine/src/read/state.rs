@@ -1,4 +1,5 @@
-//! One state: its type, the fields that type allows, and the reader of each type's own fields.
+//! One state: its type, the fields that type allows, and the reader of each type's own fields, which
+//! takes the shared ones from [`Reader::shared`].
 
 use serde_json::{Map, Value};
 
@@ -6,81 +7,103 @@ use super::MAX_SECONDS;
 use super::choice::is_timestamp;
 use super::problem::Code;
 use super::reader::{Reader, kind, pointer};
+use super::shared::SharedField::{self, *};
 use crate::definition::*;
 
-/// The fields a state of each type may have.
+/// The fields every state has, whatever its type.
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
-const PASS_FIELDS: &[&str] = &[
-    "InputPath",
-    "OutputPath",
-    "Parameters",
-    "ResultPath",
-    "Result",
-    "Next",
-    "End",
-    "Assign",
-];
-const TASK_FIELDS: &[&str] = &[
-    "InputPath",
-    "OutputPath",
-    "Parameters",
-    "ResultSelector",
-    "ResultPath",
-    "Retry",
-    "Catch",
-    "Next",
-    "End",
-    "Resource",
-    "TimeoutSeconds",
-    "TimeoutSecondsPath",
-    "HeartbeatSeconds",
-    "HeartbeatSecondsPath",
-    "Assign",
-];
-const CHOICE_FIELDS: &[&str] = &["InputPath", "OutputPath", "Choices", "Default", "Assign"];
-const WAIT_FIELDS: &[&str] = &[
-    "InputPath",
-    "OutputPath",
-    "Seconds",
-    "Timestamp",
-    "SecondsPath",
-    "TimestampPath",
-    "Next",
-    "End",
-    "Assign",
-];
-const SUCCEED_FIELDS: &[&str] = &["InputPath", "OutputPath"];
-const FAIL_FIELDS: &[&str] = &["Error", "ErrorPath", "Cause", "CausePath"];
-const PARALLEL_FIELDS: &[&str] = &[
-    "InputPath",
-    "OutputPath",
-    "Parameters",
-    "ResultSelector",
-    "ResultPath",
-    "Retry",
-    "Catch",
-    "Branches",
-    "Next",
-    "End",
-    "Assign",
-];
-const MAP_FIELDS: &[&str] = &[
-    "InputPath",
-    "OutputPath",
-    "ItemsPath",
-    "ItemSelector",
-    "Parameters",
-    "ItemProcessor",
-    "Iterator",
-    "MaxConcurrency",
-    "MaxConcurrencyPath",
-    "ResultSelector",
-    "ResultPath",
-    "Retry",
-    "Catch",
-    "Next",
-    "End",
-    "Assign",
+
+/// What a state of one type may have besides [`COMMON`]: the shared fields, read by
+/// [`Reader::shared`], and its own, read by its type's reader below.
+pub(super) struct StateType {
+    name: &'static str,
+    pub(super) shared: &'static [SharedField],
+    own: &'static [&'static str],
+}
+
+const PASS: StateType = StateType {
+    name: "Pass",
+    shared: &[Io, Parameters, ResultPath, Assign, Transition],
+    own: &["Result"],
+};
+const TASK: StateType = StateType {
+    name: "Task",
+    shared: &[
+        Retry,
+        Catch,
+        Io,
+        Parameters,
+        ResultSelector,
+        ResultPath,
+        Assign,
+        Transition,
+    ],
+    own: &[
+        "Resource",
+        "TimeoutSeconds",
+        "TimeoutSecondsPath",
+        "HeartbeatSeconds",
+        "HeartbeatSecondsPath",
+    ],
+};
+pub(super) const CHOICE: StateType = StateType {
+    name: "Choice",
+    shared: &[Io, Assign],
+    own: &["Choices", "Default"],
+};
+const WAIT: StateType = StateType {
+    name: "Wait",
+    shared: &[Io, Assign, Transition],
+    own: &["Seconds", "Timestamp", "SecondsPath", "TimestampPath"],
+};
+const SUCCEED: StateType = StateType {
+    name: "Succeed",
+    shared: &[Io],
+    own: &[],
+};
+const FAIL: StateType = StateType {
+    name: "Fail",
+    shared: &[],
+    own: &["Error", "ErrorPath", "Cause", "CausePath"],
+};
+const PARALLEL: StateType = StateType {
+    name: "Parallel",
+    shared: &[
+        Retry,
+        Catch,
+        Io,
+        Parameters,
+        ResultSelector,
+        ResultPath,
+        Assign,
+        Transition,
+    ],
+    own: &["Branches"],
+};
+/// A Map's `Parameters` is the older name of its ItemSelector, so it is the Map's own field here.
+const MAP: StateType = StateType {
+    name: "Map",
+    shared: &[
+        Retry,
+        Catch,
+        Io,
+        ResultSelector,
+        ResultPath,
+        Assign,
+        Transition,
+    ],
+    own: &[
+        "ItemsPath",
+        "ItemSelector",
+        "Parameters",
+        "ItemProcessor",
+        "Iterator",
+        "MaxConcurrency",
+        "MaxConcurrencyPath",
+    ],
+};
+const STATE_TYPES: [&StateType; 8] = [
+    &PASS, &TASK, &CHOICE, &WAIT, &SUCCEED, &FAIL, &PARALLEL, &MAP,
 ];
 /// Distributed Map fields: refused with a clear message rather than ignored.
 const DISTRIBUTED_MAP_FIELDS: &[&str] = &[
@@ -106,22 +129,12 @@ impl Reader {
         let type_name = self.required_string(object, "Type", at, "A state")?;
         self.query_language(object, at);
         let comment = self.string(object, "Comment", at);
-        let fields: &[&str] = match type_name.as_str() {
-            "Pass" => PASS_FIELDS,
-            "Task" => TASK_FIELDS,
-            "Choice" => CHOICE_FIELDS,
-            "Wait" => WAIT_FIELDS,
-            "Succeed" => SUCCEED_FIELDS,
-            "Fail" => FAIL_FIELDS,
-            "Parallel" => PARALLEL_FIELDS,
-            "Map" => MAP_FIELDS,
-            other => {
-                self.schema(
-                    pointer(at, "Type"),
-                    format!("'Type' must be one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map, not '{other}'"),
-                );
-                return None;
-            }
+        let Some(state_type) = STATE_TYPES.into_iter().find(|t| t.name == type_name) else {
+            self.schema(
+                pointer(at, "Type"),
+                format!("'Type' must be one of Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map, not '{type_name}'"),
+            );
+            return None;
         };
         if type_name == "Map" {
             for field in DISTRIBUTED_MAP_FIELDS {
@@ -134,23 +147,24 @@ impl Reader {
                 }
             }
         }
-        let allowed: &[&[&str]] = if type_name == "Map" {
-            &[COMMON, fields, DISTRIBUTED_MAP_FIELDS]
-        } else {
-            &[COMMON, fields]
-        };
-        self.known_fields(object, at, allowed, &format!("A {type_name} state"));
+        let mut allowed: Vec<&[&str]> = vec![COMMON, state_type.own];
+        allowed.extend(state_type.shared.iter().map(|field| field.keys()));
+        if type_name == "Map" {
+            allowed.push(DISTRIBUTED_MAP_FIELDS);
+        }
+        self.known_fields(object, at, &allowed, &format!("A {type_name} state"));
         let before = self.problems.len();
         let kind = match type_name.as_str() {
             "Pass" => self.pass(object, at, edges, terminal).map(StateKind::Pass),
             "Task" => self.task(object, at, edges, terminal).map(StateKind::Task),
-            "Choice" => self.choice(object, at, edges).map(StateKind::Choice),
+            "Choice" => self
+                .choice(object, at, edges, terminal)
+                .map(StateKind::Choice),
             "Wait" => self.wait(object, at, edges, terminal).map(StateKind::Wait),
             "Succeed" => {
                 *terminal = true;
-                Some(StateKind::Succeed(Succeed {
-                    io: self.io(object, at),
-                }))
+                let shared = self.shared(object, at, SUCCEED.shared, edges, terminal);
+                Some(StateKind::Succeed(Succeed { io: shared.io }))
             }
             "Fail" => {
                 *terminal = true;
@@ -177,13 +191,15 @@ impl Reader {
         edges: &mut Vec<(String, String)>,
         terminal: &mut bool,
     ) -> Option<Pass> {
+        let result = object.get("Result").cloned();
+        let shared = self.shared(object, at, PASS.shared, edges, terminal);
         Some(Pass {
-            io: self.io(object, at),
-            parameters: self.template_field(object, "Parameters", at),
-            result: object.get("Result").cloned(),
-            result_path: self.result_placement(object, "ResultPath", at),
-            assign: self.template_field(object, "Assign", at),
-            transition: self.transition(object, at, edges, terminal)?,
+            io: shared.io,
+            parameters: shared.parameters,
+            result,
+            result_path: shared.result_path,
+            assign: shared.assign,
+            transition: shared.transition?,
         })
     }
 
@@ -214,20 +230,19 @@ impl Reader {
                 format!("'HeartbeatSeconds' ({heartbeat}) must be smaller than 'TimeoutSeconds' ({timeout})"),
             );
         }
-        let retry = self.retriers(object, at);
-        let catch = self.catchers(object, at, edges);
+        let shared = self.shared(object, at, TASK.shared, edges, terminal);
         Some(Task {
-            io: self.io(object, at),
+            io: shared.io,
             resource: resource?,
-            parameters: self.template_field(object, "Parameters", at),
-            result_selector: self.template_field(object, "ResultSelector", at),
-            result_path: self.result_placement(object, "ResultPath", at),
-            retry,
-            catch,
+            parameters: shared.parameters,
+            result_selector: shared.result_selector,
+            result_path: shared.result_path,
+            retry: shared.retry,
+            catch: shared.catch,
             timeout,
             heartbeat,
-            assign: self.template_field(object, "Assign", at),
-            transition: self.transition(object, at, edges, terminal)?,
+            assign: shared.assign,
+            transition: shared.transition?,
         })
     }
 
@@ -298,14 +313,12 @@ impl Reader {
                 None
             }
         };
-        let io = self.io(object, at);
-        let assign = self.template_field(object, "Assign", at);
-        let transition = self.transition(object, at, edges, terminal);
+        let shared = self.shared(object, at, WAIT.shared, edges, terminal);
         Some(Wait {
-            io,
+            io: shared.io,
             until: until?,
-            assign,
-            transition: transition?,
+            assign: shared.assign,
+            transition: shared.transition?,
         })
     }
 
@@ -377,18 +390,17 @@ impl Reader {
             ),
             None => self.schema(at, "A Parallel state must have 'Branches'"),
         }
-        let retry = self.retriers(object, at);
-        let catch = self.catchers(object, at, edges);
+        let shared = self.shared(object, at, PARALLEL.shared, edges, terminal);
         Some(Parallel {
-            io: self.io(object, at),
+            io: shared.io,
             branches,
-            parameters: self.template_field(object, "Parameters", at),
-            result_selector: self.template_field(object, "ResultSelector", at),
-            result_path: self.result_placement(object, "ResultPath", at),
-            retry,
-            catch,
-            assign: self.template_field(object, "Assign", at),
-            transition: self.transition(object, at, edges, terminal)?,
+            parameters: shared.parameters,
+            result_selector: shared.result_selector,
+            result_path: shared.result_path,
+            retry: shared.retry,
+            catch: shared.catch,
+            assign: shared.assign,
+            transition: shared.transition?,
         })
     }
 
@@ -491,20 +503,19 @@ impl Reader {
             },
             _ => Concurrency::Fixed(0),
         };
-        let retry = self.retriers(object, at);
-        let catch = self.catchers(object, at, edges);
+        let shared = self.shared(object, at, MAP.shared, edges, terminal);
         Some(MapState {
-            io: self.io(object, at),
+            io: shared.io,
             items_path,
             item_selector,
             processor: processor?,
             max_concurrency,
-            result_selector: self.template_field(object, "ResultSelector", at),
-            result_path: self.result_placement(object, "ResultPath", at),
-            retry,
-            catch,
-            assign: self.template_field(object, "Assign", at),
-            transition: self.transition(object, at, edges, terminal)?,
+            result_selector: shared.result_selector,
+            result_path: shared.result_path,
+            retry: shared.retry,
+            catch: shared.catch,
+            assign: shared.assign,
+            transition: shared.transition?,
         })
     }
 }
