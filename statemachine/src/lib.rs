@@ -21,8 +21,13 @@ pub mod path;
 pub mod program;
 pub mod read;
 pub mod run;
-pub mod sqlite;
 pub mod store;
+
+/// The SQLite adapter under its earlier path (`sluice_statemachine::sqlite::SqliteStore`); it lives in
+/// [`store`], below the port it implements.
+pub mod sqlite {
+    pub use crate::store::SqliteStore;
+}
 
 pub use definition::StateMachine;
 pub use read::{InvalidDefinition, Problem, read, read_str};
