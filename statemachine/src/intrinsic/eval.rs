@@ -10,20 +10,9 @@ use super::encoding::{base64_decode, base64_encode, hash};
 use super::error::IntrinsicError;
 use super::json::{json_merge, json_to_string, string_to_json};
 use super::math::{math_add, math_random};
+use super::random::Randomness;
 use super::string::{format, string_split};
 use super::syntax::{Arg, Function, Intrinsic};
-
-/// The source of randomness for States.UUID and States.MathRandom. The engine
-/// passes one in, so that tests stay deterministic.
-pub trait Randomness {
-    /// A version 4 UUID in lowercase hyphenated form, e.g. `ca4c1140-dcc1-40cd-ad05-7b4aa23df4a8`.
-    fn uuid_v4(&mut self) -> String;
-
-    /// An integer `n` with `start <= n < end`. [`evaluate`] calls this only with `start < end`.
-    /// With `Some(seed)`, the same arguments must always give the same number.
-    /// DG: "if you use this function with the same seed value, it will return identical numbers".
-    fn integer_in(&mut self, start: i64, end: i64, seed: Option<i64>) -> i64;
-}
 
 /// Evaluates a call. `resolve` turns a path argument (`$…`, `$$…`, `$name…`) into
 /// its value, or returns an error message. Arguments are evaluated from left to right.

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::args::Args;
 use super::error::IntrinsicError;
-use super::eval::Randomness;
+use super::random::Randomness;
 
 /// DG States.MathAdd: "You must specify integer values in the range of -2147483648 and 2147483647."
 const MATH_ADD_RANGE: std::ops::RangeInclusive<i64> = (i32::MIN as i64)..=(i32::MAX as i64);

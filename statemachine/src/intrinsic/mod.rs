@@ -25,7 +25,8 @@
 //! * `parse`: the call syntax, text to tree ([`parse`](fn@parse), [`is_intrinsic_call`]);
 //! * `check`: the static checks of each call (arity, literal argument types), shared by the parser
 //!   and [`evaluate`];
-//! * `eval`: [`evaluate`], the [`Randomness`] it draws on, and the dispatch to one function per call;
+//! * `eval`: [`evaluate`], and the dispatch to one function per call;
+//! * `random`: [`Randomness`], the source the engine passes in for States.UUID and States.MathRandom;
 //! * `args`: evaluated arguments with typed accessors, and the integer rounding AWS applies;
 //! * one file per function family of the guide: `array` (States.Array…), `encoding` (Base64 and
 //!   States.Hash), `json` (StringToJson, JsonToString, JsonMerge), `math` (MathAdd, MathRandom) and
@@ -41,14 +42,16 @@ mod eval;
 mod json;
 mod math;
 mod parse;
+mod random;
 mod string;
 mod syntax;
 #[cfg(test)]
 mod tests;
 
 pub use error::{ArgCount, IntrinsicError};
-pub use eval::{Randomness, evaluate};
+pub use eval::evaluate;
 pub use parse::{is_intrinsic_call, parse};
+pub use random::Randomness;
 pub use syntax::{Arg, Arity, Function, Intrinsic, PathKind, path_kind};
 
 /// DG: "You can nest up to 10 intrinsic functions within a field". The guide

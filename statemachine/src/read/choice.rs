@@ -1,21 +1,20 @@
-//! The Choice state: its rules, their operators and operands.
+//! The Choice state's own fields: its rules, their operators and operands, and its Default.
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::reader::{Reader, kind, pointer};
-use super::state::CHOICE;
-use crate::definition::{Choice, ChoiceBranch, ChoiceRule, Comparison, Operand, Ordering};
+use crate::definition::{ChoiceBranch, ChoiceRule, Comparison, Operand, Ordering};
 
 impl Reader {
-    pub(super) fn choice(
+    /// A Choice state's own fields: its Default and its Choices, each rule's target in `edges`.
+    pub(super) fn choice_branches(
         &mut self,
         object: &Map<String, Value>,
         at: &str,
         edges: &mut Vec<(String, String)>,
-        terminal: &mut bool,
-    ) -> Option<Choice> {
+    ) -> (Option<String>, Vec<ChoiceBranch>) {
         let default = self.string(object, "Default", at);
         if let Some(default) = &default {
             edges.push((default.clone(), pointer(at, "Default")));
@@ -51,13 +50,7 @@ impl Reader {
             ),
             None => self.schema(at, "A Choice state must have 'Choices'"),
         }
-        let shared = self.shared(object, at, CHOICE.shared, edges, terminal);
-        Some(Choice {
-            io: shared.io,
-            choices,
-            default,
-            assign: shared.assign,
-        })
+        (default, choices)
     }
 
     fn choice_rule(

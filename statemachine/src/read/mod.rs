@@ -7,7 +7,8 @@
 //! unique state names across the machine, names of at most 80 characters, operand types of Choice rules,
 //! paths and intrinsic calls in `.$` values, HeartbeatSeconds below TimeoutSeconds, reserved error names.
 //!
-//! Where things live: `flow` reads the machine and each `{StartAt, States}` and checks the graph;
+//! Where things live: `flow` reads the machine and each `{StartAt, States}` and checks the graph (and
+//! `state` calls it back for Parallel branches and Map processors, which are flows);
 //! `state` reads one state: its type, then that type's own fields; `shared` then reads, in one reader
 //! for every type, the fields several types share (Retry, Catch, InputPath/OutputPath, Parameters,
 //! ResultSelector, ResultPath, Assign, Next/End); `choice` reads the Choice rules; `template` the payload

@@ -15,9 +15,9 @@ const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
 
 /// What a state of one type may have besides [`COMMON`]: the shared fields, read by
 /// [`Reader::shared`], and its own, read by its type's reader below.
-pub(super) struct StateType {
+struct StateType {
     name: &'static str,
-    pub(super) shared: &'static [SharedField],
+    shared: &'static [SharedField],
     own: &'static [&'static str],
 }
 
@@ -46,7 +46,7 @@ const TASK: StateType = StateType {
         "HeartbeatSecondsPath",
     ],
 };
-pub(super) const CHOICE: StateType = StateType {
+const CHOICE: StateType = StateType {
     name: "Choice",
     shared: &[Io, Assign],
     own: &["Choices", "Default"],
@@ -271,6 +271,23 @@ impl Reader {
                 None
             }
         }
+    }
+
+    fn choice(
+        &mut self,
+        object: &Map<String, Value>,
+        at: &str,
+        edges: &mut Vec<(String, String)>,
+        terminal: &mut bool,
+    ) -> Option<Choice> {
+        let (default, choices) = self.choice_branches(object, at, edges);
+        let shared = self.shared(object, at, CHOICE.shared, edges, terminal);
+        Some(Choice {
+            io: shared.io,
+            choices,
+            default,
+            assign: shared.assign,
+        })
     }
 
     fn wait(
