@@ -2,7 +2,7 @@
 //!
 //! Every path, payload template and intrinsic call is parsed when the definition is read, so a running
 //! execution never meets a malformed one. Values are built only by [`crate::read::read`], which checks
-//! everything AWS's CreateStateMachine checks, and more (see `read.rs`).
+//! everything AWS's CreateStateMachine checks, and more (see `read/`).
 
 use indexmap::IndexMap;
 use serde_json::Value;

@@ -39,7 +39,7 @@ pub struct StateCode {
 }
 
 impl Program {
-    /// Prepares a definition that [`crate::read`] accepted; every name it refers to exists.
+    /// Prepares a definition that [`crate::read()`] accepted; every name it refers to exists.
     pub fn new(machine: StateMachine) -> Program {
         let mut flows = Vec::new();
         lower(&machine.flow, &mut flows);

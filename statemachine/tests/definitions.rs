@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
-use sluice_statemachine::read_str;
+use serde_json::{Value, json};
+use sluice_statemachine::{read, read_str};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus");
 
@@ -138,4 +138,38 @@ fn invalid_definitions_are_refused_with_the_problem_at_its_json_pointer() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A Task without Resource and a Map without ItemProcessor are still read field by field: their Next
+/// counts for the graph (no unreachable state is made up) and their other fields are checked.
+#[test]
+fn a_state_missing_its_required_field_still_has_its_next_and_its_other_fields_read() {
+    for (state, missing) in [
+        (
+            json!({"Type": "Task", "ResultPath": "x", "Next": "Done"}),
+            "A Task state must have 'Resource'",
+        ),
+        (
+            json!({"Type": "Map", "ResultPath": "x", "Next": "Done"}),
+            "A Map state must have 'ItemProcessor'",
+        ),
+    ] {
+        let definition =
+            json!({"StartAt": "A", "States": {"A": state, "Done": {"Type": "Succeed"}}});
+        let refused = read(&definition).expect_err("refused");
+        let found: Vec<(&str, &str)> = refused
+            .0
+            .iter()
+            .map(|p| (p.code.name(), p.at.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("SCHEMA_VALIDATION_FAILED", "/States/A"),
+                ("INVALID_JSON_PATH", "/States/A/ResultPath")
+            ],
+            "{refused}"
+        );
+        assert_eq!(refused.0[0].message, missing);
+    }
 }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::{ExecutionSummary, MachineRecord, Store, StoreError};
 use crate::execution::{ExecutionState, ExecutionStatus, HistoryEvent};
-use crate::store::{ExecutionSummary, MachineRecord, Store, StoreError};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[r#"
