@@ -24,7 +24,6 @@
 //! - [`store`]: the persistence port ([`store::Store`]) and its adapters, in memory and SQLite.
 //! - [`clock`]: time, injected: the system clock, or a manual one for tests.
 //! - [`entropy`]: randomness for task tokens, UUIDs and jitter: the OS's, or seeded for tests.
-//! - [`sqlite`]: the SQLite adapter's earlier path, kept for callers; it lives in `store`.
 
 pub mod choice;
 pub mod clock;
@@ -40,12 +39,6 @@ pub mod program;
 pub mod read;
 pub mod run;
 pub mod store;
-
-/// The SQLite adapter under its earlier path (`sluice_statemachine::sqlite::SqliteStore`); it lives in
-/// [`store`], below the port it implements.
-pub mod sqlite {
-    pub use crate::store::SqliteStore;
-}
 
 pub use definition::StateMachine;
 pub use read::{InvalidDefinition, Problem, read, read_str};

@@ -36,7 +36,7 @@ use sluice_core::time::Timestamp;
 use sluice_statemachine::clock::{Clock as EngineClock, SystemClock};
 use sluice_statemachine::engine::{Engine, Location, TaskHandler, TaskOutcome, TaskRequest};
 use sluice_statemachine::entropy::OsEntropy;
-use sluice_statemachine::sqlite::SqliteStore as EngineStore;
+use sluice_statemachine::store::SqliteStore as EngineStore;
 
 use crate::events::EventFile;
 use crate::guard::segment;

@@ -36,7 +36,7 @@ use sluice_local::store::SqliteStore;
 use sluice_statemachine::clock::ManualClock;
 use sluice_statemachine::engine::{Engine, Location};
 use sluice_statemachine::entropy::SeededEntropy;
-use sluice_statemachine::sqlite::SqliteStore as EngineStore;
+use sluice_statemachine::store::SqliteStore as EngineStore;
 
 use common::Run;
 
