@@ -165,3 +165,44 @@ fn the_check_finds_an_upward_use_and_a_sideways_one_and_ignores_comments() {
         .is_empty()
     );
 }
+
+/// The store's record writes, which only the recorder makes: each announces the status it writes.
+const RECORD_WRITES: &[&str] = &[
+    ".create_execution(",
+    ".update_execution(",
+    ".put_stage_execution(",
+    ".put_action_execution(",
+];
+
+#[test]
+fn every_execution_stage_and_action_record_is_written_by_the_recorder() {
+    let mut files = Vec::new();
+    rust_files(Path::new(SRC), &mut files);
+    let mut writers = Vec::new();
+    for file in files {
+        let relative = file
+            .strip_prefix(SRC)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        // The ports declare the writes; the adapters in memory and the contract suites make them.
+        if relative == "recorder.rs"
+            || relative.starts_with("port")
+            || relative.starts_with("contract")
+            || relative == "memory.rs"
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            if RECORD_WRITES.iter().any(|write| line.contains(write)) {
+                writers.push(format!("src/{relative}:{}: {}", number + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        writers.is_empty(),
+        "records written around the recorder:\n{}",
+        writers.join("\n")
+    );
+}
