@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use aws_sdk_codepipeline::primitives::{DateTime, DateTimeFormat};
-use sluice_api::ops::Service;
+use sluice_api::service::Service;
 use sluice_core::approval::ApprovalStatus;
 use sluice_local::runtime::{LocalPorts, LocalRuntime};
 

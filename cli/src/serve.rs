@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use sluice_api::ops::Service;
+use sluice_api::service::Service;
 use sluice_api::sigv4::CredentialStore;
 use sluice_api::{Api, Auth, router};
 use sluice_local::private::{tighten, write_new_private};

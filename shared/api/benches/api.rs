@@ -23,7 +23,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use sluice_api::ops::Service;
+use sluice_api::service::Service;
 use sluice_api::sigv4::Credentials;
 use sluice_api::{Api, Auth, router};
 use sluice_core::compile::CompileOptions;

@@ -11,7 +11,7 @@ pub mod body;
 pub mod cbor;
 pub mod error;
 pub mod ops;
-pub mod resources;
+pub mod service;
 pub mod sigv4;
 
 use std::sync::Arc;
@@ -29,7 +29,7 @@ use sluice_core::model::check::Checker;
 use sluice_core::port::Ports;
 
 use crate::error::ApiError;
-use crate::ops::Service;
+use crate::service::Service;
 use crate::sigv4::CredentialStore;
 
 pub use axum::Router;
@@ -263,7 +263,7 @@ pub fn check_input(operation: &str, input: &Value) -> Result<(), ApiError> {
         return Ok(());
     };
     // CreatePipeline and UpdatePipeline are checked with the pipeline rules, which report unknown
-    // members and every problem in the pipeline (see `ops::save_pipeline`).
+    // members and every problem in the pipeline (see `ops::pipelines::save_pipeline`).
     if matches!(operation, "CreatePipeline" | "UpdatePipeline") {
         return Ok(());
     }

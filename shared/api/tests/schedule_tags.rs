@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use sluice_api::ops::{Service, call};
+use sluice_api::ops::call;
+use sluice_api::service::Service;
 use sluice_core::pipeline::declaration::ActionCategory;
 use sluice_core::port::{
     ActionProvider, ExecutionStore, Job, JobOutcome, PipelineStore, Ports, Providers, Scheduler,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
-use sluice_api::ops::Service;
+use sluice_api::service::Service;
 use sluice_api::{Api, Auth};
 use sluice_aws::ports::{MissingSetting, Settings};
 use sluice_aws::sns::SnsNotifier;
