@@ -12,7 +12,7 @@ use crate::problem::{Coded, Exception, no_execution, no_pipeline, no_stage};
 use crate::protocol::{machine_input, retry_run_name};
 use crate::record::{
     ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecution, PipelineExecutionStatus,
-    SourceRevisionOverride, StageExecutionStatus, StageRetry,
+    SourceRevisionOverride, StageExecutionStatus, StageRetry, StoredPipeline,
 };
 use crate::recorder::{change_execution, record_execution, update_execution};
 use crate::variable::resolve_variables;
@@ -79,6 +79,21 @@ pub struct StartRequest {
     pub trigger: Option<ExecutionTrigger>,
 }
 
+/// The pipeline's latest version, or PipelineNotFoundException.
+async fn stored_pipeline<P: Ports>(
+    ports: &P,
+    name: &str,
+) -> Result<StoredPipeline, ExecutionError> {
+    ports
+        .store()
+        .pipeline(name)
+        .await?
+        .ok_or_else(|| ExecutionError::PipelineNotFound {
+            account: LOCAL_ACCOUNT.to_string(),
+            name: name.to_string(),
+        })
+}
+
 /// StartPipelineExecution: records the execution, then starts its machine. Pipeline variables given must
 /// be declared; declared ones not given take their defaults; one without either is an error.
 pub async fn start_execution<P: Ports>(
@@ -86,14 +101,7 @@ pub async fn start_execution<P: Ports>(
     pipeline_name: &str,
     request: StartRequest,
 ) -> Result<PipelineExecution, ExecutionError> {
-    let pipeline = ports
-        .store()
-        .pipeline(pipeline_name)
-        .await?
-        .ok_or_else(|| ExecutionError::PipelineNotFound {
-            account: LOCAL_ACCOUNT.to_string(),
-            name: pipeline_name.to_string(),
-        })?;
+    let pipeline = stored_pipeline(ports, pipeline_name).await?;
     let variables = resolve_variables(&pipeline.declaration, &request.variables)
         .map_err(|error| ExecutionError::Validation(error.to_string()))?;
     let execution_id = request
@@ -192,14 +200,7 @@ pub async fn retry_stage<P: Ports>(
     execution_id: &str,
     retry_mode: &str,
 ) -> Result<PipelineExecution, ExecutionError> {
-    let pipeline = ports
-        .store()
-        .pipeline(pipeline_name)
-        .await?
-        .ok_or_else(|| ExecutionError::PipelineNotFound {
-            account: LOCAL_ACCOUNT.to_string(),
-            name: pipeline_name.to_string(),
-        })?;
+    let pipeline = stored_pipeline(ports, pipeline_name).await?;
     if !pipeline
         .declaration
         .stages
