@@ -1,14 +1,20 @@
 //! `sluice`: the command line. Each subcommand lives in its own module; this file only parses arguments.
+//!
+//! The control commands (`control`) reach the API or the data directory through `target`, whose answers
+//! are the shapes of `wire`; `options` are the flags before the command and `failure` what a command's
+//! exit code says. Imports point one way: `options`, `failure`, `wire` ← `target` ← `control` ← this file.
 
-mod approve;
 mod asl;
 mod aws_model;
 mod control;
-mod remote;
+mod failure;
+mod options;
 mod render;
 mod run;
 mod serve;
+mod target;
 mod validate;
+mod wire;
 
 use std::process::ExitCode;
 
@@ -28,7 +34,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 )]
 struct Cli {
     #[command(flatten)]
-    remote: remote::Options,
+    remote: options::Options,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,25 +59,25 @@ enum Command {
     Serve(serve::Args),
     /// Approve a manual approval waiting in a running pipeline (PutApprovalResult); with --endpoint, on
     /// that API.
-    Approve(approve::Args),
+    Approve(control::approve::Args),
     /// Reject a manual approval waiting in a running pipeline (PutApprovalResult); with --endpoint, on
     /// that API.
-    Reject(approve::Args),
+    Reject(control::approve::Args),
     /// Show a pipeline's stages and actions and its latest execution (GetPipelineState); with
     /// --endpoint, on that API.
-    Status(control::StatusArgs),
+    Status(control::status::StatusArgs),
     /// List the pipelines (ListPipelines); with --endpoint, on that API.
-    List(control::ListArgs),
+    List(control::status::ListArgs),
     /// Start an execution and print its id (StartPipelineExecution). Needs --endpoint.
-    Start(control::StartArgs),
+    Start(control::execution::StartArgs),
     /// Stop an execution (StopPipelineExecution). Needs --endpoint.
-    Stop(control::StopArgs),
+    Stop(control::execution::StopArgs),
     /// Create a pipeline from a file as `aws codepipeline create-pipeline --cli-input-json` takes it
     /// (CreatePipeline). Needs --endpoint.
-    Create(control::FileArgs),
+    Create(control::pipeline::FileArgs),
     /// Update a pipeline from a file, such as edited get-pipeline output (UpdatePipeline). Needs
     /// --endpoint.
-    Update(control::FileArgs),
+    Update(control::pipeline::FileArgs),
     /// Print CodePipeline's API model for the aws CLI, signing for another service name: with
     /// `aws configure add-model --service-name sluice --service-model file://MODEL`, `aws sluice ...` calls a
     /// deployed Sluice stack, whose HTTP API checks signatures made for `execute-api`.
@@ -105,13 +111,13 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| aws_model::run(args)),
         Command::Asl(command) => here("asl", "works on a definition on this machine")
             .unwrap_or_else(|| asl::run(command)),
-        Command::Approve(args) => approve::run(args, options, ApprovalStatus::Approved),
-        Command::Reject(args) => approve::run(args, options, ApprovalStatus::Rejected),
-        Command::Status(args) => control::status(args, options),
-        Command::List(args) => control::list(args, options),
-        Command::Start(args) => control::start(args, options),
-        Command::Stop(args) => control::stop(args, options),
-        Command::Create(args) => control::create(args, options),
-        Command::Update(args) => control::update(args, options),
+        Command::Approve(args) => control::approve::run(args, options, ApprovalStatus::Approved),
+        Command::Reject(args) => control::approve::run(args, options, ApprovalStatus::Rejected),
+        Command::Status(args) => control::status::status(args, options),
+        Command::List(args) => control::status::list(args, options),
+        Command::Start(args) => control::execution::start(args, options),
+        Command::Stop(args) => control::execution::stop(args, options),
+        Command::Create(args) => control::pipeline::create(args, options),
+        Command::Update(args) => control::pipeline::update(args, options),
     }
 }

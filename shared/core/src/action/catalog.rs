@@ -799,4 +799,22 @@ mod tests {
         assert_eq!(minutes(Invoke, "Lambda"), 24 * 60);
         assert_eq!(minutes(Source, "S3"), 60);
     }
+
+    #[test]
+    fn default_timeouts_come_from_the_catalog() {
+        let id = |owner, category, provider: &str| ActionTypeId {
+            category,
+            owner,
+            provider: provider.to_string(),
+            version: "1".to_string(),
+        };
+        assert_eq!(
+            default_timeout_minutes(&id(ActionOwner::Aws, ActionCategory::Approval, "Manual")),
+            10_080
+        );
+        assert_eq!(
+            default_timeout_minutes(&id(ActionOwner::Custom, ActionCategory::Build, "Jenkins")),
+            1_440
+        );
+    }
 }

@@ -8,9 +8,12 @@ use std::process::ExitCode;
 
 use sluice_core::approval::ApprovalStatus;
 
-use crate::control::{Approval, Target, drive, waiting_token};
-use crate::remote::Options;
+use super::drive;
+use crate::failure::Failure;
+use crate::options::Options;
 use crate::run::DataDir;
+use crate::target::Target;
+use crate::wire::Approval;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -51,4 +54,48 @@ pub(crate) fn run(args: &Args, options: &Options, status: ApprovalStatus) -> Exi
         println!("{done} {}/{}/{}", args.pipeline, args.stage, args.action);
         Ok(())
     })
+}
+
+/// The token of the approval waiting in `stage`/`action`, from GetPipelineState.
+pub(crate) async fn waiting_token(
+    target: &Target,
+    pipeline: &str,
+    stage: &str,
+    action: &str,
+) -> Result<String, Failure> {
+    let state = target.state(pipeline).await?;
+    let Some(stage_state) = state.stage_states.iter().find(|s| s.stage_name == stage) else {
+        return Err(Failure::Refused(format!(
+            "pipeline {pipeline} has no stage {stage} (its stages: {})",
+            names(state.stage_states.iter().map(|s| s.stage_name.as_str()))
+        )));
+    };
+    let Some(action_state) = stage_state
+        .action_states
+        .iter()
+        .find(|a| a.action_name == action)
+    else {
+        return Err(Failure::Refused(format!(
+            "stage {stage} of pipeline {pipeline} has no action {action} (its actions: {})",
+            names(
+                stage_state
+                    .action_states
+                    .iter()
+                    .map(|a| a.action_name.as_str())
+            )
+        )));
+    };
+    action_state
+        .latest_execution
+        .as_ref()
+        .and_then(|e| e.token.clone())
+        .ok_or_else(|| {
+            Failure::Refused(format!(
+                "no approval of action {action} in stage {stage} of pipeline {pipeline} is waiting for a decision"
+            ))
+        })
+}
+
+fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(", ")
 }

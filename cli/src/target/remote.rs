@@ -27,8 +27,10 @@ use serde_json::Value;
 
 use sluice_core::approval::ApprovalStatus;
 
-use crate::control::{
-    ActionExecution, ActionState, ErrorDetails, ExecutionSummary, Failure, PipelineState,
+use crate::failure::Failure;
+use crate::options::Options;
+use crate::wire::{
+    ActionExecution, ActionState, Approval, ErrorDetails, ExecutionSummary, PipelineState,
     PipelineSummary, StageExecution, StageState, Transition,
 };
 
@@ -44,50 +46,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Attempts per call, the first included (the SDK's "standard" mode retries throttling, 5xx answers and
 /// transport failures).
 const MAX_ATTEMPTS: u32 = 3;
-
-/// The options that point the control commands at an API. They go before the command
-/// (`sluice --endpoint URL approve …`): `validate` and `serve` have a `--region` and `--signing-name` of their
-/// own, with other meanings.
-#[derive(clap::Args, Debug, Clone)]
-pub(crate) struct Options {
-    /// Call this Sluice API instead of using the local data directory: a deployed stack's ApiUrl output,
-    /// `sluice serve`'s URL, or CodePipeline's endpoint. Credentials come from the environment or the
-    /// profile, as for the aws CLI.
-    #[arg(long, value_name = "URL")]
-    pub(crate) endpoint: Option<String>,
-    /// The Region to sign for [default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region].
-    #[arg(long, requires = "endpoint")]
-    pub(crate) region: Option<String>,
-    /// The service name to sign for [default: execute-api, as a deployed stack's HTTP API checks]: use
-    /// `codepipeline` for `sluice serve` (unless it runs with --signing-name execute-api) or CodePipeline.
-    #[arg(long, requires = "endpoint", value_name = "NAME")]
-    pub(crate) signing_name: Option<String>,
-}
-
-impl Options {
-    /// For the commands that only work on this machine: `Some(exit 2)` with the reason when `--endpoint`
-    /// was given, so nobody believes a remote stack was touched.
-    pub(crate) fn refuse(&self, command: &str, instead: &str) -> Option<std::process::ExitCode> {
-        let endpoint = self.endpoint.as_ref()?;
-        eprintln!("sluice {command}: --endpoint {endpoint} does not apply: `{command}` {instead}");
-        Some(std::process::ExitCode::from(2))
-    }
-
-    /// How the user's commands reach the same API, for hints (`sluice --endpoint URL approve …`).
-    pub(crate) fn prefix(&self) -> String {
-        let mut prefix = String::new();
-        if let Some(endpoint) = &self.endpoint {
-            prefix.push_str(&format!("--endpoint {endpoint} "));
-        }
-        if let Some(region) = &self.region {
-            prefix.push_str(&format!("--region {region} "));
-        }
-        if let Some(name) = &self.signing_name {
-            prefix.push_str(&format!("--signing-name {name} "));
-        }
-        prefix
-    }
-}
 
 /// A client of one API.
 #[derive(Debug, Clone)]
@@ -137,7 +95,7 @@ impl Remote {
     /// The client for `options` (whose `endpoint` is set): the environment's or profile's credentials,
     /// the Region from `--region` or the chain, and the one hyper-1 + rustls (ring) connector the
     /// workspace's SDK clients use (shared/aws/src/config.rs).
-    pub(crate) async fn connect(options: &Options) -> Result<Remote, Failure> {
+    pub(super) async fn connect(options: &Options) -> Result<Remote, Failure> {
         let url = options.endpoint.clone().unwrap_or_default();
         check_url(&url)?;
         let signing_name = options.signing_name.as_deref().unwrap_or(EXECUTE_API);
@@ -283,10 +241,7 @@ impl Remote {
             }))
     }
 
-    pub(crate) async fn put_approval_result(
-        &self,
-        approval: &crate::control::Approval<'_>,
-    ) -> Result<(), Failure> {
+    pub(crate) async fn put_approval_result(&self, approval: &Approval<'_>) -> Result<(), Failure> {
         let result = ApprovalResult::builder()
             .summary(approval.summary)
             .status(match approval.status {
