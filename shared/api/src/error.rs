@@ -20,7 +20,7 @@ pub struct ApiError {
     pub message: String,
     pub status: u16,
     /// The pipeline a PipelineNotFoundException names: the core's handlers word it in the local account,
-    /// and [`crate::ops::Service`] words it again in its own.
+    /// and [`crate::service::Service`] words it again in its own.
     pub missing_pipeline: Option<String>,
 }
 

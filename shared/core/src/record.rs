@@ -201,7 +201,7 @@ pub struct ActionExecution {
     pub action_name: String,
     pub action_execution_id: String,
     /// Which run of the pipeline execution made this attempt: 0, then one more per RetryStageExecution
-    /// ([`run_attempt`]). With the execution, stage and action it is the attempt's natural key.
+    /// ([`crate::protocol::run_attempt`]). With the execution, stage and action it is the attempt's natural key.
     #[serde(default)]
     pub attempt: u32,
     pub action_type_id: ActionTypeId,

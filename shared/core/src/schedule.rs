@@ -176,7 +176,7 @@ impl fmt::Display for CronField {
     }
 }
 
-/// The rule a cron field broke; reads after "the <field> field".
+/// The rule a cron field broke; reads after "the `<field>` field".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FieldRule {
     #[error("does not allow {found:?} (it allows {allowed})")]

@@ -4,7 +4,7 @@
 //!
 //! CodePipeline's own model: change detection for S3 and ECR sources, and scheduled starts, are EventBridge
 //! rules whose target starts the pipeline; the execution they start has trigger type `CloudWatchEvent` and
-//! the rule's ARN as its detail (docs/codepipeline.md, "Execution triggers"). The [`Scheduler`] port keeps
+//! the rule's ARN as its detail (docs/codepipeline.md, "Execution triggers"). The [`crate::port::Scheduler`] port keeps
 //! triggers: EventBridge rules on AWS (`sluice_aws::eventbridge`), a table and an in-process cron locally
 //! (`sluice_local::scheduler`). Its promises are checked by [`crate::contract::scheduler_contract`].
 //!
@@ -41,7 +41,7 @@ pub const DEFAULT_IMAGE_TAG: &str = "latest";
 pub const SOURCE_TRIGGER_PREFIX: &str = "source-";
 
 /// A trigger of one pipeline. Build it freely; [`Trigger::validate`] says whether it may be kept, and
-/// every [`Scheduler::put_trigger`] checks it first.
+/// every [`crate::port::Scheduler::put_trigger`] checks it first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Trigger {

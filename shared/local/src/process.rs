@@ -22,7 +22,7 @@
 //! # Records
 //!
 //! With a records directory (`<data-dir>/processes`), each running group is recorded as a file
-//! `<pgid>-<start time>` (the anchor's start time in /proc/<pid>/stat) holding the boot id. At the next
+//! `<pgid>-<start time>` (the anchor's start time in `/proc/<pid>/stat`) holding the boot id. At the next
 //! start, [`Processes::end_leftovers`] kills every recorded group whose anchor is still the process
 //! recorded (same boot, same start time: a reused pid is never signalled) and waits until it is gone,
 //! so an action handed over again never runs beside what is left of its previous run.

@@ -3,7 +3,7 @@
 //! and leave an empty list out when written, so parse → serialize → parse is the identity.
 //!
 //! These types hold a pipeline that has passed the model's shape checks (see [`super::file`]); the
-//! structural rules live in [`super::validate`].
+//! structural rules live in [`crate::validate`].
 
 use std::collections::BTreeMap;
 

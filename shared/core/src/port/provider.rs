@@ -109,7 +109,7 @@ impl JobFailure {
 pub enum JobOutcome {
     Succeeded(JobSuccess),
     Failed(JobFailure),
-    /// The job waits for a decision from outside (an approval); [`complete_action`] ends it.
+    /// The job waits for a decision from outside (an approval); [`crate::worker::complete_action`] ends it.
     Waiting,
 }
 
