@@ -94,6 +94,22 @@ async fn stored_pipeline<P: Ports>(
         })
 }
 
+/// The execution, or PipelineExecutionNotFoundException.
+async fn stored_execution<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    id: &str,
+) -> Result<PipelineExecution, ExecutionError> {
+    ports
+        .store()
+        .execution(pipeline, id)
+        .await?
+        .ok_or_else(|| ExecutionError::ExecutionNotFound {
+            pipeline: pipeline.to_string(),
+            id: id.to_string(),
+        })
+}
+
 /// StartPipelineExecution: records the execution, then starts its machine. Pipeline variables given must
 /// be declared; declared ones not given take their defaults; one without either is an error.
 pub async fn start_execution<P: Ports>(
@@ -161,14 +177,7 @@ pub async fn stop_execution<P: Ports>(
     abandon: bool,
     reason: Option<&str>,
 ) -> Result<PipelineExecution, ExecutionError> {
-    let execution = ports
-        .store()
-        .execution(pipeline_name, execution_id)
-        .await?
-        .ok_or_else(|| ExecutionError::ExecutionNotFound {
-            pipeline: pipeline_name.to_string(),
-            id: execution_id.to_string(),
-        })?;
+    let execution = stored_execution(ports, pipeline_name, execution_id).await?;
     match execution.status {
         PipelineExecutionStatus::InProgress => {}
         PipelineExecutionStatus::Stopping if abandon => {}
@@ -212,14 +221,7 @@ pub async fn retry_stage<P: Ports>(
             stage: stage_name.to_string(),
         });
     }
-    let execution = ports
-        .store()
-        .execution(pipeline_name, execution_id)
-        .await?
-        .ok_or_else(|| ExecutionError::ExecutionNotFound {
-            pipeline: pipeline_name.to_string(),
-            id: execution_id.to_string(),
-        })?;
+    let execution = stored_execution(ports, pipeline_name, execution_id).await?;
     if execution.status.is_open() {
         return Err(ExecutionError::Conflict(format!(
             "Pipeline execution {execution_id} is still {}; a stage can be retried once it has failed",
