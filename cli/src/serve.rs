@@ -12,11 +12,16 @@ use serde::{Deserialize, Serialize};
 
 use sluice_api::service::Service;
 use sluice_api::sigv4::CredentialStore;
+use sluice_api::webhook::{AfterAnswer, Receiver};
 use sluice_api::{Api, Auth, router};
+use sluice_core::usecase::webhook::{recover_deliveries, start_delivery};
+use sluice_core::webhook::event::GitProvider;
 use sluice_local::private::{tighten, write_new_private};
 use sluice_local::provider::{LocalConfig, providers_stopping_after};
+use sluice_local::runtime::LocalPorts;
 use sluice_local::runtime::{LocalRuntime, work_runtime};
 use sluice_local::scheduler::LOOK_EVERY;
+use sluice_local::webhook::{receiver_secrets, secret_sources, secret_variable};
 
 use crate::run::{DataDir, StopGrace};
 
@@ -148,6 +153,7 @@ async fn serve(
         Ok(grace) => grace,
         Err(e) => return fail(e),
     };
+    let config_for_webhooks = config.clone();
     let opened = {
         let data_dir = data_dir.clone();
         let providers = providers_stopping_after(config, BTreeMap::new(), stop_grace);
@@ -229,12 +235,96 @@ async fn serve(
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let served = axum::serve(listener, router(api))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let receiver = match webhook_receiver(&config_for_webhooks, &local.ports, work, &bound) {
+        Ok(receiver) => receiver,
+        Err(e) => return fail(e),
+    };
+    let app = router(api).merge(sluice_api::webhook::router(receiver));
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     local.shutdown();
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }
+
+/// The webhook receiver on this server: its secrets, executions started on the work runtime after the
+/// answer, and deliveries a crash left unstarted started now and every minute.
+fn webhook_receiver(
+    config: &LocalConfig,
+    ports: &LocalPorts,
+    work: &tokio::runtime::Handle,
+    bound: &SocketAddr,
+) -> Result<Arc<Receiver<LocalPorts>>, String> {
+    let env = |name: &str| std::env::var(name).ok();
+    let secrets = receiver_secrets(config, &env).map_err(|e| e.to_string())?;
+    let sources = secret_sources(config, &env);
+    for provider in [
+        GitProvider::GitHub,
+        GitProvider::Bitbucket,
+        GitProvider::GitLab,
+    ] {
+        match sources.iter().find(|(p, _)| *p == provider) {
+            Some((_, from)) => println!(
+                "Webhooks: POST http://{bound}/webhooks/{} (secret from {from})",
+                provider.slug()
+            ),
+            None => println!(
+                "Webhooks: POST http://{bound}/webhooks/{} refuses every delivery: set {} or webhooks.{}.secretFile in the config file",
+                provider.slug(),
+                secret_variable(provider),
+                provider.slug()
+            ),
+        }
+    }
+    let recovering = ports.clone();
+    work.spawn(async move {
+        let mut ticks = tokio::time::interval(RECOVER_EVERY);
+        loop {
+            ticks.tick().await;
+            match recover_deliveries(&recovering).await {
+                Ok(keys) => {
+                    for key in keys {
+                        println!("Webhook delivery {key}: started what it had left unstarted");
+                    }
+                }
+                Err(e) => eprintln!("sluice: webhook deliveries cannot be recovered now: {e}"),
+            }
+        }
+    });
+    let starting = ports.clone();
+    let work = work.clone();
+    let after_answer: AfterAnswer = Arc::new(move |key: String| {
+        let ports = starting.clone();
+        work.spawn(async move {
+            match start_delivery(&ports, &key).await {
+                Ok(starts) => {
+                    for start in starts.iter().filter(|s| s.error.is_some()) {
+                        eprintln!(
+                            "sluice: webhook delivery {key} could not start pipeline {}: {}",
+                            start.pipeline,
+                            start.error.as_deref().unwrap_or_default()
+                        );
+                    }
+                }
+                Err(e) => eprintln!(
+                    "sluice: webhook delivery {key} is recorded but not started yet ({e}); it is started within a minute"
+                ),
+            }
+        });
+    });
+    Ok(Arc::new(Receiver {
+        ports: ports.clone(),
+        secrets,
+        after_answer,
+        log: Arc::new(|line: &str| println!("{line}")),
+    }))
+}
+
+/// How often deliveries recorded and not started (a crash, a store that could not answer) are looked for.
+const RECOVER_EVERY: std::time::Duration = std::time::Duration::from_secs(60);

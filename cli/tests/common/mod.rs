@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 /// How long the server may take to say it listens.
@@ -20,6 +20,8 @@ pub(crate) struct Server {
     port: u16,
     extra: Vec<String>,
     env: Vec<(String, String)>,
+    /// Every line the server printed on standard output so far.
+    pub(crate) output: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
@@ -42,9 +44,11 @@ impl Server {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let child = spawn(port, &data, &extra, &env);
+        let output = Arc::new(Mutex::new(String::new()));
+        let child = spawn(port, &data, &extra, &env, &output);
         Server {
             child,
+            output,
             endpoint: format!("http://127.0.0.1:{port}"),
             data,
             port,
@@ -58,13 +62,19 @@ impl Server {
     pub(crate) fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(self.port, &self.data, &self.extra, &self.env);
+        self.child = spawn(self.port, &self.data, &self.extra, &self.env, &self.output);
     }
 }
 
 /// Starts `sluice serve` and waits (boundedly) for the line saying it listens; a thread keeps draining
 /// its output afterwards so it never blocks on a full pipe.
-fn spawn(port: u16, data: &std::path::Path, extra: &[String], env: &[(String, String)]) -> Child {
+fn spawn(
+    port: u16,
+    data: &std::path::Path,
+    extra: &[String],
+    env: &[(String, String)],
+    output: &Arc<Mutex<String>>,
+) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([
             "serve",
@@ -82,9 +92,14 @@ fn spawn(port: u16, data: &std::path::Path, extra: &[String], env: &[(String, St
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let (listening, ready) = mpsc::channel();
+    let output = output.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
+            if let Ok(mut output) = output.lock() {
+                output.push_str(&line);
+                output.push('\n');
+            }
             if line.starts_with("Sluice serves") {
                 let _ = listening.send(());
             }

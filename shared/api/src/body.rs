@@ -26,8 +26,20 @@ pub const DISCARD_AT_MOST_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Reads the whole body if it is at most [`MAX_REQUEST_BODY_BYTES`]; otherwise refuses it as described in the
 /// module documentation. A body that cannot be read (the client went away) is a SerializationException.
-pub async fn read(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
-    let limit = u64::try_from(MAX_REQUEST_BODY_BYTES).unwrap_or(u64::MAX);
+pub async fn read(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    read_at_most(headers, body, MAX_REQUEST_BODY_BYTES, "API").await
+}
+
+/// [`read`] with another limit, for another reader (`who`, in the messages): the webhook receiver
+/// takes GitHub's 25 MB.
+pub async fn read_at_most(
+    headers: &HeaderMap,
+    mut body: Body,
+    max: usize,
+    who: &str,
+) -> Result<Bytes, ApiError> {
+    let mib = max / (1024 * 1024);
+    let limit = u64::try_from(max).unwrap_or(u64::MAX);
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
@@ -40,7 +52,7 @@ pub async fn read(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError
             discard(&mut body, DISCARD_AT_MOST_BYTES).await;
         }
         return Err(too_large(format!(
-            "The request body is {length} bytes; the API takes at most {MAX_REQUEST_BODY_BYTES} bytes (4 MiB)"
+            "The request body is {length} bytes; the {who} takes at most {max} bytes ({mib} MiB)"
         )));
     }
     let capacity = declared
@@ -54,11 +66,11 @@ pub async fn read(headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
-        if out.len() + data.len() > MAX_REQUEST_BODY_BYTES {
+        if out.len() + data.len() > max {
             let read = u64::try_from(out.len() + data.len()).unwrap_or(u64::MAX);
             discard(&mut body, DISCARD_AT_MOST_BYTES.saturating_sub(read)).await;
             return Err(too_large(format!(
-                "The request body is over {MAX_REQUEST_BODY_BYTES} bytes, the most the API takes (4 MiB)"
+                "The request body is over {max} bytes, the most the {who} takes ({mib} MiB)"
             )));
         }
         out.extend_from_slice(&data);

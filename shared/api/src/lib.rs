@@ -13,6 +13,7 @@ pub mod error;
 pub mod ops;
 pub mod service;
 pub mod sigv4;
+pub mod webhook;
 
 use std::sync::Arc;
 

@@ -18,9 +18,9 @@
 //! 6. `validate`, `compile`, `record`: CodePipeline's structural rules; a pipeline into its state machine
 //!    (pure); the records the stores keep (types only).
 //! 7. `port`: every trait the domain uses to reach the world, and the types they exchange.
-//! 8. `builders`, `system`, `transient`, `memory`: events and new records built from records (pure); the
+//! 8. `builders`, `system`, `transient`, `memory`, `webhook`: events and new records built from records (pure); the
 //!    system clock and random ids; trying a step again in process; every port in memory, for tests (the
-//!    `test-util` feature).
+//!    `test-util` feature); webhook deliveries verified, read and matched (pure).
 //! 9. `recorder`: every write of an execution, stage or action record, and the event it announces.
 //! 10. `dispatcher`, `worker`: the machine's bookkeeping steps; running one action attempt.
 //! 11. `usecase`, `job`: what the API asks (put, start, stop, retry, transitions); the custom-action job
@@ -54,4 +54,5 @@ pub mod trigger;
 pub mod usecase;
 pub mod validate;
 pub mod variable;
+pub mod webhook;
 pub mod worker;

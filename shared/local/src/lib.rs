@@ -18,3 +18,4 @@ pub mod scheduler;
 pub mod sealing;
 pub mod secrets;
 pub mod store;
+pub mod webhook;

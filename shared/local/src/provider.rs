@@ -47,6 +47,17 @@ pub struct LocalConfig {
     /// [`crate::environment::ALWAYS_PASSED`]; no other variable of it reaches them.
     #[serde(default, rename = "passEnvironment")]
     pub pass_environment: Vec<String>,
+    /// The webhook receiver's secrets, by provider (`github`, `bitbucket`, `gitlab`): each a file
+    /// holding it, so the secret itself is not in a file that is committed (`crate::webhook`).
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, WebhookConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WebhookConfig {
+    /// A file whose contents (without a trailing newline) are the secret; relative to sluice.json.
+    pub secret_file: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -110,6 +121,16 @@ impl LocalConfig {
             })?;
         }
         let base = path.parent().unwrap_or(Path::new("."));
+        for (provider, webhook) in config.webhooks.iter_mut() {
+            if sluice_core::webhook::event::GitProvider::from_slug(provider).is_none() {
+                return Err(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    field: format!("webhooks.{provider}"),
+                    rule: "must be github, bitbucket or gitlab".to_string(),
+                });
+            }
+            webhook.secret_file = resolve_location(base, &webhook.secret_file);
+        }
         for location in config.sources.values_mut() {
             *location = resolve_location(base, location);
         }

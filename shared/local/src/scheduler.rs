@@ -26,18 +26,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_core::port::{
-    Clock, ExecutionStore, Orchestrator, PipelineStore, Ports, ResourceStore, Scheduler,
-    SchedulerError, StoreError,
-};
+use sluice_core::port::{Clock, Ports, ResourceStore, Scheduler, SchedulerError, StoreError};
 use sluice_core::problem::Coded;
-use sluice_core::protocol::machine_input;
-use sluice_core::record::{ExecutionTrigger, LOCAL_ACCOUNT, PipelineExecutionStatus};
-use sluice_core::recorder::update_execution;
+use sluice_core::record::{ExecutionTrigger, LOCAL_ACCOUNT};
 use sluice_core::schedule::Schedule;
 use sluice_core::time::Timestamp;
 use sluice_core::trigger::{FiresOn, Trigger, rule_name};
-use sluice_core::usecase::execution::{ExecutionError, StartRequest, start_execution};
+use sluice_core::usecase::execution::{ExecutionError, StartRequest, start_once};
 use time::OffsetDateTime;
 
 /// The resource kind triggers are kept under.
@@ -292,63 +287,12 @@ impl<S: ResourceStore> LocalScheduler<S> {
             }),
             ..StartRequest::default()
         };
-        match start_execution(ports, &trigger.pipeline, request).await {
-            Ok(_) => Ok(None),
-            // An earlier look recorded the execution and stopped before its machine started, or after.
-            Err(ExecutionError::Store(StoreError::AlreadyExists { .. })) => {
-                self.resume(ports, &trigger.pipeline, &firing.execution_id)
-                    .await?;
-                Ok(None)
-            }
+        match start_once(ports, &trigger.pipeline, request).await {
+            Ok(()) => Ok(None),
             Err(ExecutionError::Store(e)) => Err(SchedulerError::backend(e)),
             // Kept as the firing's outcome, named as the API would answer it.
             Err(other) => Ok(Some(format!("{}: {other}", other.exception()))),
         }
-    }
-
-    /// Starts the machine of an execution recorded without one (idempotent: the orchestrator's start is
-    /// idempotent on the execution id).
-    async fn resume<P: Ports>(
-        &self,
-        ports: &P,
-        pipeline: &str,
-        execution_id: &str,
-    ) -> Result<(), SchedulerError> {
-        let store = ports.store();
-        let Some(execution) = store
-            .execution(pipeline, execution_id)
-            .await
-            .map_err(SchedulerError::backend)?
-        else {
-            return Ok(());
-        };
-        if execution.orchestration.is_some()
-            || execution.status != PipelineExecutionStatus::InProgress
-        {
-            return Ok(());
-        }
-        let Some(stored) = store
-            .pipeline_version(pipeline, execution.pipeline_version)
-            .await
-            .map_err(SchedulerError::backend)?
-        else {
-            return Ok(());
-        };
-        let orchestration = ports
-            .orchestrator()
-            .start(
-                &stored.machine,
-                execution_id,
-                &machine_input(pipeline, execution_id),
-            )
-            .await
-            .map_err(SchedulerError::backend)?;
-        update_execution(store, ports.clock(), &execution, |e| {
-            e.orchestration = Some(orchestration.clone());
-        })
-        .await
-        .map_err(SchedulerError::backend)?;
-        Ok(())
     }
 
     /// Records that the firing was started, unless the trigger changed hands meanwhile.

@@ -301,3 +301,61 @@ pub async fn retry_stage<P: Ports>(
     }
     Ok(retried)
 }
+
+/// Starts an execution whose id was chosen and written down beforehand (a schedule's firing, a webhook
+/// delivery), so that doing it again after a crash starts nothing twice: when the execution is already
+/// recorded, only its machine is started if it has none yet (the orchestrator's start is idempotent on
+/// the execution id).
+pub async fn start_once<P: Ports>(
+    ports: &P,
+    pipeline_name: &str,
+    request: StartRequest,
+) -> Result<(), ExecutionError> {
+    let Some(execution_id) = request.pipeline_execution_id.clone() else {
+        return start_execution(ports, pipeline_name, request)
+            .await
+            .map(|_| ());
+    };
+    match start_execution(ports, pipeline_name, request).await {
+        Ok(_) => Ok(()),
+        Err(ExecutionError::Store(StoreError::AlreadyExists { .. })) => {
+            resume_recorded(ports, pipeline_name, &execution_id).await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Starts the machine of an execution recorded without one.
+async fn resume_recorded<P: Ports>(
+    ports: &P,
+    pipeline: &str,
+    execution_id: &str,
+) -> Result<(), ExecutionError> {
+    let store = ports.store();
+    let Some(execution) = store.execution(pipeline, execution_id).await? else {
+        return Ok(());
+    };
+    if execution.orchestration.is_some() || execution.status != PipelineExecutionStatus::InProgress
+    {
+        return Ok(());
+    }
+    let Some(stored) = store
+        .pipeline_version(pipeline, execution.pipeline_version)
+        .await?
+    else {
+        return Ok(());
+    };
+    let orchestration = ports
+        .orchestrator()
+        .start(
+            &stored.machine,
+            execution_id,
+            &machine_input(pipeline, execution_id),
+        )
+        .await?;
+    update_execution(store, ports.clock(), &execution, |e| {
+        e.orchestration = Some(orchestration.clone());
+    })
+    .await?;
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! Use cases: what the API and the CLI ask of the domain, each a function over the ports. [`pipeline`]
 //! puts and deletes pipelines, [`execution`] starts, stops and retries executions, [`transition`]
-//! disables and enables stage transitions.
+//! disables and enables stage transitions, [`webhook`] receives webhook deliveries.
 
 pub mod execution;
 pub mod pipeline;
 pub mod transition;
+pub mod webhook;
