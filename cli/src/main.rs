@@ -11,6 +11,7 @@ mod failure;
 mod options;
 mod render;
 mod run;
+mod schedule;
 mod serve;
 mod target;
 mod validate;
@@ -85,6 +86,9 @@ enum Command {
     /// Amazon States Language definitions: `sluice asl validate FILE`, `sluice asl run FILE`.
     #[command(subcommand)]
     Asl(asl::Command),
+    /// EventBridge schedule expressions: `sluice schedule next 'cron(0 2 * * ? *)' [--after RFC3339] [--count N]`.
+    #[command(subcommand)]
+    Schedule(schedule::Command),
 }
 
 fn main() -> ExitCode {
@@ -111,6 +115,8 @@ fn main() -> ExitCode {
             .unwrap_or_else(|| aws_model::run(args)),
         Command::Asl(command) => here("asl", "works on a definition on this machine")
             .unwrap_or_else(|| asl::run(command)),
+        Command::Schedule(command) => here("schedule", "works out an expression on this machine")
+            .unwrap_or_else(|| schedule::run(command)),
         Command::Approve(args) => control::approve::run(args, options, ApprovalStatus::Approved),
         Command::Reject(args) => control::approve::run(args, options, ApprovalStatus::Rejected),
         Command::Status(args) => control::status::status(args, options),

@@ -76,6 +76,18 @@ impl Schedule {
             Schedule::Cron(cron) => cron.next_after(after),
         }
     }
+
+    /// Every firing strictly after `after`, in order: [`Schedule::next_after`] from `after`, then from each firing
+    /// in turn, so a rate fires at `after + k × every` (`after` standing for the rule's creation). The iterator ends
+    /// when the schedule never fires again.
+    pub fn firings_after(
+        &self,
+        after: OffsetDateTime,
+    ) -> impl Iterator<Item = OffsetDateTime> + '_ {
+        std::iter::successors(self.next_after(after), move |&previous| {
+            self.next_after(previous)
+        })
+    }
 }
 
 impl fmt::Display for Schedule {
@@ -140,12 +152,18 @@ pub enum ScheduleError {
     Field {
         expression: String,
         field: CronField,
-        rule: FieldRule,
+        /// Boxed: the tokens it names would otherwise make every error that carries a `ScheduleError` large.
+        rule: Box<FieldRule>,
     },
     #[error(
-        "{expression}: the day-of-month and day-of-week fields cannot both be set; one must be ?"
+        "{expression}: the day-of-month field ({day_of_month:?}) and the day-of-week field ({day_of_week:?}) \
+         cannot both be set; one must be ?"
     )]
-    BothDaysSet { expression: String },
+    BothDaysSet {
+        expression: String,
+        day_of_month: String,
+        day_of_week: String,
+    },
     #[error(
         "{expression}: the day-of-month and day-of-week fields cannot both be ?; set one of them"
     )]
@@ -176,26 +194,35 @@ impl fmt::Display for CronField {
     }
 }
 
-/// The rule a cron field broke; reads after "the `<field>` field".
+/// The rule a cron field broke; reads after "the `<field>` field". Each names the offending token: the whole field
+/// as written (in capitals), or the one value or range in it that is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FieldRule {
-    #[error("does not allow {found:?} (it allows {allowed})")]
-    Disallowed { found: char, allowed: &'static str },
+    #[error("has {token:?}, with {found:?}, which the field does not allow (it allows {allowed})")]
+    Disallowed {
+        token: String,
+        found: char,
+        allowed: &'static str,
+    },
     #[error("has {token:?}, which is not {expected}")]
     BadValue {
         token: String,
         expected: &'static str,
     },
-    #[error("has an empty item; separate values with single commas")]
-    EmptyItem,
-    #[error("has the range {token:?}, which runs backwards; write the smaller value first")]
+    #[error("has {token:?}, with an empty item; separate values with single commas")]
+    EmptyItem { token: String },
+    #[error("has {token:?}, a range that runs backwards; write the smaller value first")]
     Backwards { token: String },
-    #[error("has the increment {token:?}, which is not a number from 1 to {max}")]
-    BadIncrement { token: String, max: u16 },
-    #[error("uses ? with other values; ? must be the whole field")]
-    QuestionMarkNotAlone,
-    #[error("uses {what} with other values; it must be the field's only item")]
-    NotAlone { what: &'static str },
+    #[error("has {token:?}, whose increment {step:?} is not a number from 1 to {max}")]
+    BadIncrement {
+        token: String,
+        step: String,
+        max: u16,
+    },
+    #[error("has {token:?}, which uses ? with other values; ? must be the whole field")]
+    QuestionMarkNotAlone { token: String },
+    #[error("has {token:?}, which uses {what} with other values; it must be the field's only item")]
+    NotAlone { token: String, what: &'static str },
     #[error("has {token:?}; in day#n, n is the week of the month, from 1 to 5")]
     BadNth { token: String },
 }
@@ -419,7 +446,7 @@ impl Cron {
         let in_field = |spec: &Spec, rule: FieldRule| ScheduleError::Field {
             expression: expression.to_owned(),
             field: spec.field,
-            rule,
+            rule: Box::new(rule),
         };
         let list = |spec: &Spec, text: &str| {
             let text = text.to_ascii_uppercase();
@@ -443,6 +470,8 @@ impl Cron {
             (DayOfMonth::Any, _) | (_, DayOfWeek::Any) => Ok(cron),
             _ => Err(ScheduleError::BothDaysSet {
                 expression: expression.to_owned(),
+                day_of_month: day_of_month.to_owned(),
+                day_of_week: day_of_week.to_owned(),
             }),
         }
     }
@@ -556,6 +585,7 @@ fn check_punctuation(spec: &Spec, text: &str) -> Result<(), FieldRule> {
         .find(|&c| !c.is_ascii_alphanumeric() && !spec.punctuation.contains(c))
     {
         Some(found) => Err(FieldRule::Disallowed {
+            token: text.to_owned(),
             found,
             allowed: spec.allowed,
         }),
@@ -572,13 +602,18 @@ impl DayOfMonth {
             return Ok(DayOfMonth::Any);
         }
         if text.contains('?') {
-            return Err(FieldRule::QuestionMarkNotAlone);
+            return Err(FieldRule::QuestionMarkNotAlone {
+                token: text.to_owned(),
+            });
         }
         if !text.contains(['L', 'W']) {
             return List::parse(spec, text).map(DayOfMonth::Days);
         }
         if text.contains(',') {
-            return Err(FieldRule::NotAlone { what: "L or W" });
+            return Err(FieldRule::NotAlone {
+                token: text.to_owned(),
+                what: "L or W",
+            });
         }
         match text {
             "L" => Ok(DayOfMonth::Last),
@@ -606,14 +641,19 @@ impl DayOfWeek {
             return Ok(DayOfWeek::Any);
         }
         if text.contains('?') {
-            return Err(FieldRule::QuestionMarkNotAlone);
+            return Err(FieldRule::QuestionMarkNotAlone {
+                token: text.to_owned(),
+            });
         }
         if text == "L" {
             return Ok(DayOfWeek::Last);
         }
         if let Some((day, nth)) = text.split_once('#') {
             if text.contains(',') {
-                return Err(FieldRule::NotAlone { what: "#" });
+                return Err(FieldRule::NotAlone {
+                    token: text.to_owned(),
+                    what: "#",
+                });
             }
             let day = single_value(spec, day)?;
             let nth = digits(nth)
@@ -625,7 +665,10 @@ impl DayOfWeek {
             return Ok(DayOfWeek::Nth(day, nth));
         }
         if text.contains('L') && text.contains(',') {
-            return Err(FieldRule::NotAlone { what: "L" });
+            return Err(FieldRule::NotAlone {
+                token: text.to_owned(),
+                what: "L",
+            });
         }
         if let Some(day) = text.strip_suffix('L') {
             return single_value(spec, day).map(DayOfWeek::LastInMonth);
@@ -637,6 +680,11 @@ impl DayOfWeek {
 impl List {
     /// `text` is already in capitals and holds only the field's punctuation.
     fn parse(spec: &Spec, text: &str) -> Result<List, FieldRule> {
+        if text.split(',').any(str::is_empty) {
+            return Err(FieldRule::EmptyItem {
+                token: text.to_owned(),
+            });
+        }
         text.split(',')
             .map(|item| Item::parse(spec, item))
             .collect::<Result<Vec<_>, _>>()
@@ -649,10 +697,8 @@ impl List {
 }
 
 impl Item {
+    /// `text` is one non-empty item of a list.
     fn parse(spec: &Spec, text: &str) -> Result<Item, FieldRule> {
-        if text.is_empty() {
-            return Err(FieldRule::EmptyItem);
-        }
         let (base, step) = match text.split_once('/') {
             Some((base, step)) => {
                 let span = spec.max - spec.min + 1;
@@ -660,7 +706,8 @@ impl Item {
                     .and_then(|step| u16::try_from(step).ok())
                     .filter(|step| (1..=span).contains(step))
                     .ok_or_else(|| FieldRule::BadIncrement {
-                        token: step.to_owned(),
+                        token: text.to_owned(),
+                        step: step.to_owned(),
                         max: span,
                     })?;
                 (base, Some(step))
@@ -1092,14 +1139,94 @@ mod tests {
     }
 
     #[test]
+    fn firings_after_chains_next_after_and_ends_when_the_schedule_does() {
+        let two_new_years = schedule("cron(0 0 1 1 ? 2026-2027)");
+        assert_eq!(
+            two_new_years
+                .firings_after(at("2025-06-01T00:00:00Z"))
+                .collect::<Vec<_>>(),
+            [at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z")]
+        );
+        let rate = schedule("rate(5 minutes)");
+        assert_eq!(
+            rate.firings_after(at("2026-11-26T10:00:30Z"))
+                .take(3)
+                .collect::<Vec<_>>(),
+            [
+                at("2026-11-26T10:05:30Z"),
+                at("2026-11-26T10:10:30Z"),
+                at("2026-11-26T10:15:30Z")
+            ]
+        );
+    }
+
+    // Where EventBridge's cron differs from classic (Vixie, POSIX) cron. The day-of-week numbering and the year's
+    // increments are tested here; `?` in one day field in rejects_setting_both_day_fields_or_neither (classic cron
+    // reads `0 12 1 * MON` as the 1st or any Monday, EventBridge refuses it); L, W and # in the user guide's
+    // examples above (classic cron has none of them); the six fields in rejects_anything_but_six_fields and
+    // month_names_lists_and_year_ranges_restrict_firings.
+
+    #[test]
+    fn day_of_week_numbers_run_from_1_sunday_to_7_saturday_not_classic_0_to_6() {
+        // From Thursday 26 November 2026: Saturday the 28th, Sunday the 29th, Monday the 30th.
+        let after = "2026-11-26T00:00:00Z";
+        assert_eq!(
+            next("cron(0 0 ? * 1 *)", after).as_deref(),
+            Some("2026-11-29T00:00:00Z")
+        );
+        assert_eq!(
+            next("cron(0 0 ? * 2 *)", after).as_deref(),
+            Some("2026-11-30T00:00:00Z")
+        );
+        // Classic cron reads 7 as Sunday too; here it is Saturday.
+        assert_eq!(
+            next("cron(0 0 ? * 7 *)", after).as_deref(),
+            Some("2026-11-28T00:00:00Z")
+        );
+        assert_eq!(
+            firings("cron(0 0 ? * SUN,SAT *)", after, 2),
+            firings("cron(0 0 ? * 1,7 *)", after, 2)
+        );
+        // Classic cron's 0 for Sunday is out of range.
+        assert_eq!(
+            rejection("cron(0 0 ? * 0 *)"),
+            "cron(0 0 ? * 0 *): the day-of-week field has \"0\", which is not a number from 1 (SUN) to 7 (SAT) \
+             or a day from SUN to SAT"
+        );
+        assert_eq!(
+            rejection("cron(0 0 ? * 0-6 *)"),
+            "cron(0 0 ? * 0-6 *): the day-of-week field has \"0\", which is not a number from 1 (SUN) to 7 (SAT) \
+             or a day from SUN to SAT"
+        );
+    }
+
+    #[test]
+    fn the_year_field_classic_cron_lacks_takes_increments_and_lists() {
+        assert_eq!(
+            firings("cron(0 0 1 1 ? 2026/3)", "2025-06-01T00:00:00Z", 3),
+            [
+                "2026-01-01T00:00:00Z",
+                "2029-01-01T00:00:00Z",
+                "2032-01-01T00:00:00Z"
+            ]
+        );
+        assert_eq!(
+            firings("cron(0 0 1 1 ? 2030,2027)", "2025-06-01T00:00:00Z", 2),
+            ["2027-01-01T00:00:00Z", "2030-01-01T00:00:00Z"]
+        );
+    }
+
+    #[test]
     fn rejects_setting_both_day_fields_or_neither() {
         assert_eq!(
             rejection("cron(0 12 * * * *)"),
-            "cron(0 12 * * * *): the day-of-month and day-of-week fields cannot both be set; one must be ?"
+            "cron(0 12 * * * *): the day-of-month field (\"*\") and the day-of-week field (\"*\") cannot both \
+             be set; one must be ?"
         );
         assert_eq!(
             rejection("cron(0 12 1 * MON *)"),
-            "cron(0 12 1 * MON *): the day-of-month and day-of-week fields cannot both be set; one must be ?"
+            "cron(0 12 1 * MON *): the day-of-month field (\"1\") and the day-of-week field (\"MON\") cannot \
+             both be set; one must be ?"
         );
         assert_eq!(
             rejection("cron(0 12 ? * ? *)"),
@@ -1179,15 +1306,18 @@ mod tests {
     fn rejects_wildcards_a_field_does_not_allow() {
         assert_eq!(
             rejection("cron(? * * * ? *)"),
-            "cron(? * * * ? *): the minutes field does not allow '?' (it allows , - * /)"
+            "cron(? * * * ? *): the minutes field has \"?\", with '?', which the field does not allow (it allows \
+             , - * /)"
         );
         assert_eq!(
             rejection("cron(0 0 ? * 1/2 *)"),
-            "cron(0 0 ? * 1/2 *): the day-of-week field does not allow '/' (it allows , - * ? L #)"
+            "cron(0 0 ? * 1/2 *): the day-of-week field has \"1/2\", with '/', which the field does not allow \
+             (it allows , - * ? L #)"
         );
         assert_eq!(
             rejection("cron(0 0 1#2 * ? *)"),
-            "cron(0 0 1#2 * ? *): the day-of-month field does not allow '#' (it allows , - * ? / L W)"
+            "cron(0 0 1#2 * ? *): the day-of-month field has \"1#2\", with '#', which the field does not allow \
+             (it allows , - * ? / L W)"
         );
         assert_eq!(
             rejection("cron(L 0 * * ? *)"),
@@ -1195,7 +1325,8 @@ mod tests {
         );
         assert_eq!(
             rejection("cron(0 0 ?,1 * MON *)"),
-            "cron(0 0 ?,1 * MON *): the day-of-month field uses ? with other values; ? must be the whole field"
+            "cron(0 0 ?,1 * MON *): the day-of-month field has \"?,1\", which uses ? with other values; ? must be \
+             the whole field"
         );
     }
 
@@ -1203,18 +1334,18 @@ mod tests {
     fn rejects_special_day_forms_mixed_with_other_values() {
         assert_eq!(
             rejection("cron(0 0 ? * 3#1,6#3 *)"),
-            "cron(0 0 ? * 3#1,6#3 *): the day-of-week field uses # with other values; it must be the field's \
-             only item"
+            "cron(0 0 ? * 3#1,6#3 *): the day-of-week field has \"3#1,6#3\", which uses # with other values; it \
+             must be the field's only item"
         );
         assert_eq!(
             rejection("cron(0 0 ? * 6L,2 *)"),
-            "cron(0 0 ? * 6L,2 *): the day-of-week field uses L with other values; it must be the field's only \
-             item"
+            "cron(0 0 ? * 6L,2 *): the day-of-week field has \"6L,2\", which uses L with other values; it must \
+             be the field's only item"
         );
         assert_eq!(
             rejection("cron(0 0 L,15 * ? *)"),
-            "cron(0 0 L,15 * ? *): the day-of-month field uses L or W with other values; it must be the field's \
-             only item"
+            "cron(0 0 L,15 * ? *): the day-of-month field has \"L,15\", which uses L or W with other values; it \
+             must be the field's only item"
         );
         assert_eq!(
             rejection("cron(0 0 1-15W * ? *)"),
@@ -1232,16 +1363,18 @@ mod tests {
     fn rejects_malformed_ranges_increments_and_lists() {
         assert_eq!(
             rejection("cron(0 17-8 * * ? *)"),
-            "cron(0 17-8 * * ? *): the hours field has the range \"17-8\", which runs backwards; write the \
+            "cron(0 17-8 * * ? *): the hours field has \"17-8\", a range that runs backwards; write the \
              smaller value first"
         );
         assert_eq!(
             rejection("cron(0/0 * * * ? *)"),
-            "cron(0/0 * * * ? *): the minutes field has the increment \"0\", which is not a number from 1 to 60"
+            "cron(0/0 * * * ? *): the minutes field has \"0/0\", whose increment \"0\" is not a number from 1 \
+             to 60"
         );
         assert_eq!(
             rejection("cron(0,,30 * * * ? *)"),
-            "cron(0,,30 * * * ? *): the minutes field has an empty item; separate values with single commas"
+            "cron(0,,30 * * * ? *): the minutes field has \"0,,30\", with an empty item; separate values with \
+             single commas"
         );
     }
 
