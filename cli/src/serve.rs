@@ -21,6 +21,7 @@ use sluice_local::provider::{LocalConfig, providers_stopping_after};
 use sluice_local::runtime::LocalPorts;
 use sluice_local::runtime::{LocalRuntime, work_runtime};
 use sluice_local::scheduler::LOOK_EVERY;
+use sluice_local::watcher::SourceWatcher;
 use sluice_local::webhook::{receiver_secrets, secret_sources, secret_variable};
 
 use crate::run::{DataDir, StopGrace};
@@ -50,6 +51,11 @@ pub(crate) struct Args {
     /// InternalFailure (for tests and for debugging Sluice itself).
     #[arg(long, hide = true)]
     check_responses: bool,
+    /// Seconds between looks at sources that poll for changes (S3, CodeCommit and GitHub sources with
+    /// PollForSourceChanges true, the default). S3 sources with PollForSourceChanges false are seen
+    /// within a second of their object's write, whatever this says.
+    #[arg(long, value_name = "SECONDS", default_value_t = sluice_local::watcher::DEFAULT_POLL_INTERVAL.as_secs_f64())]
+    poll_interval: f64,
     /// Local configuration for the pipelines' actions (sources, build projects, functions).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -174,6 +180,24 @@ async fn serve(
     let cron = local.ports.scheduler.clone();
     let cron_ports = local.ports.clone();
     work.spawn(async move { cron.run(&cron_ports, LOOK_EVERY).await });
+    // Sources: S3 objects created, and polled sources at the poll interval.
+    let poll_every = match std::time::Duration::try_from_secs_f64(args.poll_interval) {
+        Ok(every) if !every.is_zero() => every,
+        _ => {
+            return fail(format!(
+                "--poll-interval {}: expected a number of seconds, more than 0",
+                args.poll_interval
+            ));
+        }
+    };
+    let watcher = SourceWatcher::new(
+        &data_dir,
+        config_for_webhooks.sources.clone(),
+        &args.region,
+        &args.account,
+    );
+    let watched_ports = local.ports.clone();
+    work.spawn(async move { watcher.run(&watched_ports, LOOK_EVERY, poll_every).await });
     let auth = if args.no_auth {
         println!(
             "WARNING: --no-auth: requests are NOT authenticated; anyone who can reach {address} can change pipelines"

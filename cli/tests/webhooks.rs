@@ -428,3 +428,34 @@ fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+#[test]
+fn an_object_written_to_a_bucket_folder_starts_its_pipeline_under_sluice_serve() {
+    let server = Server::start(&["--poll-interval", "3600"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = pipeline("Uploads", json!([]));
+    body["pipeline"]["stages"][0]["actions"][0] = json!({
+        "name": "Upload",
+        "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+        "configuration": {"S3Bucket": "incoming", "S3ObjectKey": "app.zip", "PollForSourceChanges": "false"},
+        "outputArtifacts": [{"name": "Src"}]
+    });
+    create(&server, dir.path(), body);
+    // The watcher takes its baseline within a second of the pipeline's creation.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(executions(&server, "Uploads").is_empty());
+    let folder = server.data.join("s3/incoming");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("app.zip"), b"not really a zip").unwrap();
+    let started = wait_for(&server, "Uploads", 1);
+    assert_eq!(started.len(), 1, "the write starts one execution");
+    assert_eq!(started[0]["trigger"]["triggerType"], "CloudWatchEvent");
+    assert!(
+        started[0]["trigger"]["triggerDetail"]
+            .as_str()
+            .unwrap()
+            .ends_with(":rule/sluice-Uploads-source-Upload"),
+        "{}",
+        started[0]
+    );
+}

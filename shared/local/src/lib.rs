@@ -18,4 +18,5 @@ pub mod scheduler;
 pub mod sealing;
 pub mod secrets;
 pub mod store;
+pub mod watcher;
 pub mod webhook;

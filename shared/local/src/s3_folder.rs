@@ -243,6 +243,62 @@ impl S3Folder {
         Ok(self.root.join(bucket).join(key))
     }
 
+    /// What the local S3 triggers watch, without reading the object: its size, modification time and
+    /// inode (a directory's: the count, total size and newest time of its files). `None` when no
+    /// object is at the key. A change of stamp is S3's "Object Created"; whether the content changed
+    /// is [`S3Folder::read_source`]'s VersionId.
+    pub fn object_stamp(&self, bucket: &str, key: &str) -> Result<Option<String>, S3FolderError> {
+        use std::os::unix::fs::MetadataExt;
+        check_names(bucket, key, NameField::S3Bucket, NameField::S3ObjectKey)?;
+        let (Some(name), parents) = key_segments(key) else {
+            return Ok(None);
+        };
+        let folder = match Root::open(&self.root)
+            .and_then(|buckets| buckets.dir(&[bucket]))
+            .and_then(|bucket| bucket.dir(&parents))
+        {
+            Ok(folder) => folder,
+            Err(error) => {
+                return match missing_or(error, || S3FolderError::MissingObject {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                    path: PathBuf::new(),
+                }) {
+                    S3FolderError::MissingObject { .. } => Ok(None),
+                    other => Err(other),
+                };
+            }
+        };
+        let stamp = |m: &fs::Metadata| {
+            format!(
+                "{}:{}:{}",
+                m.len(),
+                m.mtime_nsec() + m.mtime() * 1_000_000_000,
+                m.ino()
+            )
+        };
+        match folder.kind(name)? {
+            None | Some(EntryKind::Other) => Ok(None),
+            Some(EntryKind::File) => {
+                let file = folder.open_file(name)?;
+                let metadata = file.metadata().map_err(|e| io_error(Path::new(key), e))?;
+                Ok(Some(stamp(&metadata)))
+            }
+            Some(EntryKind::Dir) => {
+                let dir = folder.dir(&[name])?;
+                let (mut count, mut size, mut newest) = (0u64, 0u64, 0i64);
+                for entry in walkdir::WalkDir::new(dir.proc_path()).into_iter().flatten() {
+                    if let Ok(m) = entry.metadata() {
+                        count += 1;
+                        size += m.len();
+                        newest = newest.max(m.mtime() * 1_000_000_000 + m.mtime_nsec());
+                    }
+                }
+                Ok(Some(format!("dir:{count}:{size}:{newest}")))
+            }
+        }
+    }
+
     /// The S3 source action: the object as an artifact at `dest_zip`. A file is copied as it is
     /// (normally a zip); a directory at that key is zipped (a local convenience). The revision's
     /// ETag and VersionId are digests of the bytes written (see the module documentation). A

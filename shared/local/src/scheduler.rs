@@ -15,10 +15,11 @@
 //! marked started after, so a crash in between is finished by the next look with the same execution id,
 //! never started twice.
 //!
-//! There is no S3 or ECR event source on one machine (the bucket folders send no notifications), so
-//! S3 and ECR triggers are kept and listed but never fire here ([`fires_locally`]); `sluice serve` says so
-//! once per trigger. They are not refused: they are derived from a pipeline's source actions, and
-//! refusing them would refuse pipelines that run locally from StartPipelineExecution.
+//! S3 triggers fire through [`crate::watcher`], which sees a bucket folder's object created. There is no
+//! ECR event source on one machine, so ECR triggers are kept and listed but never fire here
+//! ([`fires_locally`]); `sluice serve` says so once per trigger. They are not refused: they are derived
+//! from a pipeline's source actions, and refusing them would refuse pipelines that run locally from
+//! StartPipelineExecution.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -107,15 +108,19 @@ pub struct Fired {
 #[derive(Debug, Default)]
 pub struct Look {
     pub fired: Vec<Fired>,
-    /// The S3 and ECR triggers, which never fire here.
+    /// The ECR triggers, which never fire here.
     pub inert: Vec<Trigger>,
     /// Triggers the look could not decide or start (a store failure); the next look tries again.
     pub problems: Vec<String>,
 }
 
-/// Whether a trigger can fire on one machine: schedules do, S3 and ECR events have no source here.
+/// Whether a trigger can fire on one machine: schedules do (this cron), S3 events do (the source
+/// watcher, [`crate::watcher`]); ECR events have no source here.
 pub fn fires_locally(trigger: &Trigger) -> bool {
-    matches!(trigger.fires_on, FiresOn::Schedule { .. })
+    matches!(
+        trigger.fires_on,
+        FiresOn::Schedule { .. } | FiresOn::S3ObjectCreated { .. }
+    )
 }
 
 fn id(pipeline: &str, name: &str) -> String {
@@ -355,7 +360,7 @@ impl<S: ResourceStore> LocalScheduler<S> {
             for trigger in look.inert {
                 if announced.insert((trigger.pipeline.clone(), trigger.name.clone())) {
                     println!(
-                        "Trigger {} of pipeline {} fires {}: kept, but it does not fire here (no S3 or ECR events on one machine); start the pipeline with StartPipelineExecution",
+                        "Trigger {} of pipeline {} fires {}: kept, but it does not fire here (no ECR events on one machine); start the pipeline with StartPipelineExecution",
                         trigger.name, trigger.pipeline, trigger.fires_on
                     );
                 }
