@@ -459,3 +459,197 @@ fn an_object_written_to_a_bucket_folder_starts_its_pipeline_under_sluice_serve()
         started[0]
     );
 }
+
+fn aws_fails_with(server: &Server, error: &str, args: &[&str]) -> String {
+    let output = common::aws_command(server, args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!output.status.success(), "{args:?} succeeded");
+    assert!(
+        stderr.contains(&format!("({error})")),
+        "{args:?}: expected {error}, got {stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn a_putwebhook_url_receives_github_deliveries_with_its_own_secret_and_filters() {
+    let (server, dir) = server_with_pipelines();
+    let put = |definition: Value| -> std::process::Output {
+        let file = dir.path().join("webhook.json");
+        std::fs::write(&file, json!({"webhook": definition}).to_string()).unwrap();
+        common::aws_command(
+            &server,
+            &[
+                "put-webhook",
+                "--cli-input-json",
+                &format!("file://{}", file.display()),
+            ],
+        )
+        .output()
+        .unwrap()
+    };
+    let definition = |auth: Value| {
+        let mut d = json!({
+            "name": "hello-push", "targetPipeline": "HelloDefault", "targetAction": "Code",
+            "filters": [{"jsonPath": "$.ref", "matchEquals": "refs/heads/{BranchName}"}],
+            "authentication": "GITHUB_HMAC"
+        });
+        d["authenticationConfiguration"] = auth;
+        d
+    };
+    // Definitions the receiver could not act on are refused with CodePipeline's exceptions.
+    let file = dir.path().join("bad.json");
+    for (bad, error) in [
+        (
+            definition(json!({})),
+            "InvalidWebhookAuthenticationParametersException",
+        ),
+        (
+            {
+                let mut d = definition(json!({"SecretToken": "hook secret"}));
+                d["filters"][0]["jsonPath"] = json!("$[");
+                d
+            },
+            "InvalidWebhookFilterPatternException",
+        ),
+    ] {
+        std::fs::write(&file, json!({"webhook": bad}).to_string()).unwrap();
+        aws_fails_with(
+            &server,
+            error,
+            &[
+                "put-webhook",
+                "--cli-input-json",
+                &format!("file://{}", file.display()),
+            ],
+        );
+    }
+    let output = put(definition(json!({"SecretToken": "hook secret"})));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let url = answer["webhook"]["url"].as_str().unwrap().to_string();
+    let arn = answer["webhook"]["arn"].as_str().unwrap().to_string();
+    let path = url.strip_prefix(&server.endpoint).unwrap().to_string();
+    let body = push_body();
+    let headers = |signature: &str| {
+        vec![
+            ("content-type", "application/json".to_string()),
+            ("x-github-event", "push".to_string()),
+            ("x-github-delivery", format!("hook-{signature:.12}")),
+            ("x-hub-signature-256", signature.to_string()),
+        ]
+    };
+    let send = |headers: Vec<(&str, String)>| {
+        let borrowed: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        post(&server, &path, &borrowed, body.as_bytes())
+    };
+    let receiver_signed = sign_sha256(SECRET.as_bytes(), body.as_bytes());
+    assert_eq!(
+        send(headers(&receiver_signed)).0,
+        401,
+        "the receiver's secret is not the webhook's"
+    );
+    let signed = sign_sha256(b"hook secret", body.as_bytes());
+    let (status, answer) = send(headers(&signed));
+    assert_eq!(status, 202, "{answer}");
+    let started = wait_for(&server, "HelloDefault", 1);
+    assert_eq!(started[0]["trigger"]["triggerType"], "Webhook");
+    assert_eq!(started[0]["trigger"]["triggerDetail"], arn.as_str());
+    let (status, _) = post(
+        &server,
+        "/webhooks/no-such-token",
+        &[("content-type", "application/json")],
+        b"{}",
+    );
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn bitbucket_and_gitlab_deliveries_are_verified_their_way() {
+    let server = Server::start_with_env(
+        &[],
+        &[
+            ("SLUICE_BITBUCKET_WEBHOOK_SECRET", "bb secret"),
+            ("SLUICE_GITLAB_WEBHOOK_SECRET", "gl token"),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    create(&server, dir.path(), pipeline("HelloDefault", json!([])));
+    let bitbucket = json!({
+        "repository": {"full_name": "Codertocat/Hello-World"},
+        "push": {"changes": [{"new": {"type": "branch", "name": "master", "target": {"hash": "b1b1"}}, "old": null}]}
+    })
+    .to_string();
+    let signature = sign_sha256(b"bb secret", bitbucket.as_bytes());
+    let json_type = ("content-type", "application/json");
+    let (status, answer) = post(
+        &server,
+        "/webhooks/bitbucket",
+        &[
+            json_type,
+            ("x-event-key", "repo:push"),
+            ("x-request-uuid", "bb-1"),
+            ("x-hub-signature", &signature),
+        ],
+        bitbucket.as_bytes(),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let wrong = sign_sha256(b"other", bitbucket.as_bytes());
+    let (status, _) = post(
+        &server,
+        "/webhooks/bitbucket",
+        &[
+            json_type,
+            ("x-event-key", "repo:push"),
+            ("x-request-uuid", "bb-2"),
+            ("x-hub-signature", &wrong),
+        ],
+        bitbucket.as_bytes(),
+    );
+    assert_eq!(status, 401);
+    let gitlab = json!({
+        "ref": "refs/heads/master", "after": "c1c1",
+        "project": {"path_with_namespace": "Codertocat/Hello-World"}, "commits": []
+    })
+    .to_string();
+    let gitlab_headers = |token: &'static str, id: &'static str| {
+        [
+            json_type,
+            ("x-gitlab-event", "Push Hook"),
+            ("x-gitlab-event-uuid", id),
+            ("x-gitlab-token", token),
+        ]
+    };
+    assert_eq!(
+        post(
+            &server,
+            "/webhooks/gitlab",
+            &gitlab_headers("wrong", "gl-1"),
+            gitlab.as_bytes()
+        )
+        .0,
+        401
+    );
+    let (status, answer) = post(
+        &server,
+        "/webhooks/gitlab",
+        &gitlab_headers("gl token", "gl-2"),
+        gitlab.as_bytes(),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let started = wait_for(&server, "HelloDefault", 2);
+    assert_eq!(started.len(), 2);
+    // GitHub has no secret on this server: refused.
+    let (status, answer) = post(
+        &server,
+        "/webhooks/github",
+        &[json_type, ("x-github-event", "ping")],
+        b"{}",
+    );
+    assert_eq!(status, 401, "{answer}");
+    assert!(answer.contains("no secret is configured"), "{answer}");
+}

@@ -182,6 +182,12 @@ impl From<JobError> for ApiError {
     }
 }
 
+impl From<sluice_core::webhook::DefinitionError> for ApiError {
+    fn from(error: sluice_core::webhook::DefinitionError) -> Self {
+        ApiError::coded(&error)
+    }
+}
+
 impl From<SignatureError> for ApiError {
     fn from(error: SignatureError) -> Self {
         ApiError {

@@ -26,6 +26,8 @@ pub enum Exception {
     InvalidBlockerDeclarationException,
     /// A tag uses the reserved `aws:` prefix.
     InvalidTagsException,
+    InvalidWebhookAuthenticationParametersException,
+    InvalidWebhookFilterPatternException,
     /// More tags than a resource may carry.
     TooManyTagsException,
     /// CreatePipeline of a name that exists.
@@ -92,6 +94,10 @@ impl Exception {
             Self::InvalidActionDeclarationException => "InvalidActionDeclarationException",
             Self::InvalidBlockerDeclarationException => "InvalidBlockerDeclarationException",
             Self::InvalidTagsException => "InvalidTagsException",
+            Self::InvalidWebhookAuthenticationParametersException => {
+                "InvalidWebhookAuthenticationParametersException"
+            }
+            Self::InvalidWebhookFilterPatternException => "InvalidWebhookFilterPatternException",
             Self::TooManyTagsException => "TooManyTagsException",
             Self::PipelineNameInUseException => "PipelineNameInUseException",
             Self::PipelineNotFoundException => "PipelineNotFoundException",

@@ -40,6 +40,7 @@ pub(super) async fn put_webhook<P: Ports>(
         .pipeline(pipeline)
         .await?
         .ok_or_else(|| service.not_found(pipeline))?;
+    sluice_core::webhook::check_definition(&definition)?;
     let in_first_stage = stored
         .declaration
         .stages

@@ -165,3 +165,113 @@ mod tests {
         assert!(!in_range("10.0.0.0/33", v4("10.0.0.1")));
     }
 }
+
+/// Why PutWebhook refuses a definition: CodePipeline's two exceptions for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DefinitionError {
+    /// InvalidWebhookFilterPatternException.
+    #[error("{0}")]
+    FilterPattern(String),
+    /// InvalidWebhookAuthenticationParametersException.
+    #[error("{0}")]
+    Authentication(String),
+}
+
+impl crate::problem::Coded for DefinitionError {
+    fn exception(&self) -> crate::problem::Exception {
+        match self {
+            Self::FilterPattern(_) => {
+                crate::problem::Exception::InvalidWebhookFilterPatternException
+            }
+            Self::Authentication(_) => {
+                crate::problem::Exception::InvalidWebhookAuthenticationParametersException
+            }
+        }
+    }
+}
+
+/// Checks what the receiver will rely on in a PutWebhook definition (`webhook` as the request has it):
+/// every filter's `jsonPath` is a JSONPath, and the authentication has what it needs (GITHUB_HMAC a
+/// `SecretToken`, IP an `AllowedIPRange` that is an address range).
+pub fn check_definition(webhook: &Value) -> Result<(), DefinitionError> {
+    for (index, filter) in webhook
+        .get("filters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let path = filter
+            .get("jsonPath")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Err(e) = serde_json_path::JsonPath::parse(path) {
+            return Err(DefinitionError::FilterPattern(format!(
+                "filters[{index}].jsonPath {path:?} is not a JSONPath expression: {e}"
+            )));
+        }
+    }
+    let config = webhook.get("authenticationConfiguration");
+    let field = |name: &str| config.and_then(|c| c.get(name)).and_then(Value::as_str);
+    match webhook.get("authentication").and_then(Value::as_str) {
+        Some("GITHUB_HMAC") if field("SecretToken").is_none_or(str::is_empty) => Err(
+            DefinitionError::Authentication(
+                "authenticationConfiguration.SecretToken is required for GITHUB_HMAC authentication"
+                    .to_string(),
+            ),
+        ),
+        Some("IP") => match field("AllowedIPRange") {
+            Some(range) if valid_range(range) => Ok(()),
+            Some(range) => Err(DefinitionError::Authentication(format!(
+                "authenticationConfiguration.AllowedIPRange {range:?} is not an address range in CIDR notation (203.0.113.0/24)"
+            ))),
+            None => Err(DefinitionError::Authentication(
+                "authenticationConfiguration.AllowedIPRange is required for IP authentication"
+                    .to_string(),
+            )),
+        },
+        _ => Ok(()),
+    }
+}
+
+fn valid_range(cidr: &str) -> bool {
+    let (network, bits) = cidr.split_once('/').unwrap_or((cidr, ""));
+    match network.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => {
+            bits.is_empty() || bits.parse::<u32>().is_ok_and(|b| b <= 32)
+        }
+        Ok(std::net::IpAddr::V6(_)) => {
+            bits.is_empty() || bits.parse::<u32>().is_ok_and(|b| b <= 128)
+        }
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod definition_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn definitions_need_jsonpaths_and_their_authentications_parameters() {
+        let ok = json!({"filters": [{"jsonPath": "$.ref", "matchEquals": "refs/heads/{Branch}"}],
+                        "authentication": "GITHUB_HMAC", "authenticationConfiguration": {"SecretToken": "s"}});
+        assert_eq!(check_definition(&ok), Ok(()));
+        let bad_path = json!({"filters": [{"jsonPath": "$[", "matchEquals": "x"}], "authentication": "UNAUTHENTICATED"});
+        assert!(
+            matches!(check_definition(&bad_path), Err(DefinitionError::FilterPattern(m)) if m.contains("filters[0].jsonPath"))
+        );
+        let no_token = json!({"filters": [], "authentication": "GITHUB_HMAC", "authenticationConfiguration": {}});
+        assert!(
+            matches!(check_definition(&no_token), Err(DefinitionError::Authentication(m)) if m.contains("SecretToken"))
+        );
+        for range in ["10.0.0.0/8", "2001:db8::/32", "10.0.0.1"] {
+            let ip = json!({"authentication": "IP", "authenticationConfiguration": {"AllowedIPRange": range}});
+            assert_eq!(check_definition(&ip), Ok(()), "{range}");
+        }
+        for range in ["10.0.0.0/33", "nope", ""] {
+            let ip = json!({"authentication": "IP", "authenticationConfiguration": {"AllowedIPRange": range}});
+            assert!(check_definition(&ip).is_err(), "{range}");
+        }
+    }
+}
