@@ -412,7 +412,7 @@ fn not_carried_out(pipeline: &PipelineDeclaration) -> Vec<String> {
     }
     if !pipeline.triggers.is_empty() {
         notes.push(
-            "the pipeline declares triggers; `sluice run` starts one execution now, whatever they say"
+            "the pipeline declares triggers; `sluice run` starts one execution now, whatever they say (`sluice serve` acts on them as webhook deliveries arrive)"
                 .to_string(),
         );
     }

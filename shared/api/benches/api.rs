@@ -11,7 +11,13 @@
 //!   since it sent (200 requests per second in all);
 //! - *saturated*: each client sends its next request as soon as the answer arrives.
 //!
-//! Run: `cargo bench -p sluice-api --bench api` (optionally `-- <seconds per load>`).
+//! Then the webhook receiver (issue 14): 500 GitHub-signed push deliveries a second (100 clients, each
+//! every 200 ms) against StartPipelineExecution at the same rate, on a pipeline whose executions wait at
+//! a disabled transition; the delivery's answer (receive, verify, dedupe write) and the time from its
+//! sending to its execution started (after the answer), next to the API start's answer.
+//!
+//! Run: `cargo bench -p sluice-api --bench api` (optionally `-- <seconds per load>`, and `webhooks` for
+//! the webhook loads alone).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -101,57 +107,72 @@ async fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> u16 {
     }
 }
 
-/// Runs `CLIENTS` clients for `duration`; returns every latency.
+/// What a client sends: its `n`th request to `host`, and the status it expects.
+type Maker = Arc<dyn Fn(&str, u64) -> Vec<u8> + Send + Sync>;
+
+/// Runs `clients` clients for `duration`; returns every latency with the request's send time and
+/// number. Paced (`every`): each client sends, waits for the answer, then waits until `every` has
+/// passed since it sent. Otherwise each sends its next request as soon as the answer arrives.
 async fn load(
     host: &str,
-    operation: &'static str,
-    body: &'static str,
+    clients: usize,
+    make: Maker,
+    expect: u16,
     duration: Duration,
-    paced: bool,
-) -> Vec<Duration> {
-    let mut clients = Vec::new();
-    for client in 0..CLIENTS {
+    every: Option<Duration>,
+) -> Vec<(Duration, Instant, u64)> {
+    let mut tasks = Vec::new();
+    for client in 0..clients {
         let host = host.to_string();
-        clients.push(tokio::spawn(async move {
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
             let mut stream = TcpStream::connect(&host).await.expect("connects");
             stream.set_nodelay(true).expect("nodelay");
-            // Spread the paced clients over the second.
-            if paced {
-                tokio::time::sleep(Duration::from_millis((client * 1000 / CLIENTS) as u64)).await;
+            // Spread the paced clients over their period.
+            if let Some(every) = every {
+                tokio::time::sleep(every * client as u32 / clients as u32).await;
             }
             let mut latencies = Vec::new();
             let mut buffer = Vec::new();
             let end = Instant::now() + duration;
+            let mut n = 0u64;
             while Instant::now() < end {
-                let bytes = request(&host, operation, body);
+                let number = (client as u64) << 32 | n;
+                n += 1;
+                let bytes = make(&host, number);
                 let sent = Instant::now();
                 stream.write_all(&bytes).await.expect("writes");
                 let status = read_answer(&mut stream, &mut buffer).await;
-                latencies.push(sent.elapsed());
-                assert_eq!(status, 200, "{}", String::from_utf8_lossy(&buffer));
-                if paced {
-                    let next = sent + Duration::from_secs(1);
-                    tokio::time::sleep_until(next.into()).await;
+                latencies.push((sent.elapsed(), sent, number));
+                assert_eq!(status, expect, "{}", String::from_utf8_lossy(&buffer));
+                if let Some(every) = every {
+                    tokio::time::sleep_until((sent + every).into()).await;
                 }
             }
             latencies
         }));
     }
     let mut all = Vec::new();
-    for client in clients {
-        all.extend(client.await.expect("client"));
+    for task in tasks {
+        all.extend(task.await.expect("client"));
     }
     all
 }
 
-fn report(operation: &str, mode: &str, mut latencies: Vec<Duration>, duration: Duration) {
+fn report(
+    operation: &str,
+    mode: &str,
+    clients: usize,
+    mut latencies: Vec<Duration>,
+    duration: Duration,
+) {
     latencies.sort();
     let at = |q: f64| {
         let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
         latencies[index].as_secs_f64() * 1e3
     };
     println!(
-        "{operation:<24} {mode:<10} {CLIENTS} clients: {} requests ({:.0}/s), p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "{operation:<24} {mode:<10} {clients} clients: {} requests ({:.0}/s), p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         latencies.len(),
         latencies.len() as f64 / duration.as_secs_f64(),
         at(0.5),
@@ -172,7 +193,12 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio");
+    let only_webhooks = std::env::args().any(|a| a == "webhooks");
     tokio.block_on(async {
+        webhooks(duration).await;
+        if only_webhooks {
+            return;
+        }
         // Every load gets a fresh data directory and server, so one load's executions do not weigh on
         // the next.
         for (label, operation, body) in [
@@ -194,9 +220,12 @@ fn main() {
         ] {
             for paced in [true, false] {
                 let (work, local, host, _dir) = serve().await;
-                let latencies = load(&host, operation, body, duration, paced).await;
+                let make: Maker = Arc::new(move |host, _| request(host, operation, body));
+                let every = paced.then_some(Duration::from_secs(1));
+                let latencies = load(&host, CLIENTS, make, 200, duration, every).await;
                 let mode = if paced { "paced" } else { "saturated" };
-                report(label, mode, latencies, duration);
+                let latencies = latencies.into_iter().map(|(l, _, _)| l).collect();
+                report(label, mode, CLIENTS, latencies, duration);
                 if label == "Start (running)" {
                     // The executions' work runs at a lower priority than the API: show how far it got.
                     let actions = local
@@ -303,4 +332,175 @@ async fn serve() -> (
     tokio::spawn(async move { axum::serve(listener, router(api)).await });
 
     (work, local, host, dir)
+}
+
+/// The webhook loads: deliveries and API starts at 500 a second, each on a fresh server.
+async fn webhooks(duration: Duration) {
+    const RATE_CLIENTS: usize = 100;
+    let every = Some(Duration::from_millis(200));
+    let secret = "bench secret";
+    let body = json!({
+        "ref": "refs/heads/main", "after": "0123456789abcdef0123456789abcdef01234567",
+        "repository": {"full_name": "bench/app"}, "commits": []
+    })
+    .to_string();
+    let signature =
+        sluice_core::webhook::signature::sign_sha256(secret.as_bytes(), body.as_bytes());
+    {
+        let (work, local, host, started, _dir) = serve_webhooks(secret).await;
+        let make: Maker = Arc::new(move |host, n| {
+            format!(
+                "POST /webhooks/github HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\nx-github-event: push\r\nx-github-delivery: {n}\r\nx-hub-signature-256: {signature}\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        });
+        let sent = load(&host, RATE_CLIENTS, make, 202, duration, every).await;
+        // Let the starts after the last answers finish.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let started = started.lock().expect("lock").clone();
+        let mut to_start = Vec::new();
+        for (_, at, n) in &sent {
+            if let Some(done) = started.get(&format!("github/{n}")) {
+                to_start.push(done.saturating_duration_since(*at));
+            }
+        }
+        let missing = sent.len() - to_start.len();
+        report(
+            "Webhook answer",
+            "500/s",
+            RATE_CLIENTS,
+            sent.iter().map(|(l, _, _)| *l).collect(),
+            duration,
+        );
+        report(
+            "Webhook to started",
+            "500/s",
+            RATE_CLIENTS,
+            to_start,
+            duration,
+        );
+        println!(
+            "{:<24} {:<10} {missing} deliveries not started when measured",
+            "", ""
+        );
+        local.shutdown();
+        work.shutdown_background();
+    }
+    {
+        let (work, local, host, _, _dir) = serve_webhooks(secret).await;
+        let make: Maker =
+            Arc::new(|host, _| request(host, "StartPipelineExecution", r#"{"name": "Hook"}"#));
+        let latencies = load(&host, RATE_CLIENTS, make, 200, duration, every).await;
+        report(
+            "Start (parked) API",
+            "500/s",
+            RATE_CLIENTS,
+            latencies.into_iter().map(|(l, _, _)| l).collect(),
+            duration,
+        );
+        local.shutdown();
+        work.shutdown_background();
+    }
+}
+
+type Started = Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>>;
+
+/// A fresh runtime with pipeline `Hook` (a connection source on bench/app, main; its first transition
+/// disabled), served with the API and the webhook receiver, which records when each delivery's
+/// executions were started.
+async fn serve_webhooks(
+    secret: &str,
+) -> (
+    tokio::runtime::Runtime,
+    LocalRuntime,
+    String,
+    Started,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let work = work_runtime(2).expect("work runtime");
+    let data_dir = dir.path().to_path_buf();
+    let local = work
+        .spawn(async move {
+            LocalRuntime::open_default(
+                &data_dir,
+                providers_for(LocalConfig::default(), Default::default()),
+            )
+            .await
+        })
+        .await
+        .expect("joins")
+        .expect("opens");
+    let pipeline = serde_json::from_value(json!({
+        "name": "Hook", "roleArn": "arn:aws:iam::123456789012:role/p",
+        "artifactStore": {"type": "S3", "location": "bench-artifacts"},
+        "pipelineType": "V2", "executionMode": "PARALLEL",
+        "stages": [
+            {"name": "Source", "actions": [{
+                "name": "Code",
+                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+                "configuration": {"ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/b",
+                                  "FullRepositoryId": "bench/app", "BranchName": "main"},
+                "outputArtifacts": [{"name": "Src"}]
+            }]},
+            {"name": "Approve", "actions": [{
+                "name": "Review",
+                "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
+            }]}
+        ]
+    }))
+    .expect("pipeline");
+    put_pipeline(&local.ports, &pipeline, &CompileOptions::default())
+        .await
+        .expect("stored");
+    sluice_core::usecase::transition::disable_transition(
+        &local.ports,
+        "Hook",
+        "Source",
+        sluice_core::usecase::transition::TransitionType::Inbound,
+        "benchmark",
+    )
+    .await
+    .expect("disabled");
+    let api = Arc::new(Api {
+        ports: local.ports.clone(),
+        service: Service::default(),
+        auth: Auth::SigV4 {
+            keys: Arc::new(vec![Credentials::new("test", "test")]),
+            service: "codepipeline".to_string(),
+        },
+        check_responses: false,
+    });
+    let started: Started = Arc::default();
+    let mut secrets = sluice_core::usecase::webhook::ReceiverSecrets::default();
+    secrets.by_provider.insert(
+        sluice_core::webhook::event::GitProvider::GitHub,
+        sluice_core::port::SecretValue::new(secret.as_bytes()),
+    );
+    let ports = local.ports.clone();
+    let handle = work.handle().clone();
+    let record = started.clone();
+    let receiver = Arc::new(sluice_api::webhook::Receiver {
+        ports: local.ports.clone(),
+        secrets,
+        after_answer: Arc::new(move |key: String| {
+            let ports = ports.clone();
+            let record = record.clone();
+            handle.spawn(async move {
+                sluice_core::usecase::webhook::start_delivery(&ports, &key)
+                    .await
+                    .expect("starts");
+                record.lock().expect("lock").insert(key, Instant::now());
+            });
+        }),
+        log: Arc::new(|_: &str| {}),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let host = listener.local_addr().expect("address").to_string();
+    let app = router(api).merge(sluice_api::webhook::router(receiver));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (work, local, host, started, dir)
 }
