@@ -11,6 +11,7 @@ mod pipeline;
 mod schedule;
 mod sigv4;
 mod variables;
+mod webhook;
 
 use proptest::prelude::*;
 
