@@ -460,17 +460,6 @@ fn an_object_written_to_a_bucket_folder_starts_its_pipeline_under_sluice_serve()
     );
 }
 
-fn aws_fails_with(server: &Server, error: &str, args: &[&str]) -> String {
-    let output = common::aws_command(server, args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    assert!(!output.status.success(), "{args:?} succeeded");
-    assert!(
-        stderr.contains(&format!("({error})")),
-        "{args:?}: expected {error}, got {stderr}"
-    );
-    stderr
-}
-
 #[test]
 fn a_putwebhook_url_receives_github_deliveries_with_its_own_secret_and_filters() {
     let (server, dir) = server_with_pipelines();
@@ -514,7 +503,7 @@ fn a_putwebhook_url_receives_github_deliveries_with_its_own_secret_and_filters()
         ),
     ] {
         std::fs::write(&file, json!({"webhook": bad}).to_string()).unwrap();
-        aws_fails_with(
+        common::aws_fails(
             &server,
             error,
             &[

@@ -262,20 +262,7 @@ async fn serve() -> (
         b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
     )
     .expect("write");
-    // As `sluice serve` does: executions run on their own, lower-priority runtime.
-    let work = work_runtime(2).expect("work runtime");
-    let data_dir = dir.path().to_path_buf();
-    let local = work
-        .spawn(async move {
-            LocalRuntime::open_default(
-                &data_dir,
-                providers_for(LocalConfig::default(), Default::default()),
-            )
-            .await
-        })
-        .await
-        .expect("joins")
-        .expect("opens");
+    let (work, local) = open_runtime(dir.path()).await;
     let pipeline = serde_json::from_value(json!({
         "name": "Bench",
         "roleArn": "arn:aws:iam::123456789012:role/p",
@@ -307,24 +294,8 @@ async fn serve() -> (
     put_pipeline(&local.ports, &parked, &CompileOptions::default())
         .await
         .expect("stored");
-    sluice_core::usecase::transition::disable_transition(
-        &local.ports,
-        "Parked",
-        "Source",
-        sluice_core::usecase::transition::TransitionType::Inbound,
-        "benchmark",
-    )
-    .await
-    .expect("disabled");
-    let api = Arc::new(Api {
-        ports: local.ports.clone(),
-        service: Service::default(),
-        auth: Auth::SigV4 {
-            keys: Arc::new(vec![Credentials::new("test", "test")]),
-            service: "codepipeline".to_string(),
-        },
-        check_responses: false,
-    });
+    park(&local, "Parked").await;
+    let api = signed_api(&local);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binds");
@@ -419,19 +390,7 @@ async fn serve_webhooks(
     tempfile::TempDir,
 ) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let work = work_runtime(2).expect("work runtime");
-    let data_dir = dir.path().to_path_buf();
-    let local = work
-        .spawn(async move {
-            LocalRuntime::open_default(
-                &data_dir,
-                providers_for(LocalConfig::default(), Default::default()),
-            )
-            .await
-        })
-        .await
-        .expect("joins")
-        .expect("opens");
+    let (work, local) = open_runtime(dir.path()).await;
     let pipeline = serde_json::from_value(json!({
         "name": "Hook", "roleArn": "arn:aws:iam::123456789012:role/p",
         "artifactStore": {"type": "S3", "location": "bench-artifacts"},
@@ -454,24 +413,8 @@ async fn serve_webhooks(
     put_pipeline(&local.ports, &pipeline, &CompileOptions::default())
         .await
         .expect("stored");
-    sluice_core::usecase::transition::disable_transition(
-        &local.ports,
-        "Hook",
-        "Source",
-        sluice_core::usecase::transition::TransitionType::Inbound,
-        "benchmark",
-    )
-    .await
-    .expect("disabled");
-    let api = Arc::new(Api {
-        ports: local.ports.clone(),
-        service: Service::default(),
-        auth: Auth::SigV4 {
-            keys: Arc::new(vec![Credentials::new("test", "test")]),
-            service: "codepipeline".to_string(),
-        },
-        check_responses: false,
-    });
+    park(&local, "Hook").await;
+    let api = signed_api(&local);
     let started: Started = Arc::default();
     let mut secrets = sluice_core::usecase::webhook::ReceiverSecrets::default();
     secrets.by_provider.insert(
@@ -503,4 +446,50 @@ async fn serve_webhooks(
     let app = router(api).merge(sluice_api::webhook::router(receiver));
     tokio::spawn(async move { axum::serve(listener, app).await });
     (work, local, host, started, dir)
+}
+
+/// A local runtime over `dir` whose executions run on their own, lower-priority runtime, as
+/// `sluice serve` runs them.
+async fn open_runtime(dir: &std::path::Path) -> (tokio::runtime::Runtime, LocalRuntime) {
+    let work = work_runtime(2).expect("work runtime");
+    let data_dir = dir.to_path_buf();
+    let local = work
+        .spawn(async move {
+            LocalRuntime::open_default(
+                &data_dir,
+                providers_for(LocalConfig::default(), Default::default()),
+            )
+            .await
+        })
+        .await
+        .expect("joins")
+        .expect("opens");
+    (work, local)
+}
+
+/// Disables the inbound transition of `pipeline`'s first stage, `Source`: its executions are started
+/// and wait at once, so a start's latency is the API's and the orchestration's own.
+async fn park(local: &LocalRuntime, pipeline: &str) {
+    sluice_core::usecase::transition::disable_transition(
+        &local.ports,
+        pipeline,
+        "Source",
+        sluice_core::usecase::transition::TransitionType::Inbound,
+        "benchmark",
+    )
+    .await
+    .expect("disabled");
+}
+
+/// The API over `local`, checking every request's signature by the `test` key.
+fn signed_api(local: &LocalRuntime) -> Arc<Api<sluice_local::runtime::LocalPorts>> {
+    Arc::new(Api {
+        ports: local.ports.clone(),
+        service: Service::default(),
+        auth: Auth::SigV4 {
+            keys: Arc::new(vec![Credentials::new("test", "test")]),
+            service: "codepipeline".to_string(),
+        },
+        check_responses: false,
+    })
 }

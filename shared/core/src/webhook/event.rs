@@ -194,31 +194,49 @@ pub fn read_event(
     }
 }
 
+/// A push as GitHub and GitLab describe it: `ref`, `after` (zeros for a deletion, which GitHub also
+/// flags as `deleted`), the repository at `repository` (a JSON pointer and its name for messages), and
+/// the commit message at `message` (`/commits/-1/…` is the last commit).
+fn ref_push(
+    payload: &Value,
+    event: &str,
+    repository: (&str, &'static str),
+    message: &str,
+) -> Result<GitEvent, EventError> {
+    let full_ref = required(payload, event, "/ref", "ref")?;
+    let Some(git_ref) = GitRef::parse(&full_ref) else {
+        return Ok(GitEvent::Other(format!("{event} of {full_ref}")));
+    };
+    let commit = text(payload, "/after").unwrap_or_default().to_string();
+    let deleted =
+        payload.get("deleted").and_then(Value::as_bool) == Some(true) || is_null_commit(&commit);
+    let message = match message.strip_prefix("/commits/-1") {
+        Some(rest) => payload
+            .get("commits")
+            .and_then(Value::as_array)
+            .and_then(|c| c.last())
+            .and_then(|c| text(c, rest)),
+        None => text(payload, message),
+    };
+    Ok(GitEvent::Push(Push {
+        repository: required(payload, event, repository.0, repository.1)?,
+        git_ref,
+        commit: if deleted { String::new() } else { commit },
+        deleted,
+        changed_files: commit_files(payload),
+        commit_message: message.map(str::to_string),
+    }))
+}
+
 fn github(event: &str, payload: &Value) -> Result<GitEvent, EventError> {
     match event {
         "ping" => Ok(GitEvent::Ping),
-        "push" => {
-            let full_ref = required(payload, event, "/ref", "ref")?;
-            let Some(git_ref) = GitRef::parse(&full_ref) else {
-                return Ok(GitEvent::Other(format!("push of {full_ref}")));
-            };
-            let commit = text(payload, "/after").unwrap_or_default().to_string();
-            let deleted = payload.get("deleted").and_then(Value::as_bool) == Some(true)
-                || is_null_commit(&commit);
-            Ok(GitEvent::Push(Push {
-                repository: required(
-                    payload,
-                    event,
-                    "/repository/full_name",
-                    "repository.full_name",
-                )?,
-                git_ref,
-                commit: if deleted { String::new() } else { commit },
-                deleted,
-                changed_files: commit_files(payload),
-                commit_message: text(payload, "/head_commit/message").map(str::to_string),
-            }))
-        }
+        "push" => ref_push(
+            payload,
+            event,
+            ("/repository/full_name", "repository.full_name"),
+            "/head_commit/message",
+        ),
         "pull_request" => {
             let action = required(payload, event, "/action", "action")?;
             let event_kind = match action.as_str() {
@@ -361,27 +379,16 @@ fn gitlab(event: &str, payload: &Value) -> Result<GitEvent, EventError> {
         )
     };
     match event {
-        "Push Hook" | "Tag Push Hook" => {
-            let full_ref = required(payload, event, "/ref", "ref")?;
-            let Some(git_ref) = GitRef::parse(&full_ref) else {
-                return Ok(GitEvent::Other(format!("{event} of {full_ref}")));
-            };
-            let commit = text(payload, "/after").unwrap_or_default().to_string();
-            let deleted = is_null_commit(&commit);
-            Ok(GitEvent::Push(Push {
-                repository: repository()?,
-                git_ref,
-                commit: if deleted { String::new() } else { commit },
-                deleted,
-                changed_files: commit_files(payload),
-                commit_message: payload
-                    .get("commits")
-                    .and_then(Value::as_array)
-                    .and_then(|c| c.last())
-                    .and_then(|c| text(c, "/message"))
-                    .map(str::to_string),
-            }))
-        }
+        // GitLab lists the commits oldest first; the last is the one pushed.
+        "Push Hook" | "Tag Push Hook" => ref_push(
+            payload,
+            event,
+            (
+                "/project/path_with_namespace",
+                "project.path_with_namespace",
+            ),
+            "/commits/-1/message",
+        ),
         "Merge Request Hook" => {
             let action = text(payload, "/object_attributes/action").unwrap_or_default();
             let event_kind = match action {
