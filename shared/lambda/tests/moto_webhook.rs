@@ -345,7 +345,10 @@ async fn a_signed_push_is_answered_recorded_announced_and_started_when_its_event
         started["executions"],
         json!([{"pipelineName": "App", "pipelineExecutionId": execution_id, "started": true, "error": null}])
     );
-    assert_eq!(stack.machine_runs("App").await, std::slice::from_ref(&execution_id));
+    assert_eq!(
+        stack.machine_runs("App").await,
+        std::slice::from_ref(&execution_id)
+    );
     let record = stack
         .ports
         .store
@@ -362,7 +365,10 @@ async fn a_signed_push_is_answered_recorded_announced_and_started_when_its_event
 
     // The same event again (EventBridge delivers at least once) starts nothing more.
     stack.invoke(event.clone()).await.unwrap();
-    assert_eq!(stack.machine_runs("App").await, std::slice::from_ref(&execution_id));
+    assert_eq!(
+        stack.machine_runs("App").await,
+        std::slice::from_ref(&execution_id)
+    );
 
     // A redelivery of d-1 is answered and starts nothing; no event is put for it.
     let (status, answer) = stack
@@ -407,7 +413,10 @@ async fn the_recovery_schedule_starts_a_delivery_whose_event_never_came_back() {
 
     let recovered = stack.invoke(scheduled_event()).await.unwrap();
     assert_eq!(recovered, json!({"recovered": ["github/d-2"]}));
-    assert_eq!(stack.machine_runs("App").await, std::slice::from_ref(&execution_id));
+    assert_eq!(
+        stack.machine_runs("App").await,
+        std::slice::from_ref(&execution_id)
+    );
     let record = stack
         .ports
         .store
