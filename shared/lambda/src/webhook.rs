@@ -14,6 +14,7 @@
 //! Anything else is refused with an error that says what was expected.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
@@ -35,6 +36,10 @@ use sluice_core::usecase::webhook::{
 };
 
 use crate::failure;
+
+/// How long the answer to a delivery waits for its event to be put: senders give up after about ten
+/// seconds (GitHub), and a delivery whose event was not put is started by the recovery schedule anyway.
+pub const ANNOUNCE_WITHIN: Duration = Duration::from_secs(4);
 
 /// The source and detail-type of the events an EventBridge schedule sends.
 const SCHEDULE_SOURCE: &str = "aws.events";
@@ -153,18 +158,28 @@ impl<P: Ports + 'static> WebhookFunction<P> {
         let after_answer: AfterAnswer = Arc::new(move |key: String| {
             let announcer = announcer.clone();
             Box::pin(async move {
-                match announcer.announce(&key).await {
-                    Ok(()) => tracing::info!(
-                        delivery = key,
-                        bus = announcer.bus(),
-                        "delivery handed on to start its executions"
+                let announced =
+                    tokio::time::timeout(ANNOUNCE_WITHIN, announcer.announce(&key)).await;
+                let error = match announced {
+                    Ok(Ok(())) => {
+                        tracing::info!(
+                            delivery = key,
+                            bus = announcer.bus(),
+                            "delivery handed on to start its executions"
+                        );
+                        return;
+                    }
+                    Ok(Err(error)) => error.to_string(),
+                    Err(_) => format!(
+                        "PutEvents did not answer within {} s",
+                        ANNOUNCE_WITHIN.as_secs()
                     ),
-                    Err(error) => tracing::warn!(
-                        delivery = key,
-                        error = %error,
-                        "delivery recorded but not handed on: the recovery schedule starts its executions within a minute or two"
-                    ),
-                }
+                };
+                tracing::warn!(
+                    delivery = key,
+                    error,
+                    "delivery recorded but not handed on: the recovery schedule starts its executions within a minute or two"
+                );
             })
         });
         let receiver = Arc::new(Receiver {

@@ -24,9 +24,9 @@ use sluice_aws::webhook::{
     DELIVERY_RECORDED, DeliveryAnnouncer, WEBHOOK_SOURCE, WebhookSecretError, receiver_secrets,
 };
 use sluice_core::port::{ExecutionStore, PipelineStore, ResourceStore};
-use sluice_core::usecase::webhook::DELIVERY_KIND;
+use sluice_core::usecase::webhook::{DELIVERY_KIND, ReceiverSecrets};
 use sluice_core::webhook::signature::sign_sha256;
-use sluice_lambda::webhook::WebhookFunction;
+use sluice_lambda::webhook::{ANNOUNCE_WITHIN, WebhookFunction};
 
 const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
 const SECRET: &str = "a GitHub webhook secret";
@@ -42,6 +42,7 @@ struct Stack {
     ports: AwsPorts,
     api: sluice_api::Router,
     queue: TestQueue,
+    secrets: ReceiverSecrets,
     function: WebhookFunction<AwsPorts>,
 }
 
@@ -112,7 +113,7 @@ impl Stack {
         .unwrap();
         let function = WebhookFunction::new(
             ports.clone(),
-            secrets,
+            secrets.clone(),
             DeliveryAnnouncer::new(sluice_aws::eventbridge::client(&config), BUS),
         );
         Stack {
@@ -121,8 +122,15 @@ impl Stack {
             ports,
             api,
             queue,
+            secrets,
             function,
         }
+    }
+
+    /// The webhook function again, announcing deliveries through `announcer` instead.
+    fn with_announcer(mut self, announcer: DeliveryAnnouncer) -> Stack {
+        self.function = WebhookFunction::new(self.ports.clone(), self.secrets.clone(), announcer);
+        self
     }
 
     /// One awsJson1.1 call to the api function's router.
@@ -431,6 +439,71 @@ async fn the_recovery_schedule_starts_a_delivery_whose_event_never_came_back() {
     let again = stack.invoke(scheduled_event()).await.unwrap();
     assert_eq!(again, json!({"recovered": []}));
     assert_eq!(stack.machine_runs("App").await, [execution_id]);
+}
+
+/// The delivery-recorded event cannot be put (a bus that does not exist; a bus endpoint that never
+/// answers): the delivery is still answered 202, within a bounded wait, and the schedule starts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_whose_event_cannot_be_put_is_answered_and_started_by_the_schedule() {
+    let stack = Stack::start().await;
+    stack.create_pipeline("App").await;
+    let missing_bus = DeliveryAnnouncer::new(
+        sluice_aws::eventbridge::client(&stack.config),
+        "no-such-bus",
+    );
+    let stack = stack.with_announcer(missing_bus);
+    let body = push("main");
+    let (status, answer) = stack
+        .deliver(http_event(
+            "/webhooks/github",
+            &github_headers("d-5", &body, Some(SECRET)),
+            &body,
+            "140.82.115.1",
+            false,
+        ))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+
+    // An endpoint that takes the connection and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_config = AwsConfig::for_endpoint(&sluice_aws::config::Endpoint {
+        url: format!("http://{}", silent.local_addr().unwrap()),
+        region: "us-east-1".to_string(),
+        access_key_id: "test".to_string(),
+        secret_access_key: "test".to_string(),
+    })
+    .await;
+    let stack = stack.with_announcer(DeliveryAnnouncer::new(
+        sluice_aws::eventbridge::client(&silent_config),
+        BUS,
+    ));
+    let asked = std::time::Instant::now();
+    let (status, answer) = stack
+        .deliver(http_event(
+            "/webhooks/github",
+            &github_headers("d-6", &body, Some(SECRET)),
+            &body,
+            "140.82.115.1",
+            false,
+        ))
+        .await;
+    let waited = asked.elapsed();
+    assert_eq!(status, 202, "{answer}");
+    assert!(
+        waited >= ANNOUNCE_WITHIN && waited < ANNOUNCE_WITHIN * 2,
+        "the answer waited {waited:?} for the event"
+    );
+    drop(silent);
+
+    assert!(stack.announced(1).await.is_empty());
+    assert!(stack.machine_runs("App").await.is_empty());
+    let mut recovered = stack.invoke(scheduled_event()).await.unwrap()["recovered"].clone();
+    recovered
+        .as_array_mut()
+        .unwrap()
+        .sort_by_key(|k| k.to_string());
+    assert_eq!(recovered, json!(["github/d-5", "github/d-6"]));
+    assert_eq!(stack.machine_runs("App").await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
