@@ -34,6 +34,7 @@ use sluice_core::protocol::SluiceError;
 use sluice_core::usecase::webhook::{
     ReceiverSecrets, WebhookError, recover_deliveries, start_delivery,
 };
+use sluice_core::webhook::event::GitProvider;
 
 use crate::failure;
 
@@ -143,16 +144,9 @@ impl<P: Ports + 'static> WebhookFunction<P> {
     /// through `announcer` before its answer.
     pub fn new(ports: P, secrets: ReceiverSecrets, announcer: DeliveryAnnouncer) -> Self {
         let (with, without) = sluice_aws::webhook::configured(&secrets);
-        let slugs = |providers: Vec<_>| {
-            providers
-                .into_iter()
-                .map(|p: sluice_core::webhook::event::GitProvider| p.slug())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         tracing::info!(
-            with_secret = slugs(with),
-            refusing_every_delivery = slugs(without),
+            with_secret = slugs(&with),
+            refusing_every_delivery = slugs(&without),
             "webhook endpoints (a provider without a key in the webhook secret refuses every delivery)"
         );
         let after_answer: AfterAnswer = Arc::new(move |key: String| {
@@ -318,6 +312,14 @@ impl<P: Ports + 'static> WebhookFunction<P> {
             )),
         }
     }
+}
+
+fn slugs(providers: &[GitProvider]) -> String {
+    providers
+        .iter()
+        .map(|p| p.slug())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `Sluice.Transient` for a store that may answer when asked again.
