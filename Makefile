@@ -27,9 +27,9 @@ bench:
 	$(CARGO) bench -p sluice-api --bench api
 
 # Each Lambda binary's cold init against a Runtime API stand-in, and its stripped size (release builds of
-# the six functions first: several minutes on two cores).
+# the seven functions first: several minutes on two cores).
 bench-lambda:
-	$(CARGO) build --release --locked $(addprefix -p sluice-function-,api dispatcher worker-source worker-build worker-deploy worker-invoke)
+	$(CARGO) build --release --locked $(addprefix -p sluice-function-,api webhook dispatcher worker-source worker-build worker-deploy worker-invoke)
 	$(CARGO) build --release --locked -p sluice-lambda --example hello_world
 	$(CARGO) bench -p sluice-lambda --bench cold_init
 
@@ -62,7 +62,7 @@ test: lint node_modules/.package-lock.json $(PY_TOOLS)
 # from PyPI as prebuilt binaries (seconds, where `cargo install cargo-lambda` compiles for ten minutes), and
 # rustup adds the aarch64 standard library. Release builds with fat LTO: up to half an hour cold on two cores.
 PACKAGE_TOOLS := .venv/.package-tools-1
-LAMBDA_BINS := sluice-api sluice-dispatcher sluice-worker-source sluice-worker-build sluice-worker-deploy sluice-worker-invoke
+LAMBDA_BINS := sluice-api sluice-webhook sluice-dispatcher sluice-worker-source sluice-worker-build sluice-worker-deploy sluice-worker-invoke
 # Where the ziglang wheel put zig (evaluated when a recipe runs, after the tools are installed).
 ZIG_DIR = $(shell .venv/bin/python -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))')
 

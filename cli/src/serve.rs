@@ -323,6 +323,7 @@ fn webhook_receiver(
     });
     let starting = ports.clone();
     let work = work.clone();
+    // Spawned on the work runtime and returned at once: the answer does not wait for the starts.
     let after_answer: AfterAnswer = Arc::new(move |key: String| {
         let ports = starting.clone();
         work.spawn(async move {
@@ -341,6 +342,7 @@ fn webhook_receiver(
                 ),
             }
         });
+        Box::pin(std::future::ready(()))
     });
     Ok(Arc::new(Receiver {
         ports: ports.clone(),

@@ -4,11 +4,14 @@
 //! `sluice_core::usecase::webhook`; here are the body's limits, the status codes, and the one log line.
 //!
 //! The answer comes before the executions start: a recorded delivery is handed to the host's
-//! [`AfterAnswer`], which starts its executions on its own time (a task in `sluice serve`; on AWS an
-//! event the webhook function receives again). A delivery's body is never logged.
+//! [`AfterAnswer`], which starts its executions on its own time (`sluice serve` spawns a task and returns
+//! at once; the webhook Lambda function puts an event that invokes it again, since a task it spawned
+//! could be frozen with it once the answer is sent). A delivery's body is never logged.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
@@ -27,9 +30,14 @@ use sluice_core::webhook::{MAX_DELIVERY_BYTES, PayloadError};
 
 use crate::body;
 
-/// What the host does with a recorded delivery once the answer is on its way: start its executions
-/// (`sluice_core::usecase::webhook::start_delivery` with the key).
-pub type AfterAnswer = Arc<dyn Fn(String) + Send + Sync>;
+/// What the host does with a recorded delivery's key before the answer goes out: arrange for its
+/// executions to start (`sluice_core::usecase::webhook::start_delivery` with the key) without making the
+/// sender wait for them. It is awaited, so it should return quickly; it reports its own failures (the
+/// delivery is recorded either way, and `recover_deliveries` starts it later).
+pub type AfterAnswer = Arc<dyn Fn(String) -> AfterAnswerFuture + Send + Sync>;
+
+/// The future an [`AfterAnswer`] returns.
+pub type AfterAnswerFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The receiver's parts.
 pub struct Receiver<P> {
@@ -163,7 +171,7 @@ async fn handle<P: Ports + 'static>(
                     "pipelineName": s.pipeline, "pipelineExecutionId": s.execution_id
                 })).collect::<Vec<_>>(),
             });
-            (receiver.after_answer)(key);
+            (receiver.after_answer)(key).await;
             let mut response = (StatusCode::ACCEPTED, Body::from(body.to_string())).into_response();
             response.headers_mut().insert(
                 header::CONTENT_TYPE,

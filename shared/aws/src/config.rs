@@ -77,6 +77,10 @@ impl AwsConfig {
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
         aws_sdk_sfn::Client::new(&self.sdk)
     }
+
+    pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk)
+    }
 }
 
 fn base() -> aws_config::ConfigLoader {

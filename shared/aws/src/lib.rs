@@ -13,3 +13,4 @@ pub mod s3;
 pub mod secrets;
 pub mod sfn;
 pub mod sns;
+pub mod webhook;

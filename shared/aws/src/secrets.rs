@@ -96,6 +96,38 @@ impl SecretsManagerSecrets {
         Ok(())
     }
 
+    /// A secret the stack made itself (its ARN or name given whole, neither prefixed nor checked as the
+    /// port's names are): the webhook receiver's, which the template creates. `None` when it does not
+    /// exist or is being deleted.
+    pub async fn secret_by_id(&self, id: &str) -> Result<Option<SecretValue>, SecretError> {
+        self.value_of(id).await
+    }
+
+    async fn value_of(&self, full: &str) -> Result<Option<SecretValue>, SecretError> {
+        match self.client.get_secret_value().secret_id(full).send().await {
+            Ok(output) => {
+                if let Some(text) = output.secret_string() {
+                    Ok(Some(SecretValue::from(text)))
+                } else if let Some(bytes) = output.secret_binary() {
+                    Ok(Some(SecretValue::new(bytes.as_ref())))
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(e) if crate::error::code(&e) == Some("ResourceNotFoundException") => Ok(None),
+            // A secret scheduled for deletion is on its way out: as good as gone.
+            Err(e)
+                if crate::error::code(&e) == Some("InvalidRequestException")
+                    && e.as_service_error()
+                        .and_then(ProvideErrorMetadata::message)
+                        .is_some_and(|m| m.contains("deleted") || m.contains("deletion")) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(backend(full, "GetSecretValue", e)),
+        }
+    }
+
     /// Whether the secret exists and is scheduled for deletion; `None` when it does not exist.
     async fn scheduled_for_deletion(&self, name: &str) -> Result<Option<bool>, SecretError> {
         match self.client.describe_secret().secret_id(name).send().await {
@@ -157,28 +189,7 @@ impl Secrets for SecretsManagerSecrets {
 
     async fn secret(&self, name: &str) -> Result<Option<SecretValue>, SecretError> {
         let full = self.full_name(name)?;
-        match self.client.get_secret_value().secret_id(&full).send().await {
-            Ok(output) => {
-                if let Some(text) = output.secret_string() {
-                    Ok(Some(SecretValue::from(text)))
-                } else if let Some(bytes) = output.secret_binary() {
-                    Ok(Some(SecretValue::new(bytes.as_ref())))
-                } else {
-                    Ok(None)
-                }
-            }
-            Err(e) if crate::error::code(&e) == Some("ResourceNotFoundException") => Ok(None),
-            // A secret scheduled for deletion is on its way out: as good as gone.
-            Err(e)
-                if crate::error::code(&e) == Some("InvalidRequestException")
-                    && e.as_service_error()
-                        .and_then(ProvideErrorMetadata::message)
-                        .is_some_and(|m| m.contains("deleted") || m.contains("deletion")) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(backend(&full, "GetSecretValue", e)),
-        }
+        self.value_of(&full).await
     }
 
     async fn delete_secret(&self, name: &str) -> Result<(), SecretError> {

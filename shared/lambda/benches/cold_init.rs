@@ -3,22 +3,27 @@
 //! ≤ 30 ms, stripped size ≤ 12 MB). Also the resident memory at that moment.
 //!
 //! ```text
-//! make bench-lambda      # builds the six release binaries and the baseline, then runs this
+//! make bench-lambda      # builds the seven release binaries and the baseline, then runs this
 //! cargo bench -p sluice-lambda --bench cold_init -- [runs]   # the binaries must be built already
 //! ```
 //!
 //! The stand-in answers nothing: it notes when `GET /2018-06-01/runtime/invocation/next` arrives, which
 //! is the moment a function is ready for its first event, and the process is killed.
+//!
+//! The webhook function reads its secret from Secrets Manager before it asks for an event, so its init
+//! includes one GetSecretValue, answered here by a stand-in on 127.0.0.1 (a loopback round trip and the
+//! request's signing; on AWS the call itself adds the service's latency).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const BINARIES: [&str; 6] = [
+const BINARIES: [&str; 7] = [
     "sluice-api",
+    "sluice-webhook",
     "sluice-dispatcher",
     "sluice-worker-source",
     "sluice-worker-build",
@@ -62,6 +67,8 @@ fn main() {
         }
     });
 
+    let secrets_manager = secrets_manager_stand_in();
+
     println!(
         "{:<22} {:>9} {:>9} {:>9} {:>9} {:>10} {:>9}",
         "binary", "p50 ms", "p90 ms", "min ms", "max ms", "RSS MiB", "size MB"
@@ -79,7 +86,7 @@ fn main() {
         for _ in 0..runs {
             let started = Instant::now();
             let mut child = Command::new(&path)
-                .envs(environment(&address, binary))
+                .envs(environment(&address, binary, &secrets_manager))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -109,9 +116,58 @@ fn main() {
     }
 }
 
+/// A Secrets Manager stand-in on a free port: every request is answered with the webhook secret, as
+/// GetSecretValue answers (awsJson1.1). Returns its URL.
+fn secrets_manager_stand_in() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || answer_get_secret_value(stream));
+        }
+    });
+    url
+}
+
+fn answer_get_secret_value(stream: std::net::TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut length = 0;
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        line.clear();
+    }
+    let mut body = vec![0; length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    let answer = serde_json::json!({
+        "ARN": WEBHOOK_SECRET_ARN,
+        "Name": "sluice-webhooks",
+        "VersionId": "v1",
+        "SecretString": serde_json::json!({"github": "bench-secret"}).to_string(),
+        "CreatedDate": 1_767_225_600,
+    })
+    .to_string();
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
+}
+
+const WEBHOOK_SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:sluice-webhooks-AbCdEf";
+
 /// What Lambda gives a function's process, plus the stack's settings (infra/template.yaml) and static
-/// credentials, so building the clients reads no network.
-fn environment(address: &str, binary: &str) -> Vec<(&'static str, String)> {
+/// credentials, so building the clients reads no network (the webhook function's secret comes from the
+/// stand-in at `secrets_manager`).
+fn environment(address: &str, binary: &str, secrets_manager: &str) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_LAMBDA_RUNTIME_API", address.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", binary.to_string()),
@@ -146,6 +202,11 @@ fn environment(address: &str, binary: &str) -> Vec<(&'static str, String)> {
         (
             "SLUICE_APPROVAL_URL",
             "https://abc123.execute-api.us-east-1.amazonaws.com".to_string(),
+        ),
+        ("SLUICE_WEBHOOK_SECRET_ARN", WEBHOOK_SECRET_ARN.to_string()),
+        (
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            secrets_manager.to_string(),
         ),
         ("RUST_LOG", "info".to_string()),
     ]

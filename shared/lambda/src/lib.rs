@@ -1,6 +1,7 @@
 //! What every Sluice Lambda function shares. A function's `main.rs` builds its clients once and hands
 //! them to one of these entry points (docs/architecture.md, "Binaries are wiring"):
-//! [`dispatch`] for the dispatcher, [`work`] for the four workers, [`api_router`] for the API.
+//! [`dispatch`] for the dispatcher, [`work`] for the four workers, [`api_router`] for the API,
+//! [`webhook::WebhookFunction`] for the webhook receiver.
 //!
 //! Logs are JSON lines (CloudWatch parses them); each handler runs in a span that names the pipeline,
 //! the execution and, for workers, the stage and action, so every line of one action's work can be found.
@@ -17,6 +18,8 @@ use sluice_core::approval::{ApprovalNotices, ManualApproval};
 use sluice_core::port::{Ports, Providers};
 use sluice_core::system::SystemClock;
 use tracing::Instrument;
+
+pub mod webhook;
 
 /// JSON logs at the level `RUST_LOG` asks for (info by default), on standard output.
 pub fn init_logging() {
@@ -139,8 +142,6 @@ pub fn service(
     })
 }
 
-/// The API function's router. API Gateway has already verified the caller's SigV4 signature (the route
-/// is IAM-authorised), so the router checks none itself.
 /// The invoke worker's manual approvals: they notify reviewers through SNS, with links to the stack's
 /// approval URL and the function's region. The worker refuses to start without the URL rather than send
 /// links that lead nowhere.
@@ -164,6 +165,8 @@ pub fn notifying_approvals(
     }))
 }
 
+/// The API function's router. API Gateway has already verified the caller's SigV4 signature (the route
+/// is IAM-authorised), so the router checks none itself.
 pub fn api_router<P: Ports + 'static>(ports: P, service: Service) -> sluice_api::Router {
     sluice_api::router(Arc::new(Api {
         ports,
