@@ -436,6 +436,7 @@ async fn serve_webhooks(
                     .expect("starts");
                 record.lock().expect("lock").insert(key, Instant::now());
             });
+            Box::pin(std::future::ready(()))
         }),
         log: Arc::new(|_: &str| {}),
     });
