@@ -1,7 +1,9 @@
 //! Use cases: what the API and the CLI ask of the domain, each a function over the ports. [`pipeline`]
 //! puts and deletes pipelines, [`execution`] starts, stops and retries executions, [`transition`]
-//! disables and enables stage transitions.
+//! disables and enables stage transitions, [`rule`] turns EventBridge rules of `sluice serve`'s own into
+//! triggers.
 
 pub mod execution;
 pub mod pipeline;
+pub mod rule;
 pub mod transition;
