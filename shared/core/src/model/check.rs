@@ -17,6 +17,7 @@ pub struct Checker<'m> {
     model: &'m ServiceModel,
     reject_unknown_members: bool,
     camel_case_paths: bool,
+    empty_lists: bool,
     problems: Vec<Problem>,
 }
 
@@ -26,6 +27,7 @@ impl<'m> Checker<'m> {
             model,
             reject_unknown_members,
             camel_case_paths: false,
+            empty_lists: false,
             problems: Vec::new(),
         }
     }
@@ -35,6 +37,13 @@ impl<'m> Checker<'m> {
     /// `'targets.1.member.arn'`).
     pub fn camel_case_paths(mut self) -> Self {
         self.camel_case_paths = true;
+        self
+    }
+
+    /// Empty lists pass a list shape's minimum: for answers, which hold them where the minimum is what a
+    /// caller must send (EventBridge's ListTargetsByRule of a rule without targets answers `Targets: []`).
+    pub fn empty_lists(mut self) -> Self {
+        self.empty_lists = true;
         self
     }
 
@@ -61,7 +70,12 @@ impl<'m> Checker<'m> {
                 let Some(items) = value.as_array() else {
                     return self.wrong_type(value, path, "a list");
                 };
-                self.size(items.len(), *min, *max, path);
+                let min = if self.empty_lists && items.is_empty() {
+                    None
+                } else {
+                    *min
+                };
+                self.size(items.len(), min, *max, path);
                 for (index, item) in items.iter().enumerate() {
                     let item_path = format!("{path}.{}.member", index + 1);
                     if item.is_null() {
