@@ -1076,7 +1076,7 @@ mod rules {
             .await
             .unwrap();
         assert_eq!(none, []);
-        assert_eq!(all(&scheduler).await, [tag.clone()]);
+        assert_eq!(all(&scheduler).await, std::slice::from_ref(&tag));
         sync_rule_triggers(&scheduler, &[], Some(&daily(true, &["B"])))
             .await
             .unwrap();
