@@ -241,6 +241,8 @@ async fn serve(
             account: args.account.clone(),
             region: args.region.clone(),
             base_url: format!("http://{bound}"),
+            // PutRule and PutTargets on this port, so EventBridge schedules work as on AWS.
+            eventbridge: true,
             ..Service::default()
         },
         auth,
@@ -255,6 +257,9 @@ async fn serve(
     println!(
         "Try: aws codepipeline list-pipelines --endpoint-url http://{bound} --region {}",
         args.region
+    );
+    println!(
+        "EventBridge's rule operations answer on the same port (schedules: aws events put-rule, put-targets --endpoint-url http://{bound})"
     );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -122,6 +122,11 @@ impl Drop for Server {
 /// The aws CLI `make test` installs into .venv, running `codepipeline ARGS` against `server` with the
 /// default test key and no configuration of the user's.
 pub(crate) fn aws_command(server: &Server, args: &[&str]) -> Command {
+    aws_service_command(server, "codepipeline", args)
+}
+
+/// The aws CLI running `SERVICE ARGS` (`events put-rule …`) against `server`, as [`aws_command`].
+pub(crate) fn aws_service_command(server: &Server, service: &str, args: &[&str]) -> Command {
     let aws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/aws");
     assert!(
         aws.is_file(),
@@ -130,7 +135,7 @@ pub(crate) fn aws_command(server: &Server, args: &[&str]) -> Command {
     );
     let mut command = Command::new(aws);
     command
-        .arg("codepipeline")
+        .arg(service)
         .args(args)
         .args(["--endpoint-url", &server.endpoint, "--output", "json"])
         .env("AWS_ACCESS_KEY_ID", "test")

@@ -6,10 +6,14 @@
 //! /service/CodePipeline_20150709/operation/<Op>`, [`cbor`]), the model's shape check of `<Op>Input` (AWS's
 //! ValidationException wording), the operation ([`ops`]), and an answer with epoch-second timestamps;
 //! errors are `{"__type", "message"}` with the model's HTTP status ([`error`]).
+//!
+//! Where the API is its own EventBridge ([`Service::eventbridge`], `sluice serve`), `X-Amz-Target:
+//! AWSEvents.<Op>` requests, signed for `events`, are EventBridge's rule operations ([`events`]).
 
 pub mod body;
 pub mod cbor;
 pub mod error;
+pub mod events;
 pub mod ops;
 pub mod service;
 pub mod sigv4;
@@ -156,7 +160,18 @@ async fn answer<P: Ports>(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(String, Value), ApiError> {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let eventbridge = protocol == Protocol::AwsJson && target.starts_with(events::TARGET_PREFIX);
     if let Auth::SigV4 { keys, service } = &api.auth {
+        // The aws CLI and the SDKs sign EventBridge's calls for its own name, whatever CodePipeline's is.
+        let service = if eventbridge {
+            events::SIGNING_NAME
+        } else {
+            service.as_str()
+        };
         sigv4::verify(
             method.as_str(),
             uri.path(),
@@ -183,6 +198,9 @@ async fn answer<P: Ports>(
             ),
         ));
     }
+    if eventbridge {
+        return answer_eventbridge(api, target, body).await;
+    }
     let known = |op: &str| model::codepipeline().operations.contains_key(op);
     let (operation, input) = match protocol {
         Protocol::RpcV2Cbor => {
@@ -207,10 +225,6 @@ async fn answer<P: Ports>(
             (operation.to_string(), input)
         }
         Protocol::AwsJson => {
-            let target = headers
-                .get("x-amz-target")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
             let operation = target
                 .strip_prefix(TARGET_PREFIX)
                 .filter(|op| known(op))
@@ -225,21 +239,9 @@ async fn answer<P: Ports>(
                         },
                     )
                 })?;
-            let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
-                Value::Object(Default::default())
-            } else {
-                serde_json::from_slice(body).map_err(|e| {
-                    ApiError::serialization(format!("The request body is not valid JSON: {e}"))
-                })?
-            };
-            (operation.to_string(), input)
+            (operation.to_string(), json_input(body)?)
         }
     };
-    if !input.is_object() {
-        return Err(ApiError::serialization(
-            "The request body must be an object",
-        ));
-    }
     check_input(&operation, &input)?;
     let output = ops::call(&api.ports, &api.service, &operation, input).await?;
     if api.check_responses {
@@ -251,6 +253,61 @@ async fn answer<P: Ports>(
         })?;
     }
     Ok((operation, output))
+}
+
+/// An awsJson1.1 body: a JSON object (an empty body is `{}`).
+fn json_input(body: &[u8]) -> Result<Value, ApiError> {
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::serialization(format!("The request body is not valid JSON: {e}"))
+        })?
+    };
+    if !input.is_object() {
+        return Err(ApiError::serialization(
+            "The request body must be an object",
+        ));
+    }
+    Ok(input)
+}
+
+/// An EventBridge request (`X-Amz-Target: AWSEvents.<Op>`, already verified): checked against
+/// EventBridge's model and run by [`events`].
+async fn answer_eventbridge<P: Ports>(
+    api: &Api<P>,
+    target: &str,
+    body: &[u8],
+) -> Result<(String, Value), ApiError> {
+    if !api.service.eventbridge {
+        return Err(ApiError::new(
+            Exception::UnknownOperationException,
+            format!(
+                "{target} is EventBridge's: this API answers CodePipeline's operations, and EventBridge itself keeps the rules here"
+            ),
+        ));
+    }
+    let operation = target
+        .strip_prefix(events::TARGET_PREFIX)
+        .filter(|op| model::eventbridge().operations.contains_key(*op))
+        .ok_or_else(|| {
+            ApiError::new(
+                Exception::UnknownOperationException,
+                format!("Unknown operation {target}"),
+            )
+        })?;
+    let input = json_input(body)?;
+    events::check_input(operation, &input)?;
+    let output = events::call(&api.ports, &api.service, operation, input).await?;
+    if api.check_responses {
+        check_eventbridge_output(operation, &output).map_err(|problems| {
+            ApiError::internal(format!(
+                "Sluice's answer to {operation} breaks EventBridge's output shape: {}",
+                problems.join("; ")
+            ))
+        })?;
+    }
+    Ok((operation.to_string(), output))
 }
 
 /// Checks the input against the operation's input shape, as AWS does before the operation runs.
@@ -282,6 +339,27 @@ pub fn check_input(operation: &str, input: &Value) -> Result<(), ApiError> {
 /// included (an operation without an output shape answers `{}`). Returns the problems in AWS's words.
 pub fn check_output(operation: &str, output: &Value) -> Result<(), Vec<String>> {
     let model = model::codepipeline();
+    check_answer(Checker::new(model, true), model, operation, output)
+}
+
+/// [`check_output`] against EventBridge's model, whose answers hold empty lists (`Targets: []`) where its
+/// input shapes ask for at least one.
+pub fn check_eventbridge_output(operation: &str, output: &Value) -> Result<(), Vec<String>> {
+    let model = model::eventbridge();
+    check_answer(
+        Checker::new(model, true).empty_lists(),
+        model,
+        operation,
+        output,
+    )
+}
+
+fn check_answer(
+    mut checker: Checker<'_>,
+    model: &model::ServiceModel,
+    operation: &str,
+    output: &Value,
+) -> Result<(), Vec<String>> {
     let Some(definition) = model.operations.get(operation) else {
         return Err(vec![format!("the model has no operation {operation}")]);
     };
@@ -294,7 +372,6 @@ pub fn check_output(operation: &str, output: &Value) -> Result<(), Vec<String>> 
             )])
         };
     };
-    let mut checker = Checker::new(model, true);
     checker.check(&shape.shape, output, "");
     let problems = checker.into_problems();
     if problems.is_empty() {

@@ -13,6 +13,9 @@ pub struct Service {
     pub compile: CompileOptions,
     /// Where the API is reached from outside, for the URLs it hands out (webhooks).
     pub base_url: String,
+    /// Whether the API is also its own EventBridge and answers the rule operations (`AWSEvents.*`,
+    /// [`crate::events`]): `sluice serve`. On AWS, EventBridge itself keeps the rules.
+    pub eventbridge: bool,
 }
 
 impl Default for Service {
@@ -22,6 +25,7 @@ impl Default for Service {
             region: "us-east-1".to_string(),
             compile: CompileOptions::default(),
             base_url: "http://127.0.0.1:4570".to_string(),
+            eventbridge: false,
         }
     }
 }

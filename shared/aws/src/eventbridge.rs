@@ -196,6 +196,18 @@ impl Scheduler for EventBridgeScheduler {
         trigger
             .validate()
             .map_err(|e| SchedulerError::invalid(trigger, e))?;
+        if let Some(rule) = &trigger.rule {
+            // On AWS such a rule is EventBridge's own, made there with its target the pipeline's state
+            // machine (infra/README.md); Sluice does not make a second rule in its place.
+            return Err(SchedulerError::invalid(
+                trigger,
+                TriggerError::Field {
+                    field: "rule",
+                    value: rule.clone(),
+                    rule: "is an EventBridge rule of its own: on AWS, make it in EventBridge with the pipeline's state machine as its target".to_string(),
+                },
+            ));
+        }
         let name = self.rule_name(&trigger.pipeline, &trigger.name);
         if let Some(existing) = self.rule(&name).await?
             && owner(existing.description())
@@ -360,6 +372,7 @@ fn trigger_of(rule: &Rule) -> Result<Trigger, SchedulerError> {
         pipeline: pipeline.to_string(),
         name: name.to_string(),
         fires_on,
+        rule: None,
     })
 }
 

@@ -9,7 +9,8 @@
 //! `crate::` path breaks the rule, so a new module goes into the list first.
 //!
 //! 1. `time`, `problem`: timestamps; validation findings with their CodePipeline exception.
-//! 2. `model`: the botocore model of CodePipeline's API, and checking a document against its shapes.
+//! 2. `model`: the botocore models of CodePipeline's API (and EventBridge's), and checking a document
+//!    against their shapes.
 //! 3. `pipeline`: a pipeline as CodePipeline declares it, and reading it from a file.
 //! 4. `schedule`, `variable`, `condition`, `stage`, `protocol`: the vocabulary over a pipeline (schedule
 //!    expressions, `#{namespace.name}` references, condition rules, who may enter a stage), and the
@@ -23,7 +24,7 @@
 //!    `test-util` feature); webhook deliveries verified, read and matched (pure).
 //! 9. `recorder`: every write of an execution, stage or action record, and the event it announces.
 //! 10. `dispatcher`, `worker`: the machine's bookkeeping steps; running one action attempt.
-//! 11. `usecase`, `job`: what the API asks (put, start, stop, retry, transitions); the custom-action job
+//! 11. `usecase`, `job`: what the API asks (put, start, stop, retry, transitions, rules); the custom-action job
 //!     worker protocol.
 //! 12. `approval`: manual approvals, waiting and decided.
 //! 13. `contract`: the suites every adapter of a port must pass.

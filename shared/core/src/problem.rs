@@ -56,8 +56,10 @@ pub enum Exception {
     InvalidJobStateException,
     /// A list call's nextToken that no earlier answer gave.
     InvalidNextTokenException,
-    /// A tag call on an ARN that names nothing.
+    /// A tag call on an ARN that names nothing; an EventBridge rule or event bus that does not exist.
     ResourceNotFoundException,
+    /// More of something than a quota allows (an EventBridge rule's five targets).
+    LimitExceededException,
     /// The request conflicts with the resource's state (a duplicate, a retry of an open execution).
     ConflictException,
     /// Another writer changed the resource between the read and the write: try again.
@@ -118,6 +120,7 @@ impl Exception {
             Self::InvalidJobStateException => "InvalidJobStateException",
             Self::InvalidNextTokenException => "InvalidNextTokenException",
             Self::ResourceNotFoundException => "ResourceNotFoundException",
+            Self::LimitExceededException => "LimitExceededException",
             Self::ConflictException => "ConflictException",
             Self::ConcurrentModificationException => "ConcurrentModificationException",
             Self::UnsupportedOperationException => "UnsupportedOperationException",

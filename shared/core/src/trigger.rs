@@ -39,6 +39,8 @@ const MAX_IMAGE_TAG: usize = 300;
 pub const DEFAULT_IMAGE_TAG: &str = "latest";
 /// Derived triggers (from source actions) are named `source-<action name>`.
 pub const SOURCE_TRIGGER_PREFIX: &str = "source-";
+/// The triggers an EventBridge rule of `sluice serve`'s own stands for are named `rule-<rule name>`.
+pub const RULE_TRIGGER_PREFIX: &str = "rule-";
 
 /// A trigger of one pipeline. Build it freely; [`Trigger::validate`] says whether it may be kept, and
 /// every [`crate::port::Scheduler::put_trigger`] checks it first.
@@ -49,6 +51,11 @@ pub struct Trigger {
     /// Unique within the pipeline: putting a trigger with a name already used replaces that trigger.
     pub name: String,
     pub fires_on: FiresOn,
+    /// The EventBridge rule this trigger is, when it is a rule of its own rather than one Sluice names
+    /// after the trigger: a rule a user made with PutRule and PutTargets on `sluice serve`. The executions
+    /// it starts name this rule's ARN (`arn:aws:events:<region>:<account>:rule/<rule>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// What fires a trigger.
@@ -75,6 +82,16 @@ impl Trigger {
             fires_on: FiresOn::Schedule {
                 expression: expression.to_string(),
             },
+            rule: None,
+        }
+    }
+
+    /// The trigger of `pipeline` that EventBridge rule `rule` (of `sluice serve`'s own) stands for: named
+    /// [`rule_trigger_name`], firing on the rule's schedule, its executions naming the rule.
+    pub fn of_rule(pipeline: &str, rule: &str, expression: &str) -> Self {
+        Self {
+            rule: Some(rule.to_string()),
+            ..Self::schedule(pipeline, &rule_trigger_name(rule), expression)
         }
     }
 
@@ -86,6 +103,7 @@ impl Trigger {
                 bucket: bucket.to_string(),
                 key: key.to_string(),
             },
+            rule: None,
         }
     }
 
@@ -97,6 +115,7 @@ impl Trigger {
                 repository: repository.to_string(),
                 tag: tag.to_string(),
             },
+            rule: None,
         }
     }
 
@@ -104,6 +123,9 @@ impl Trigger {
     pub fn validate(&self) -> Result<(), TriggerError> {
         check_pipeline_name(&self.pipeline)?;
         check_rule_charset("name", &self.name, MAX_TRIGGER_NAME)?;
+        if let Some(rule) = &self.rule {
+            check_rule_charset("rule", rule, MAX_RULE_NAME)?;
+        }
         match &self.fires_on {
             FiresOn::Schedule { expression } => {
                 if expression.len() > MAX_SCHEDULE_EXPRESSION {
@@ -162,7 +184,7 @@ impl std::fmt::Display for FiresOn {
 /// Why a trigger may not be kept: the field and the rule it broke.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TriggerError {
-    /// `field` is the [`Trigger`] member (`pipeline`, `name`) or the member of [`FiresOn`] (`expression`,
+    /// `field` is the [`Trigger`] member (`pipeline`, `name`, `rule`) or the member of [`FiresOn`] (`expression`,
     /// `bucket`, `key`, `repository`, `tag`), or `prefix` for a scheduler's rule-name prefix.
     #[error("{field} {value:?} {rule}")]
     Field {
@@ -425,6 +447,7 @@ pub fn event_triggers(declaration: &PipelineDeclaration) -> Vec<Trigger> {
             pipeline: declaration.name.clone(),
             name,
             fires_on,
+            rule: None,
         });
     }
     triggers
@@ -466,6 +489,18 @@ pub fn schedule_triggers<'a>(
 /// Whether a trigger was derived from the pipeline's source actions ([`event_triggers`]).
 pub fn is_source_trigger(trigger: &Trigger) -> bool {
     trigger.name.starts_with(SOURCE_TRIGGER_PREFIX)
+}
+
+/// The name of the trigger EventBridge rule `rule` stands for in each pipeline it targets:
+/// `rule-<rule>`, shortened with a hash as [`rule_name`] shortens its parts when that is longer than a
+/// trigger name may be.
+pub fn rule_trigger_name(rule: &str) -> String {
+    key(&format!("{RULE_TRIGGER_PREFIX}{rule}"), MAX_TRIGGER_NAME)
+}
+
+/// Whether a trigger is an EventBridge rule of its own ([`Trigger::of_rule`]).
+pub fn is_rule_trigger(trigger: &Trigger) -> bool {
+    trigger.rule.is_some()
 }
 
 /// Whether a trigger was made from a schedule tag ([`schedule_triggers`]).
@@ -707,6 +742,32 @@ mod tests {
         assert_eq!(triggers.len(), 1);
         assert_eq!(triggers[0].validate(), Ok(()), "{}", triggers[0].name);
         assert!(triggers[0].name.starts_with("source-a_xxx"));
+    }
+
+    #[test]
+    fn a_rules_trigger_is_named_after_the_rule_and_keeps_it() {
+        let daily = Trigger::of_rule("MyPipeline", "DailyPipelineTrigger", "cron(0 2 * * ? *)");
+        assert_eq!(daily.name, "rule-DailyPipelineTrigger");
+        assert_eq!(daily.rule.as_deref(), Some("DailyPipelineTrigger"));
+        assert_eq!(daily.validate(), Ok(()));
+        assert!(is_rule_trigger(&daily));
+        assert!(!is_schedule_trigger(&daily) && !is_source_trigger(&daily));
+        let long = "r".repeat(MAX_RULE_NAME);
+        let trigger = Trigger::of_rule("P", &long, "rate(1 day)");
+        assert_eq!(trigger.validate(), Ok(()), "{}", trigger.name);
+        assert_ne!(
+            trigger.name,
+            rule_trigger_name(&format!("{}s", "r".repeat(MAX_RULE_NAME - 1))),
+            "long rule names keep apart"
+        );
+        let bad = Trigger {
+            rule: Some("a b".to_string()),
+            ..daily.clone()
+        };
+        assert_eq!(bad.validate().unwrap_err().field(), "rule");
+        let json = serde_json::to_value(&daily).unwrap();
+        assert_eq!(json["rule"], "DailyPipelineTrigger");
+        assert_eq!(serde_json::from_value::<Trigger>(json).unwrap(), daily);
     }
 
     #[test]

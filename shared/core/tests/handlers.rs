@@ -1007,3 +1007,113 @@ async fn a_store_that_keeps_failing_fails_the_step_as_transient_for_the_machine_
     dispatcher::handle(&faulty, enter).await.unwrap();
     assert!(succeeded(faulty.ports.orchestrator.answer("t-1")));
 }
+
+mod rules {
+    use sluice_core::memory::MemoryScheduler;
+    use sluice_core::port::Scheduler;
+    use sluice_core::trigger::Trigger;
+    use sluice_core::usecase::rule::{
+        ScheduleRule, restore_rule_triggers, sync_rule_triggers, triggers_of,
+    };
+
+    fn daily(enabled: bool, pipelines: &[&str]) -> ScheduleRule {
+        ScheduleRule {
+            name: "DailyPipelineTrigger".to_string(),
+            schedule_expression: Some("cron(0 2 * * ? *)".to_string()),
+            enabled,
+            pipelines: pipelines.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
+    async fn all(scheduler: &MemoryScheduler) -> Vec<Trigger> {
+        let mut found = Vec::new();
+        for pipeline in ["A", "B"] {
+            found.extend(scheduler.triggers(pipeline).await.unwrap());
+        }
+        found
+    }
+
+    #[test]
+    fn an_enabled_schedule_rule_is_a_trigger_of_each_pipeline_it_targets() {
+        assert_eq!(
+            triggers_of(&daily(true, &["A", "B"])),
+            [
+                Trigger::of_rule("A", "DailyPipelineTrigger", "cron(0 2 * * ? *)"),
+                Trigger::of_rule("B", "DailyPipelineTrigger", "cron(0 2 * * ? *)"),
+            ]
+        );
+        assert_eq!(triggers_of(&daily(false, &["A"])), []);
+        assert_eq!(triggers_of(&daily(true, &[])), []);
+        let no_schedule = ScheduleRule {
+            schedule_expression: None,
+            ..daily(true, &["A"])
+        };
+        assert_eq!(triggers_of(&no_schedule), []);
+    }
+
+    #[tokio::test]
+    async fn syncing_a_rule_puts_its_triggers_and_deletes_what_it_no_longer_stands_for() {
+        let scheduler = MemoryScheduler::default();
+        let tag = Trigger::schedule("A", "schedule", "rate(1 day)");
+        scheduler.put_trigger(&tag).await.unwrap();
+
+        let put = sync_rule_triggers(&scheduler, &[], Some(&daily(true, &["A", "B"])))
+            .await
+            .unwrap();
+        assert_eq!(put.len(), 2);
+        assert_eq!(all(&scheduler).await.len(), 3);
+
+        // A target removed: its pipeline's trigger goes, the other stays, the tag's trigger is untouched.
+        let kept = sync_rule_triggers(&scheduler, &put, Some(&daily(true, &["B"])))
+            .await
+            .unwrap();
+        let mut left = all(&scheduler).await;
+        left.sort_by(|a, b| (&a.pipeline, &a.name).cmp(&(&b.pipeline, &b.name)));
+        assert_eq!(left, [tag.clone(), kept[0].clone()]);
+
+        // Disabled, then enabled again.
+        let none = sync_rule_triggers(&scheduler, &kept, Some(&daily(false, &["B"])))
+            .await
+            .unwrap();
+        assert_eq!(none, []);
+        assert_eq!(all(&scheduler).await, std::slice::from_ref(&tag));
+        sync_rule_triggers(&scheduler, &[], Some(&daily(true, &["B"])))
+            .await
+            .unwrap();
+        assert_eq!(all(&scheduler).await.len(), 2);
+
+        // Deleted.
+        sync_rule_triggers(&scheduler, &triggers_of(&daily(true, &["B"])), None)
+            .await
+            .unwrap();
+        assert_eq!(all(&scheduler).await, [tag]);
+    }
+
+    #[tokio::test]
+    async fn a_pipeline_created_again_gets_the_triggers_of_the_rules_that_target_it() {
+        let scheduler = MemoryScheduler::default();
+        let rules = [
+            daily(true, &["A", "B"]),
+            ScheduleRule {
+                name: "Off".to_string(),
+                ..daily(false, &["A"])
+            },
+        ];
+        restore_rule_triggers(&scheduler, "A", &rules)
+            .await
+            .unwrap();
+        assert_eq!(
+            scheduler.triggers("A").await.unwrap(),
+            [Trigger::of_rule(
+                "A",
+                "DailyPipelineTrigger",
+                "cron(0 2 * * ? *)"
+            )]
+        );
+        assert_eq!(
+            scheduler.triggers("B").await.unwrap(),
+            [],
+            "only pipeline A's"
+        );
+    }
+}

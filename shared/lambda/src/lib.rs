@@ -139,6 +139,8 @@ pub fn service(
         region: region.to_string(),
         compile: settings.compile_options(),
         base_url: base_url.to_string(),
+        // EventBridge itself keeps the stack's rules (infra/README.md).
+        eventbridge: false,
     })
 }
 

@@ -153,14 +153,17 @@ impl<S: ResourceStore> LocalScheduler<S> {
         self
     }
 
-    /// The ARN the trigger's rule would have on AWS in a stack named [`RULE_PREFIX`]: the trigger detail
-    /// of the executions it starts, as CodePipeline records a rule's ARN.
+    /// The ARN of the trigger's rule: the trigger detail of the executions it starts, as CodePipeline
+    /// records a rule's ARN. A rule of its own ([`Trigger::rule`], made with PutRule) is named as it was
+    /// made; any other trigger's is the rule it would have on AWS in a stack named [`RULE_PREFIX`].
     pub fn rule_arn(&self, trigger: &Trigger) -> String {
+        let rule = match &trigger.rule {
+            Some(rule) => rule.clone(),
+            None => rule_name(RULE_PREFIX, &trigger.pipeline, &trigger.name),
+        };
         format!(
-            "arn:aws:events:{}:{}:rule/{}",
-            self.region,
-            self.account,
-            rule_name(RULE_PREFIX, &trigger.pipeline, &trigger.name)
+            "arn:aws:events:{}:{}:rule/{rule}",
+            self.region, self.account
         )
     }
 

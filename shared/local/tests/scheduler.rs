@@ -396,3 +396,56 @@ async fn ecr_triggers_are_kept_but_never_fire_here_and_s3_ones_are_left_to_the_s
         "they are listed as put"
     );
 }
+
+/// An EventBridge rule made with PutRule and PutTargets on `sluice serve`, as the core turns it into
+/// triggers: it fires on its schedule with the rule's own ARN, stops when disabled, and fires again when
+/// enabled.
+#[tokio::test]
+async fn a_rule_of_its_own_fires_naming_the_rule_and_only_while_enabled() {
+    use sluice_core::usecase::rule::{ScheduleRule, sync_rule_triggers};
+
+    let cron = Cron::start("2026-01-01T00:00:30Z").await;
+    let daily = ScheduleRule {
+        name: "DailyPipelineTrigger".to_string(),
+        schedule_expression: Some("cron(0 2 * * ? *)".to_string()),
+        enabled: true,
+        pipelines: ["Flow".to_string()].into(),
+    };
+    let put = sync_rule_triggers(&cron.scheduler, &[], Some(&daily))
+        .await
+        .unwrap();
+    assert_eq!(cron.look().await, []);
+    cron.advance_to("2026-01-01T02:00:00.100Z");
+    let fired = cron.look().await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0].scheduled, ts("2026-01-01T02:00:00Z"));
+    let executions = cron.executions().await;
+    assert_eq!(
+        executions[0].trigger,
+        ExecutionTrigger {
+            trigger_type: "CloudWatchEvent".to_string(),
+            trigger_detail: Some(
+                "arn:aws:events:eu-west-1:111122223333:rule/DailyPipelineTrigger".to_string()
+            ),
+        },
+        "the rule's own ARN, as CodePipeline records an execution the rule started"
+    );
+
+    let disabled = ScheduleRule {
+        enabled: false,
+        ..daily.clone()
+    };
+    sync_rule_triggers(&cron.scheduler, &put, Some(&disabled))
+        .await
+        .unwrap();
+    assert_eq!(cron.scheduler.triggers("Flow").await.unwrap(), []);
+    cron.advance_to("2026-01-02T02:00:00.100Z");
+    assert_eq!(cron.look().await, [], "a disabled rule does not fire");
+
+    sync_rule_triggers(&cron.scheduler, &[], Some(&daily))
+        .await
+        .unwrap();
+    cron.advance_to("2026-01-03T02:00:00.100Z");
+    assert_eq!(cron.look().await.len(), 1, "enabled again, it fires again");
+    assert_eq!(cron.executions().await.len(), 2);
+}

@@ -94,6 +94,10 @@ pub(super) async fn save_pipeline<P: Ports>(
         super::tags::sync_schedules(ports, service, &arn).await?;
         output["tags"] = json!(tags);
     }
+    if create && service.eventbridge {
+        let rules = crate::events::rules(ports, service).await?;
+        sluice_core::usecase::rule::restore_rule_triggers(ports.scheduler(), name, &rules).await?;
+    }
     Ok(output)
 }
 

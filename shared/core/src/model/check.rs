@@ -16,6 +16,8 @@ use crate::problem::{Exception, Problem, Rule};
 pub struct Checker<'m> {
     model: &'m ServiceModel,
     reject_unknown_members: bool,
+    camel_case_paths: bool,
+    empty_lists: bool,
     problems: Vec<Problem>,
 }
 
@@ -24,8 +26,25 @@ impl<'m> Checker<'m> {
         Self {
             model,
             reject_unknown_members,
+            camel_case_paths: false,
+            empty_lists: false,
             problems: Vec::new(),
         }
+    }
+
+    /// Paths with each member name's first letter in lower case, as AWS writes them for a model whose
+    /// members are capitalised (EventBridge's `Name` is `'name'`, `Targets[0].Arn` is
+    /// `'targets.1.member.arn'`).
+    pub fn camel_case_paths(mut self) -> Self {
+        self.camel_case_paths = true;
+        self
+    }
+
+    /// Empty lists pass a list shape's minimum: for answers, which hold them where the minimum is what a
+    /// caller must send (EventBridge's ListTargetsByRule of a rule without targets answers `Targets: []`).
+    pub fn empty_lists(mut self) -> Self {
+        self.empty_lists = true;
+        self
     }
 
     pub fn into_problems(self) -> Vec<Problem> {
@@ -51,7 +70,12 @@ impl<'m> Checker<'m> {
                 let Some(items) = value.as_array() else {
                     return self.wrong_type(value, path, "a list");
                 };
-                self.size(items.len(), *min, *max, path);
+                let min = if self.empty_lists && items.is_empty() {
+                    None
+                } else {
+                    *min
+                };
+                self.size(items.len(), min, *max, path);
                 for (index, item) in items.iter().enumerate() {
                     let item_path = format!("{path}.{}.member", index + 1);
                     if item.is_null() {
@@ -215,7 +239,11 @@ impl<'m> Checker<'m> {
             return self.wrong_type(value, path, "an object");
         };
         for (name, member) in members {
-            let member_path = join(path, name);
+            let member_path = if self.camel_case_paths {
+                join(path, &lower_first(name))
+            } else {
+                join(path, name)
+            };
             match object.get(name) {
                 None | Some(Value::Null) => {
                     if required.contains(name) {
@@ -373,6 +401,14 @@ impl<'m> Checker<'m> {
     }
 }
 
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 fn join(path: &str, member: &str) -> String {
     if path.is_empty() {
         member.to_string()
@@ -423,6 +459,28 @@ mod tests {
             .into_iter()
             .map(|p| p.to_string())
             .collect()
+    }
+
+    #[test]
+    fn capitalised_members_are_named_in_camel_case_when_asked() {
+        let mut checker = Checker::new(crate::model::eventbridge(), false).camel_case_paths();
+        checker.check(
+            "PutTargetsRequest",
+            &json!({"Rule": "a b", "Targets": [{"Id": "1"}]}),
+            "",
+        );
+        let found: Vec<String> = checker
+            .into_problems()
+            .iter()
+            .map(|p| p.detail.clone())
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                "Value 'a b' at 'rule' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+",
+                "Value null at 'targets.1.member.arn' failed to satisfy constraint: Member must not be null",
+            ]
+        );
     }
 
     #[test]

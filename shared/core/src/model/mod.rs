@@ -1,4 +1,5 @@
-//! The CodePipeline API model: botocore's `service-2.json` for `codepipeline-2015-07-09`, embedded as is.
+//! The CodePipeline API model: botocore's `service-2.json` for `codepipeline-2015-07-09`, embedded as is;
+//! and EventBridge's (`events-2015-10-07`), for the rule operations `sluice serve` answers.
 //!
 //! Shapes, members and constraints come from this file, never from memory, so that a rule AWS enforces on
 //! the wire is the rule Sluice enforces. [`check`] walks any JSON value against any shape of the model; the
@@ -17,6 +18,14 @@ use serde::Deserialize;
 
 /// CodePipeline's API model as botocore ships it (service-2.json), verbatim.
 pub const CODEPIPELINE_MODEL: &str = include_str!("../../model/codepipeline-2015-07-09.json");
+
+/// EventBridge's API model as botocore ships it (service-2.json), verbatim: the shapes of the rule operations
+/// `sluice serve` answers (PutRule, PutTargets, …) and their constraints.
+pub const EVENTBRIDGE_MODEL: &str = include_str!("../../model/events-2015-10-07.json");
+
+/// Patterns of the models that Rust's `regex` cannot compile (it has no look-around), each with the
+/// pattern that accepts the same strings. `^(?!\s*$).+`: one line, not only white space.
+const EQUIVALENT_PATTERNS: &[(&str, &str)] = &[(r"^(?!\s*$).+", r"^[^\n]*\S[^\n]*$")];
 
 /// A service model in botocore's format.
 #[derive(Debug, Deserialize)]
@@ -136,7 +145,11 @@ impl ServiceModel {
             } = shape
                 && !model.patterns.contains_key(pattern)
             {
-                let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|source| {
+                let compiled = EQUIVALENT_PATTERNS
+                    .iter()
+                    .find(|(original, _)| original == pattern)
+                    .map_or(pattern.as_str(), |(_, equivalent)| equivalent);
+                let regex = Regex::new(&format!("^(?:{compiled})$")).map_err(|source| {
                     ModelError::Pattern {
                         pattern: pattern.clone(),
                         source,
@@ -167,9 +180,40 @@ pub fn codepipeline() -> &'static ServiceModel {
     })
 }
 
+/// EventBridge's model, parsed once per process.
+pub fn eventbridge() -> &'static ServiceModel {
+    static MODEL: OnceLock<ServiceModel> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        // A constant of this crate; `the_eventbridge_model_loads` proves it parses.
+        ServiceModel::parse(EVENTBRIDGE_MODEL).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_eventbridge_model_loads_with_the_rule_operations() {
+        let model = ServiceModel::parse(EVENTBRIDGE_MODEL).expect("model parses");
+        assert_eq!(model.metadata.target_prefix, "AWSEvents");
+        for operation in [
+            "PutRule",
+            "PutTargets",
+            "DescribeRule",
+            "ListRules",
+            "ListTargetsByRule",
+            "RemoveTargets",
+            "DeleteRule",
+            "EnableRule",
+            "DisableRule",
+        ] {
+            assert!(model.operations.contains_key(operation), "{operation}");
+        }
+        let blank = model.pattern(r"^(?!\s*$).+").unwrap();
+        assert!(blank.is_match("a b") && blank.is_match(" x "));
+        assert!(!blank.is_match("") && !blank.is_match("  ") && !blank.is_match("a\nb"));
+    }
 
     #[test]
     fn embedded_model_loads_with_every_operation_and_pattern() {
