@@ -123,6 +123,16 @@ pub fn fires_locally(trigger: &Trigger) -> bool {
     )
 }
 
+/// The ARN of a trigger's rule in `region` and `account`: its own rule's, or the one a stack named
+/// [`RULE_PREFIX`] would give it on AWS.
+pub fn rule_arn(region: &str, account: &str, trigger: &Trigger) -> String {
+    let rule = match &trigger.rule {
+        Some(rule) => rule.clone(),
+        None => rule_name(RULE_PREFIX, &trigger.pipeline, &trigger.name),
+    };
+    format!("arn:aws:events:{region}:{account}:rule/{rule}")
+}
+
 fn id(pipeline: &str, name: &str) -> String {
     format!("{pipeline}/{name}")
 }
@@ -157,14 +167,7 @@ impl<S: ResourceStore> LocalScheduler<S> {
     /// records a rule's ARN. A rule of its own ([`Trigger::rule`], made with PutRule) is named as it was
     /// made; any other trigger's is the rule it would have on AWS in a stack named [`RULE_PREFIX`].
     pub fn rule_arn(&self, trigger: &Trigger) -> String {
-        let rule = match &trigger.rule {
-            Some(rule) => rule.clone(),
-            None => rule_name(RULE_PREFIX, &trigger.pipeline, &trigger.name),
-        };
-        format!(
-            "arn:aws:events:{}:{}:rule/{rule}",
-            self.region, self.account
-        )
+        rule_arn(&self.region, &self.account, trigger)
     }
 
     /// The trigger's last firing, if it ever fired.

@@ -25,6 +25,7 @@ use sluice_core::usecase::execution::{ExecutionError, StartRequest, start_once};
 
 use crate::git;
 use crate::s3_folder::S3Folder;
+use crate::scheduler::rule_arn;
 
 /// The resource kind of the watch records.
 pub const WATCH_KIND: &str = "source-watch";
@@ -288,19 +289,22 @@ impl SourceWatcher {
                 Some(stamp) => Some(self.revision(&source.watch, stamp).await?),
                 None => None,
             };
-            let fire = !baseline && revision.is_some() && revision != record.revision;
-            record.watching = watching.clone();
-            record.stamp = stamp;
-            if fire || revision.is_some() || baseline {
-                record.revision = revision.clone().or(record.revision);
-            }
-            if fire {
-                record.firing = Some(WatchFiring {
-                    revision: revision.clone().unwrap_or_default(),
+            // A new revision fires, unless this look only takes the baseline; a vanished object keeps
+            // the revision last seen, so its return with the same bytes is no new version.
+            let firing = revision
+                .as_ref()
+                .filter(|r| !baseline && record.revision.as_ref() != Some(*r))
+                .map(|r| WatchFiring {
+                    revision: r.clone(),
                     execution_id: ports.ids().uuid(),
                     started: false,
                     error: None,
                 });
+            record.watching = watching.clone();
+            record.stamp = stamp;
+            record.revision = revision.or(record.revision);
+            if firing.is_some() {
+                record.firing = firing.clone();
             }
             let document = serde_json::to_value(&record).map_err(|e| e.to_string())?;
             match ports
@@ -308,8 +312,10 @@ impl SourceWatcher {
                 .put_resource(WATCH_KIND, &id, &document, version)
                 .await
             {
-                Ok(()) if fire => break record.firing.clone().unwrap_or_else(|| unreachable!()),
-                Ok(()) => return Ok(None),
+                Ok(()) => match firing {
+                    Some(firing) => break firing,
+                    None => return Ok(None),
+                },
                 Err(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => continue,
                 Err(e) => return Err(e.to_string()),
             }
@@ -361,15 +367,10 @@ impl SourceWatcher {
             Watch::S3Events { bucket, key } => {
                 let rule = event_triggers(declaration)
                     .into_iter()
-                    .find(|t| matches!(&t.fires_on, FiresOn::S3ObjectCreated { bucket: b, key: k } if b == bucket && k == key))
-                    .map(|t| {
-                        format!(
-                            "arn:aws:events:{}:{}:rule/{}",
-                            self.region,
-                            self.account,
-                            sluice_core::trigger::rule_name(crate::scheduler::RULE_PREFIX, &t.pipeline, &t.name)
-                        )
-                    });
+                    .find(|t| {
+                        matches!(&t.fires_on, FiresOn::S3ObjectCreated { bucket: b, key: k } if b == bucket && k == key)
+                    })
+                    .map(|t| rule_arn(&self.region, &self.account, &t));
                 (
                     ExecutionTrigger {
                         trigger_type: "CloudWatchEvent".to_string(),
