@@ -250,24 +250,8 @@ impl S3Folder {
     pub fn object_stamp(&self, bucket: &str, key: &str) -> Result<Option<String>, S3FolderError> {
         use std::os::unix::fs::MetadataExt;
         check_names(bucket, key, NameField::S3Bucket, NameField::S3ObjectKey)?;
-        let (Some(name), parents) = key_segments(key) else {
+        let Some((folder, name)) = self.object_folder(bucket, key)? else {
             return Ok(None);
-        };
-        let folder = match Root::open(&self.root)
-            .and_then(|buckets| buckets.dir(&[bucket]))
-            .and_then(|bucket| bucket.dir(&parents))
-        {
-            Ok(folder) => folder,
-            Err(error) => {
-                return match missing_or(error, || S3FolderError::MissingObject {
-                    bucket: bucket.to_owned(),
-                    key: key.to_owned(),
-                    path: PathBuf::new(),
-                }) {
-                    S3FolderError::MissingObject { .. } => Ok(None),
-                    other => Err(other),
-                };
-            }
         };
         let stamp = |m: &fs::Metadata| {
             format!(
@@ -316,14 +300,9 @@ impl S3Folder {
             key: key.to_owned(),
             path: path.clone(),
         };
-        let (name, parents) = key_segments(key);
-        let Some(name) = name else {
+        let Some((folder, name)) = self.object_folder(bucket, key)? else {
             return Err(missing());
         };
-        let folder = Root::open(&self.root)
-            .and_then(|buckets| buckets.dir(&[bucket]))
-            .and_then(|bucket| bucket.dir(&parents))
-            .map_err(|error| missing_or(error, missing))?;
         match folder.kind(name)? {
             None => return Err(missing()),
             Some(EntryKind::Dir) => {
@@ -454,18 +433,36 @@ impl S3Folder {
             key: key.to_owned(),
             path: self.root.join(bucket).join(key),
         };
-        let (Some(name), parents) = key_segments(key) else {
+        let Some((folder, name)) = self.object_folder(bucket, key)? else {
             return Err(missing());
         };
-        let folder = Root::open(&self.root)
-            .and_then(|buckets| buckets.dir(&[bucket]))
-            .and_then(|bucket| bucket.dir(&parents))
-            .map_err(|error| missing_or(error, missing))?;
         if folder.kind(name)? != Some(EntryKind::File) {
             return Err(missing());
         }
         let mut object = folder.open_file(name)?;
         copy_to(&mut object, dest)
+    }
+
+    /// The folder that holds the object at `key` (opened through the guard) and the object's name in it;
+    /// `None` when the key names no object or a folder on the way is missing.
+    fn object_folder<'k>(
+        &self,
+        bucket: &str,
+        key: &'k str,
+    ) -> Result<Option<(Root, &'k str)>, S3FolderError> {
+        let (Some(name), parents) = key_segments(key) else {
+            return Ok(None);
+        };
+        match Root::open(&self.root)
+            .and_then(|buckets| buckets.dir(&[bucket]))
+            .and_then(|bucket| bucket.dir(&parents))
+        {
+            Ok(folder) => Ok(Some((folder, name))),
+            Err(GuardError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(error) => Err(S3FolderError::Guard(error)),
+        }
     }
 
     /// Waits for, then holds until the returned file is dropped, the deploy lock of `bucket`.
@@ -512,14 +509,6 @@ fn check_names(
 ) -> Result<(), S3FolderError> {
     check_bucket_name(bucket).map_err(|rule| invalid(bucket_field, bucket, rule))?;
     check_object_key(key).map_err(|rule| invalid(key_field, key, rule))
-}
-
-/// A guard error as [`S3FolderError::MissingObject`] when it is that something on the way is missing.
-fn missing_or(error: GuardError, missing: impl Fn() -> S3FolderError) -> S3FolderError {
-    match &error {
-        GuardError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => missing(),
-        _ => S3FolderError::Guard(error),
-    }
 }
 
 /// Copies `from` to the file `dest` (a path Sluice chose), creating its parent directories.
