@@ -3,60 +3,15 @@
 //! nothing sleeps) with the rule's own ARN, and kept in step by DisableRule, EnableRule, RemoveTargets,
 //! DeletePipeline and CreatePipeline.
 
-use std::sync::Arc;
+mod common;
 
+use common::{at, pipeline, waiting_runtime};
 use serde_json::{Value, json};
 
 use sluice_api::events;
 use sluice_api::ops::call;
 use sluice_api::service::Service;
-use sluice_core::pipeline::declaration::ActionCategory;
-use sluice_core::port::{
-    ActionProvider, ExecutionStore, Job, JobOutcome, Ports, Providers, Scheduler,
-};
-use sluice_core::system::RandomIds;
-use sluice_core::time::parse_timestamp;
-use sluice_local::runtime::LocalRuntime;
-use sluice_statemachine::clock::ManualClock;
-
-/// An action that never ends: a started execution stays in progress.
-struct Waits;
-
-impl ActionProvider for Waits {
-    fn run<'a>(
-        &'a self,
-        _job: &'a Job,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = JobOutcome> + Send + 'a>> {
-        Box::pin(std::future::pending())
-    }
-}
-
-fn at(text: &str) -> i64 {
-    parse_timestamp(text).unwrap().epoch_millis()
-}
-
-fn pipeline(tags: Value) -> Value {
-    json!({
-        "pipeline": {
-            "name": "Nightly",
-            "roleArn": "arn:aws:iam::123456789012:role/p",
-            "artifactStore": {"type": "S3", "location": "nightly-artifacts"},
-            "stages": [
-                {"name": "Source", "actions": [{
-                    "name": "Fetch",
-                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
-                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app.zip"},
-                    "outputArtifacts": [{"name": "App"}]
-                }]},
-                {"name": "After", "actions": [{
-                    "name": "Approve",
-                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
-                }]}
-            ]
-        },
-        "tags": tags
-    })
-}
+use sluice_core::port::{ExecutionStore, Ports, Scheduler};
 
 async fn names(ports: &impl Ports) -> Vec<String> {
     ports
@@ -72,15 +27,7 @@ async fn names(ports: &impl Ports) -> Vec<String> {
 #[tokio::test]
 async fn a_rule_starts_its_pipeline_naming_the_rule_and_follows_every_change() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(at("2026-03-01T00:00:10Z")));
-    let runtime = LocalRuntime::open(dir.path(), clock.clone(), Arc::new(RandomIds), |_| {
-        let mut providers = Providers::default();
-        providers.register(ActionCategory::Source, "AWS", "S3", Arc::new(Waits));
-        providers.register(ActionCategory::Approval, "AWS", "Manual", Arc::new(Waits));
-        providers
-    })
-    .await
-    .unwrap();
+    let (runtime, clock) = waiting_runtime(dir.path()).await;
     let ports = &runtime.ports;
     let service = Service {
         eventbridge: true,

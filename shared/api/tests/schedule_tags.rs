@@ -1,72 +1,19 @@
 //! Schedules set by pipeline tags (`sluice:schedule`), through the API's operations over the local
 //! runtime, and fired by the local cron on virtual time (a manual clock; nothing sleeps).
 
-use std::sync::Arc;
+mod common;
 
-use serde_json::{Value, json};
+use common::{at, pipeline, waiting_runtime};
+use serde_json::json;
 
 use sluice_api::ops::call;
 use sluice_api::service::Service;
-use sluice_core::pipeline::declaration::ActionCategory;
-use sluice_core::port::{
-    ActionProvider, ExecutionStore, Job, JobOutcome, PipelineStore, Ports, Providers, Scheduler,
-};
-use sluice_core::system::RandomIds;
-use sluice_core::time::parse_timestamp;
-use sluice_local::runtime::LocalRuntime;
-use sluice_statemachine::clock::ManualClock;
-
-/// An action that never ends: a started execution stays in progress.
-struct Waits;
-
-impl ActionProvider for Waits {
-    fn run<'a>(
-        &'a self,
-        _job: &'a Job,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = JobOutcome> + Send + 'a>> {
-        Box::pin(std::future::pending())
-    }
-}
-
-fn at(text: &str) -> i64 {
-    parse_timestamp(text).unwrap().epoch_millis()
-}
-
-fn pipeline(tags: Value) -> Value {
-    json!({
-        "pipeline": {
-            "name": "Nightly",
-            "roleArn": "arn:aws:iam::123456789012:role/p",
-            "artifactStore": {"type": "S3", "location": "nightly-artifacts"},
-            "stages": [
-                {"name": "Source", "actions": [{
-                    "name": "Fetch",
-                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
-                    "configuration": {"S3Bucket": "inbox", "S3ObjectKey": "app.zip"},
-                    "outputArtifacts": [{"name": "App"}]
-                }]},
-                {"name": "After", "actions": [{
-                    "name": "Approve",
-                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
-                }]}
-            ]
-        },
-        "tags": tags
-    })
-}
+use sluice_core::port::{ExecutionStore, PipelineStore, Ports, Scheduler};
 
 #[tokio::test]
 async fn a_schedule_tag_starts_the_pipeline_at_its_times_and_untagging_stops_it() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(at("2026-03-01T00:00:10Z")));
-    let runtime = LocalRuntime::open(dir.path(), clock.clone(), Arc::new(RandomIds), |_| {
-        let mut providers = Providers::default();
-        providers.register(ActionCategory::Source, "AWS", "S3", Arc::new(Waits));
-        providers.register(ActionCategory::Approval, "AWS", "Manual", Arc::new(Waits));
-        providers
-    })
-    .await
-    .unwrap();
+    let (runtime, clock) = waiting_runtime(dir.path()).await;
     let ports = &runtime.ports;
     let service = Service::default();
     let arn = service.pipeline_arn("Nightly");
