@@ -478,11 +478,11 @@ impl PipelineStore for DynamoStore {
         }
     }
 
-    async fn pipelines(&self) -> Result<Vec<StoredPipeline>, StoreError> {
+    async fn pipelines(&self) -> Result<Vec<std::sync::Arc<StoredPipeline>>, StoreError> {
         self.query_listing("PIPELINES", true)
             .await?
             .iter()
-            .map(record)
+            .map(|item| record(item).map(std::sync::Arc::new))
             .collect()
     }
 

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 
@@ -105,11 +105,11 @@ impl PipelineStore for MemoryStore {
         Ok(())
     }
 
-    async fn pipelines(&self) -> Result<Vec<StoredPipeline>, StoreError> {
+    async fn pipelines(&self) -> Result<Vec<Arc<StoredPipeline>>, StoreError> {
         Ok(lock(&self.tables)
             .pipelines
             .values()
-            .filter_map(|versions| versions.last().cloned())
+            .filter_map(|versions| versions.last().cloned().map(Arc::new))
             .collect())
     }
 

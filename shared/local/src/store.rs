@@ -80,11 +80,29 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, id)
     );
 "#,
+    // Counts the changes to pipeline_versions: a store keeps the latest versions decoded while the
+    // count is the one it read them at (every process on the file bumps it with its change).
+    r#"
+    CREATE TABLE pipeline_generation (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        changes INTEGER NOT NULL
+    );
+    INSERT INTO pipeline_generation (id, changes) VALUES (0, 0);
+"#,
 ];
 
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
     key: StoreKey,
+    /// The latest version of every pipeline, decoded, as of a `pipeline_generation` count: matching a
+    /// webhook delivery or a watched source reads them all, and opening and parsing each record every
+    /// time was most of a delivery's cost.
+    latest: Mutex<Option<LatestPipelines>>,
+}
+
+struct LatestPipelines {
+    generation: i64,
+    pipelines: Vec<Arc<StoredPipeline>>,
 }
 
 impl SqliteStore {
@@ -133,7 +151,11 @@ impl SqliteStore {
     }
 
     fn with_key(connection: Arc<Mutex<Connection>>, key: StoreKey) -> Result<Self, StoreError> {
-        let store = Self { connection, key };
+        let store = Self {
+            connection,
+            key,
+            latest: Mutex::new(None),
+        };
         store.seal_earlier_records()?;
         Ok(store)
     }
@@ -188,6 +210,16 @@ fn migrate(connection: &Mutex<Connection>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Part of every change to `pipeline_versions`: the decoded latest versions are read again.
+fn bump_pipeline_generation(transaction: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    transaction
+        .prepare_cached("UPDATE pipeline_generation SET changes = changes + 1 WHERE id = 0")
+        .map_err(sql_error)?
+        .execute([])
+        .map_err(sql_error)?;
+    Ok(())
+}
+
 /// The associated data of a pipeline version's sealed record: its row.
 fn pipeline_row(name: &str, version: i32) -> String {
     format!("pipeline_versions\0{name}\0{version}")
@@ -209,13 +241,58 @@ impl SqliteStore {
         from_json(&self.key.open(text, row).map_err(StoreError::backend)?)
     }
 
+    /// The latest version of every pipeline, by name: decoded again only when a pipeline changed since
+    /// the last call (in this process or another on the same file).
+    fn latest_pipelines(&self) -> Result<Vec<Arc<StoredPipeline>>, StoreError> {
+        let connection = self.connection();
+        // The count is read before the records: a change committed between the two makes the next call
+        // read them again, never keeps older records under a newer count.
+        let generation: i64 = connection
+            .prepare_cached("SELECT changes FROM pipeline_generation WHERE id = 0")
+            .map_err(sql_error)?
+            .query_row([], |row| row.get(0))
+            .map_err(sql_error)?;
+        let mut latest = self
+            .latest
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(cached) = latest.as_ref()
+            && cached.generation == generation
+        {
+            return Ok(cached.pipelines.clone());
+        }
+        let pipelines: Vec<Arc<StoredPipeline>> = self
+            .pipeline_records_on(
+                &connection,
+                "SELECT name, version, record FROM pipeline_versions v WHERE version =
+                   (SELECT MAX(version) FROM pipeline_versions WHERE name = v.name) ORDER BY name",
+                [],
+            )?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        *latest = Some(LatestPipelines {
+            generation,
+            pipelines: pipelines.clone(),
+        });
+        Ok(pipelines)
+    }
+
     /// Pipeline versions from `sql`, which selects `name, version, record`.
     fn pipeline_records(
         &self,
         sql: &str,
         parameters: impl rusqlite::Params,
     ) -> Result<Vec<StoredPipeline>, StoreError> {
-        let connection = self.connection();
+        self.pipeline_records_on(&self.connection(), sql, parameters)
+    }
+
+    fn pipeline_records_on(
+        &self,
+        connection: &Connection,
+        sql: &str,
+        parameters: impl rusqlite::Params,
+    ) -> Result<Vec<StoredPipeline>, StoreError> {
         let mut statement = connection.prepare_cached(sql).map_err(sql_error)?;
         let rows = statement
             .query_map(parameters, |row| {
@@ -277,6 +354,9 @@ impl SqliteStore {
                     params![sealed, name, version],
                 )
                 .map_err(sql_error)?;
+        }
+        if !pipelines.is_empty() {
+            bump_pipeline_generation(&transaction)?;
         }
         let mut type_documents = Vec::new();
         for (kind, id, record) in &resources {
@@ -430,11 +510,10 @@ fn records<T: DeserializeOwned>(
 impl PipelineStore for SqliteStore {
     async fn pipeline(&self, name: &str) -> Result<Option<StoredPipeline>, StoreError> {
         Ok(self
-            .pipeline_records(
-                "SELECT name, version, record FROM pipeline_versions WHERE name = ?1 ORDER BY version DESC LIMIT 1",
-                params![name],
-            )?
-            .pop())
+            .latest_pipelines()?
+            .iter()
+            .find(|p| p.declaration.name == name)
+            .map(|p| StoredPipeline::clone(p)))
     }
 
     async fn pipeline_version(
@@ -486,15 +565,12 @@ impl PipelineStore for SqliteStore {
                 self.seal(pipeline, &pipeline_row(name, pipeline.version()))?
             ])
             .map_err(sql_error)?;
+        bump_pipeline_generation(&transaction)?;
         transaction.commit().map_err(sql_error)
     }
 
-    async fn pipelines(&self) -> Result<Vec<StoredPipeline>, StoreError> {
-        self.pipeline_records(
-            "SELECT name, version, record FROM pipeline_versions v WHERE version =
-               (SELECT MAX(version) FROM pipeline_versions WHERE name = v.name) ORDER BY name",
-            [],
-        )
+    async fn pipelines(&self) -> Result<Vec<Arc<StoredPipeline>>, StoreError> {
+        self.latest_pipelines()
     }
 
     async fn delete_pipeline(&self, name: &str) -> Result<(), StoreError> {
@@ -511,6 +587,7 @@ impl PipelineStore for SqliteStore {
                 .execute(table, params![name])
                 .map_err(sql_error)?;
         }
+        bump_pipeline_generation(&transaction)?;
         transaction.commit().map_err(sql_error)
     }
 }

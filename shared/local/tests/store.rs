@@ -268,3 +268,56 @@ async fn a_database_another_connection_holds_is_a_transient_failure() {
         .await
         .expect("the same write passes once the lock is released");
 }
+
+/// The store keeps the latest pipelines decoded between reads; a change made through another store on
+/// the same file (another process) is seen at the next read, a deletion and a new pipeline of the same
+/// name and version included.
+#[tokio::test]
+async fn pipelines_changed_through_another_store_on_the_file_are_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sluice.db");
+    let reader = SqliteStore::open(&path).unwrap();
+    let writer = SqliteStore::open(&path).unwrap();
+    let with_token = |token: &str, version: i32| {
+        let mut stored = github_pipeline(token);
+        stored.declaration.version = Some(version);
+        stored
+    };
+    let token = |stored: &StoredPipeline| {
+        stored.declaration.stages[0].actions[0].configuration["OAuthToken"].clone()
+    };
+    writer
+        .put_pipeline(&with_token("one", 1), None)
+        .await
+        .unwrap();
+    let read = reader.pipelines().await.unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(token(&read[0]), "one");
+    assert_eq!(
+        reader.pipelines().await.unwrap()[0].version(),
+        1,
+        "read again unchanged"
+    );
+
+    writer
+        .put_pipeline(&with_token("two", 2), Some(1))
+        .await
+        .unwrap();
+    let read = reader.pipelines().await.unwrap();
+    assert_eq!((read[0].version(), token(&read[0])), (2, "two".to_string()));
+    let one = reader.pipeline("Guarded").await.unwrap().unwrap();
+    assert_eq!(token(&one), "two");
+
+    writer.delete_pipeline("Guarded").await.unwrap();
+    assert!(reader.pipelines().await.unwrap().is_empty());
+    assert!(reader.pipeline("Guarded").await.unwrap().is_none());
+    writer
+        .put_pipeline(&with_token("three", 1), None)
+        .await
+        .unwrap();
+    let read = reader.pipelines().await.unwrap();
+    assert_eq!(
+        (read[0].version(), token(&read[0])),
+        (1, "three".to_string())
+    );
+}

@@ -136,7 +136,7 @@ pub(super) async fn get_pipeline<P: Ports>(
 pub(super) async fn list_pipelines<P: Ports>(ports: &P, input: &Value) -> Result<Value, ApiError> {
     let pipelines = ports.store().pipelines().await?;
     let (pipelines, next) = page(pipelines, input, 100)?;
-    let summaries: Vec<Value> = pipelines.iter().map(pipeline_summary).collect();
+    let summaries: Vec<Value> = pipelines.iter().map(|p| pipeline_summary(p)).collect();
     let mut output = json!({ "pipelines": summaries });
     if let Some(next) = next {
         output["nextToken"] = json!(next);

@@ -201,7 +201,7 @@ impl<S: Store> PipelineStore for FaultyStore<S> {
         self.call("put_pipeline", Kind::Write, call).await
     }
 
-    async fn pipelines(&self) -> Result<Vec<StoredPipeline>, StoreError> {
+    async fn pipelines(&self) -> Result<Vec<std::sync::Arc<StoredPipeline>>, StoreError> {
         self.call("pipelines", Kind::Read, self.inner.pipelines())
             .await
     }

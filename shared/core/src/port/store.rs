@@ -92,7 +92,11 @@ pub trait PipelineStore: Send + Sync {
         pipeline: &StoredPipeline,
         expected_version: Option<i32>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn pipelines(&self) -> impl Future<Output = Result<Vec<StoredPipeline>, StoreError>> + Send;
+    /// The latest version of every pipeline, by name. Shared: a store may keep them decoded between
+    /// calls (matching a webhook delivery reads them all).
+    fn pipelines(
+        &self,
+    ) -> impl Future<Output = Result<Vec<std::sync::Arc<StoredPipeline>>, StoreError>> + Send;
     /// Removes the pipeline, its versions, gates and executions. Removing a missing pipeline is not an error.
     fn delete_pipeline(&self, name: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
