@@ -305,21 +305,37 @@ async fn serve() -> (
     (work, local, host, dir)
 }
 
-/// The webhook loads: deliveries and API starts at 500 a second, each on a fresh server.
+/// Pipelines the webhook loads spread over: `Hook-<i>` watches repository `bench/app-<i>`. A server
+/// receiving 500 deliveries a second holds many pipelines, and each pipeline's executions park at its own
+/// first-stage gate.
+const HOOK_PIPELINES: usize = 100;
+
+/// The webhook loads: deliveries and API starts at 500 a second, each on a fresh server. Client `c`
+/// pushes to repository `bench/app-<c % HOOK_PIPELINES>` and starts pipeline `Hook-<c % HOOK_PIPELINES>`.
 async fn webhooks(duration: Duration) {
     const RATE_CLIENTS: usize = 100;
     let every = Some(Duration::from_millis(200));
     let secret = "bench secret";
-    let body = json!({
-        "ref": "refs/heads/main", "after": "0123456789abcdef0123456789abcdef01234567",
-        "repository": {"full_name": "bench/app"}, "commits": []
-    })
-    .to_string();
-    let signature =
-        sluice_core::webhook::signature::sign_sha256(secret.as_bytes(), body.as_bytes());
+    let signed: Arc<Vec<(String, String)>> = Arc::new(
+        (0..HOOK_PIPELINES)
+            .map(|i| {
+                let body = json!({
+                    "ref": "refs/heads/main", "after": "0123456789abcdef0123456789abcdef01234567",
+                    "repository": {"full_name": format!("bench/app-{i}")}, "commits": []
+                })
+                .to_string();
+                let signature = sluice_core::webhook::signature::sign_sha256(
+                    secret.as_bytes(),
+                    body.as_bytes(),
+                );
+                (body, signature)
+            })
+            .collect(),
+    );
     {
         let (work, local, host, started, _dir) = serve_webhooks(secret).await;
         let make: Maker = Arc::new(move |host, n| {
+            let (body, signature) = &signed[(n >> 32) as usize % HOOK_PIPELINES];
             format!(
                 "POST /webhooks/github HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\nx-github-event: push\r\nx-github-delivery: {n}\r\nx-hub-signature-256: {signature}\r\ncontent-length: {}\r\n\r\n{body}",
                 body.len()
@@ -360,8 +376,13 @@ async fn webhooks(duration: Duration) {
     }
     {
         let (work, local, host, _, _dir) = serve_webhooks(secret).await;
-        let make: Maker =
-            Arc::new(|host, _| request(host, "StartPipelineExecution", r#"{"name": "Hook"}"#));
+        let make: Maker = Arc::new(|host, n| {
+            let body = format!(
+                r#"{{"name": "Hook-{}"}}"#,
+                (n >> 32) as usize % HOOK_PIPELINES
+            );
+            request(host, "StartPipelineExecution", &body)
+        });
         let latencies = load(&host, RATE_CLIENTS, make, 200, duration, every).await;
         report(
             "Start (parked) API",
@@ -377,9 +398,9 @@ async fn webhooks(duration: Duration) {
 
 type Started = Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>>;
 
-/// A fresh runtime with pipeline `Hook` (a connection source on bench/app, main; its first transition
-/// disabled), served with the API and the webhook receiver, which records when each delivery's
-/// executions were started.
+/// A fresh runtime with [`HOOK_PIPELINES`] pipelines `Hook-<i>` (a connection source on `bench/app-<i>`,
+/// main; its first transition disabled), served with the API and the webhook receiver, which records
+/// when each delivery's executions were started.
 async fn serve_webhooks(
     secret: &str,
 ) -> (
@@ -391,29 +412,32 @@ async fn serve_webhooks(
 ) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (work, local) = open_runtime(dir.path()).await;
-    let pipeline = serde_json::from_value(json!({
-        "name": "Hook", "roleArn": "arn:aws:iam::123456789012:role/p",
-        "artifactStore": {"type": "S3", "location": "bench-artifacts"},
-        "pipelineType": "V2", "executionMode": "PARALLEL",
-        "stages": [
-            {"name": "Source", "actions": [{
-                "name": "Code",
-                "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
-                "configuration": {"ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/b",
-                                  "FullRepositoryId": "bench/app", "BranchName": "main"},
-                "outputArtifacts": [{"name": "Src"}]
-            }]},
-            {"name": "Approve", "actions": [{
-                "name": "Review",
-                "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
-            }]}
-        ]
-    }))
-    .expect("pipeline");
-    put_pipeline(&local.ports, &pipeline, &CompileOptions::default())
-        .await
-        .expect("stored");
-    park(&local, "Hook").await;
+    for i in 0..HOOK_PIPELINES {
+        let name = format!("Hook-{i}");
+        let pipeline = serde_json::from_value(json!({
+            "name": name, "roleArn": "arn:aws:iam::123456789012:role/p",
+            "artifactStore": {"type": "S3", "location": "bench-artifacts"},
+            "pipelineType": "V2", "executionMode": "PARALLEL",
+            "stages": [
+                {"name": "Source", "actions": [{
+                    "name": "Code",
+                    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeStarSourceConnection", "version": "1"},
+                    "configuration": {"ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/b",
+                                      "FullRepositoryId": format!("bench/app-{i}"), "BranchName": "main"},
+                    "outputArtifacts": [{"name": "Src"}]
+                }]},
+                {"name": "Approve", "actions": [{
+                    "name": "Review",
+                    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}
+                }]}
+            ]
+        }))
+        .expect("pipeline");
+        put_pipeline(&local.ports, &pipeline, &CompileOptions::default())
+            .await
+            .expect("stored");
+        park(&local, &name).await;
+    }
     let api = signed_api(&local);
     let started: Started = Arc::default();
     let mut secrets = sluice_core::usecase::webhook::ReceiverSecrets::default();
