@@ -1,7 +1,7 @@
 # Sluice: the targets a newcomer needs. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
 # The stamp of the pinned Python tools in .venv (the rule is below, by the npm tools).
-PY_TOOLS := .venv/.tools-2
+PY_TOOLS := .venv/.tools-3
 
 .PHONY: help run validate bench bench-lambda test lint package package-check deploy
 
@@ -43,15 +43,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
 # Python tools, pinned, in one venv: the aws CLI (the suites drive it as a real client), moto_server (the
-# AWS adapters' contract tests run against it), cfn-lint (lint checks infra/template.yaml) and pyawscron (an
-# AWS cron parser `sluice schedule next` is compared with, cli/tests/schedule_pyawscron.rs). They share
+# AWS adapters' contract tests run against it), cfn-lint (lint checks infra/template.yaml), pyawscron (an
+# AWS cron parser `sluice schedule next` is compared with, cli/tests/schedule_pyawscron.rs) and aiosmtpd (the
+# SMTP server approval mail is delivered to, shared/local/tests/notifications.rs). They share
 # the venv without conflict: awscli 1.x vendors its own botocore, so moto's boto3/botocore pins never meet
 # it. The stamp names the tool set: bump its number when a pin changes, so an existing .venv (say, one
 # holding only the aws CLI) is upgraded in place on the next make.
 $(PY_TOOLS):
 	test -x .venv/bin/python || python3 -m venv .venv
 	.venv/bin/pip install --quiet --disable-pip-version-check \
-		'awscli==1.46.3' 'moto[server]==5.2.5' 'cfn-lint==1.58.0' 'pyawscron==1.0.7'
+		'awscli==1.46.3' 'moto[server]==5.2.5' 'cfn-lint==1.58.0' 'pyawscron==1.0.7' 'aiosmtpd==1.4.6'
 	touch $@
 
 test: lint node_modules/.package-lock.json $(PY_TOOLS)

@@ -24,7 +24,8 @@ use sluice_core::record::ArtifactDetail;
 use crate::archive;
 use crate::build::{BuildJob, InputSource, SpecSource, run_build};
 use crate::git;
-use crate::notifier::LogNotifier;
+use crate::notifier::LocalNotifier;
+use crate::notifier::config::NotifierConfig;
 use crate::process::{DEFAULT_STOP_GRACE, Processes, private_dir};
 use crate::runtime::{FileArtifactStore, LocalRuntime};
 use crate::s3_folder::S3Folder;
@@ -51,6 +52,10 @@ pub struct LocalConfig {
     /// holding it, so the secret itself is not in a file that is committed (`crate::webhook`).
     #[serde(default)]
     pub webhooks: BTreeMap<String, WebhookConfig>,
+    /// Where approval notifications go besides `<data_dir>/notifications.jsonl`: Slack-compatible
+    /// webhooks and SMTP servers, each for the topics it names ([`crate::notifier::config`]).
+    #[serde(default)]
+    pub notifications: Vec<NotifierConfig>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -120,6 +125,14 @@ impl LocalConfig {
                 rule,
             })?;
         }
+        crate::notifier::config::check(&config.notifications, |name| {
+            std::env::var_os(name).is_some()
+        })
+        .map_err(|invalid| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field: invalid.field,
+            rule: invalid.rule,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         for (provider, webhook) in config.webhooks.iter_mut() {
             if sluice_core::webhook::event::GitProvider::from_slug(provider).is_none() {
@@ -222,7 +235,11 @@ pub fn local_providers(context: Arc<LocalContext>) -> Providers {
         "AWS",
         "Manual",
         Arc::new(ManualApproval::with_notifier(ApprovalNotices {
-            notifier: LogNotifier::new(&context.data_dir),
+            notifier: LocalNotifier::new(
+                &context.data_dir,
+                &context.config.notifications,
+                |name| std::env::var(name).ok(),
+            ),
             region: LOCAL_REGION.to_string(),
             review_link_base: LOCAL_REVIEW_LINK_BASE.to_string(),
             clock: context.clock.clone(),
