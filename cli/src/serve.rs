@@ -282,8 +282,8 @@ async fn serve(
     }
 }
 
-/// The webhook receiver on this server: its secrets, executions started on the work runtime after the
-/// answer, and deliveries a crash left unstarted started now and every minute.
+/// The webhook receiver on this server: its secrets, executions started after the answer, and
+/// deliveries a crash left unstarted started now and every minute (on the work runtime).
 fn webhook_receiver(
     config: &LocalConfig,
     ports: &LocalPorts,
@@ -327,11 +327,12 @@ fn webhook_receiver(
         }
     });
     let starting = ports.clone();
-    let work = work.clone();
-    // Spawned on the work runtime and returned at once: the answer does not wait for the starts.
+    // Spawned and returned at once: the answer does not wait for the starts. A start is the work of
+    // StartPipelineExecution and runs where the API's does, on the serving runtime (the one calling
+    // this); the executions it starts run on the engine's lower-priority work runtime.
     let after_answer: AfterAnswer = Arc::new(move |key: String| {
         let ports = starting.clone();
-        work.spawn(async move {
+        tokio::spawn(async move {
             match start_delivery(&ports, &key).await {
                 Ok(starts) => {
                     for start in starts.iter().filter(|s| s.error.is_some()) {

@@ -446,7 +446,6 @@ async fn serve_webhooks(
         sluice_core::port::SecretValue::new(secret.as_bytes()),
     );
     let ports = local.ports.clone();
-    let handle = work.handle().clone();
     let record = started.clone();
     let receiver = Arc::new(sluice_api::webhook::Receiver {
         ports: local.ports.clone(),
@@ -454,7 +453,8 @@ async fn serve_webhooks(
         after_answer: Arc::new(move |key: String| {
             let ports = ports.clone();
             let record = record.clone();
-            handle.spawn(async move {
+            // As `sluice serve` starts them: on the serving runtime, after the answer.
+            tokio::spawn(async move {
                 sluice_core::usecase::webhook::start_delivery(&ports, &key)
                     .await
                     .expect("starts");
