@@ -139,6 +139,8 @@ pub fn service(
         region: region.to_string(),
         compile: settings.compile_options(),
         base_url: base_url.to_string(),
+        // The approval function serves the pages on AWS; until it does, the state links to none.
+        approval_key: None,
         // EventBridge itself keeps the stack's rules (infra/README.md).
         eventbridge: false,
     })
