@@ -221,10 +221,10 @@ fn cross_site(headers: &HeaderMap, public_url: &PublicUrl) -> Option<String> {
 
 /// The fields of a posted form, each at most once, and only the page's own.
 #[derive(Debug)]
-struct Fields(Vec<(String, String)>);
+pub struct FormFields(Vec<(String, String)>);
 
-impl Fields {
-    fn get(&self, name: &str) -> Option<&str> {
+impl FormFields {
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(n, _)| n == name)
@@ -237,7 +237,7 @@ const FIELDS: [&str; 5] = ["decision", "summary", "name", "nonce", "form_token"]
 /// Reads an `application/x-www-form-urlencoded` body (WHATWG URL, "application/x-www-form-urlencoded
 /// parsing"): `name=value` pairs joined by `&`, `+` for a space, `%XX` for a byte; the text must be
 /// UTF-8.
-fn form_fields(body: &[u8]) -> Result<Fields, String> {
+pub fn form_fields(body: &[u8]) -> Result<FormFields, String> {
     let mut fields: Vec<(String, String)> = Vec::new();
     for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (name, value) = match pair.iter().position(|b| *b == b'=') {
@@ -261,7 +261,7 @@ fn form_fields(body: &[u8]) -> Result<Fields, String> {
         }
         fields.push((name, value));
     }
-    Ok(Fields(fields))
+    Ok(FormFields(fields))
 }
 
 fn decode(encoded: &[u8]) -> Option<String> {

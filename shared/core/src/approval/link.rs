@@ -173,10 +173,14 @@ pub fn verify(
         .flatten()
         .map(Timestamp::from_epoch_millis)
         .ok_or(LinkError::Malformed("its expiry is not a number"))?;
-    let mac = hex::decode(mac)
-        .ok()
+    // Lower-case only, as it is signed: one link has one spelling.
+    let mac = Some(mac)
+        .filter(|mac| mac.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .and_then(|mac| hex::decode(mac).ok())
         .filter(|mac| mac.len() == 32)
-        .ok_or(LinkError::Malformed("its signature is not 64 hex digits"))?;
+        .ok_or(LinkError::Malformed(
+            "its signature is not 64 lower-case hex digits",
+        ))?;
     let attempt = ApprovalAttempt {
         pipeline,
         stage,
@@ -544,6 +548,7 @@ mod tests {
             format!("{EXECUTION}.{TOKEN}.1767225600000.{}zz", &mac[..62]),
             format!("{EXECUTION}.../etc/passwd.1767225600000.{mac}"),
             format!("{}.{TOKEN}.1767225600000.{mac}", EXECUTION.to_uppercase()),
+            format!("{EXECUTION}.{TOKEN}.1767225600000.{}", mac.to_uppercase()),
         ] {
             assert!(
                 matches!(
