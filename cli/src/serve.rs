@@ -10,14 +10,16 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use sluice_api::approval::ApprovalPages;
 use sluice_api::service::Service;
 use sluice_api::sigv4::CredentialStore;
 use sluice_api::webhook::{AfterAnswer, Receiver};
 use sluice_api::{Api, Auth, router};
+use sluice_core::approval::link::PublicUrl;
 use sluice_core::usecase::webhook::{recover_deliveries, start_delivery};
 use sluice_core::webhook::event::GitProvider;
 use sluice_local::private::{tighten, write_new_private};
-use sluice_local::provider::{LocalConfig, providers_stopping_after};
+use sluice_local::provider::{LocalConfig, providers_linking_to};
 use sluice_local::runtime::LocalPorts;
 use sluice_local::runtime::{LocalRuntime, work_runtime};
 use sluice_local::scheduler::LOOK_EVERY;
@@ -34,6 +36,12 @@ pub(crate) struct Args {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// The URL this server is reached at from outside (`http` or `https`, no query or fragment), which
+    /// every link it hands out starts with: approval pages, approval notifications, webhook URLs.
+    /// Defaults to the address it listens on (http://HOST:PORT). A path in it is for a proxy that
+    /// strips it: the server answers at the root.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// Accept requests without a valid signature (for demos only).
     #[arg(long)]
     no_auth: bool,
@@ -129,6 +137,10 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         Ok(address) => address,
         Err(e) => return fail(format!("--host {} --port {}: {e}", args.host, args.port)),
     };
+    let public_url = match args.public_url.as_deref().map(PublicUrl::parse).transpose() {
+        Ok(url) => url,
+        Err(e) => return fail(format!("--public-url: {e}")),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -143,7 +155,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
         Ok(work) => work,
         Err(e) => return fail(e),
     };
-    let code = runtime.block_on(serve(args, config, address, work.handle()));
+    let code = runtime.block_on(serve(args, config, address, public_url, work.handle()));
     work.shutdown_background();
     code
 }
@@ -152,6 +164,7 @@ async fn serve(
     args: &Args,
     config: LocalConfig,
     address: SocketAddr,
+    public_url: Option<PublicUrl>,
     work: &tokio::runtime::Handle,
 ) -> ExitCode {
     let data_dir = args.data.path();
@@ -159,10 +172,25 @@ async fn serve(
         Ok(grace) => grace,
         Err(e) => return fail(e),
     };
+    // Listening first: the links the executions hand out start with the address it got (`--port 0`).
+    let listener = match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => listener,
+        Err(e) => return fail(format!("cannot listen on {address}: {e}")),
+    };
+    let bound = listener.local_addr().unwrap_or(address);
+    let public_url = public_url.unwrap_or_else(|| {
+        if bound.ip().is_unspecified() {
+            println!(
+                "NOTE: links to this server (approval pages, webhooks) start with http://{bound}, which reviewers cannot open: pass --public-url"
+            );
+        }
+        PublicUrl::for_address(bound)
+    });
     let config_for_webhooks = config.clone();
     let opened = {
         let data_dir = data_dir.clone();
-        let providers = providers_stopping_after(config, BTreeMap::new(), stop_grace);
+        let providers =
+            providers_linking_to(config, BTreeMap::new(), stop_grace, public_url.clone());
         work.spawn(async move { LocalRuntime::open_default(&data_dir, providers).await })
             .await
     };
@@ -230,17 +258,13 @@ async fn serve(
             service: args.signing_name.clone(),
         }
     };
-    let listener = match tokio::net::TcpListener::bind(address).await {
-        Ok(listener) => listener,
-        Err(e) => return fail(format!("cannot listen on {address}: {e}")),
-    };
-    let bound = listener.local_addr().unwrap_or(address);
     let api = Arc::new(Api {
         ports: local.ports.clone(),
         service: Service {
             account: args.account.clone(),
             region: args.region.clone(),
-            base_url: format!("http://{bound}"),
+            base_url: public_url.to_string(),
+            approval_key: Some(local.approval_key.clone()),
             // PutRule and PutTargets on this port, so EventBridge schedules work as on AWS.
             eventbridge: true,
             ..Service::default()
@@ -264,11 +288,23 @@ async fn serve(
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let receiver = match webhook_receiver(&config_for_webhooks, &local.ports, work, &bound) {
+    let receiver = match webhook_receiver(&config_for_webhooks, &local.ports, work, &public_url) {
         Ok(receiver) => receiver,
         Err(e) => return fail(e),
     };
-    let app = router(api).merge(sluice_api::webhook::router(receiver));
+    println!(
+        "Approval pages: {public_url}/view/PIPELINE/STAGE/ACTION/approve/LINK (the links GetPipelineState and approval notifications give, signed with {})",
+        data_dir.join("approval.key").display()
+    );
+    let pages = Arc::new(ApprovalPages {
+        ports: local.ports.clone(),
+        key: local.approval_key.clone(),
+        public_url,
+        log: Arc::new(|line: &str| println!("{line}")),
+    });
+    let app = router(api)
+        .merge(sluice_api::webhook::router(receiver))
+        .merge(sluice_api::approval::router(pages));
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -288,7 +324,7 @@ fn webhook_receiver(
     config: &LocalConfig,
     ports: &LocalPorts,
     work: &tokio::runtime::Handle,
-    bound: &SocketAddr,
+    public_url: &PublicUrl,
 ) -> Result<Arc<Receiver<LocalPorts>>, String> {
     let env = |name: &str| std::env::var(name).ok();
     let secrets = receiver_secrets(config, &env).map_err(|e| e.to_string())?;
@@ -300,11 +336,11 @@ fn webhook_receiver(
     ] {
         match sources.iter().find(|(p, _)| *p == provider) {
             Some((_, from)) => println!(
-                "Webhooks: POST http://{bound}/webhooks/{} (secret from {from})",
+                "Webhooks: POST {public_url}/webhooks/{} (secret from {from})",
                 provider.slug()
             ),
             None => println!(
-                "Webhooks: POST http://{bound}/webhooks/{} refuses every delivery: set {} or webhooks.{}.secretFile in the config file",
+                "Webhooks: POST {public_url}/webhooks/{} refuses every delivery: set {} or webhooks.{}.secretFile in the config file",
                 provider.slug(),
                 secret_variable(provider),
                 provider.slug()

@@ -3,6 +3,7 @@
 //! property tries (256 by default; CI runs the default). Each module also keeps the inputs that
 //! probing found trouble with, as regressions.
 
+mod approval;
 mod archive;
 mod asl;
 mod buildspec;

@@ -32,12 +32,12 @@ impl Server {
 
     /// A server whose environment also holds `env` (the rest is this process's).
     pub(crate) fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::start_on(free_port(), extra, env)
+    }
+
+    /// A server on `port` (for arguments that name it, as `--public-url` may).
+    pub(crate) fn start_on(port: u16, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let data = dir.path().join("data");
         let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
         let env: Vec<(String, String)> = env
@@ -64,6 +64,15 @@ impl Server {
         let _ = self.child.wait();
         self.child = spawn(self.port, &self.data, &self.extra, &self.env, &self.output);
     }
+}
+
+/// A port free on 127.0.0.1 now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts `sluice serve` and waits (boundedly) for the line saying it listens; a thread keeps draining

@@ -38,7 +38,7 @@ pub async fn read_at_most(
     max: usize,
     who: &str,
 ) -> Result<Bytes, ApiError> {
-    let mib = max / (1024 * 1024);
+    let size = in_units(max);
     let limit = u64::try_from(max).unwrap_or(u64::MAX);
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -52,7 +52,7 @@ pub async fn read_at_most(
             discard(&mut body, DISCARD_AT_MOST_BYTES).await;
         }
         return Err(too_large(format!(
-            "The request body is {length} bytes; the {who} takes at most {max} bytes ({mib} MiB)"
+            "The request body is {length} bytes; the {who} takes at most {max} bytes ({size})"
         )));
     }
     let capacity = declared
@@ -70,12 +70,22 @@ pub async fn read_at_most(
             let read = u64::try_from(out.len() + data.len()).unwrap_or(u64::MAX);
             discard(&mut body, DISCARD_AT_MOST_BYTES.saturating_sub(read)).await;
             return Err(too_large(format!(
-                "The request body is over {max} bytes, the most the {who} takes ({mib} MiB)"
+                "The request body is over {max} bytes, the most the {who} takes ({size})"
             )));
         }
         out.extend_from_slice(&data);
     }
     Ok(Bytes::from(out))
+}
+
+/// A limit as people say it: `4 MiB`, `16 KiB`.
+fn in_units(bytes: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{} KiB", bytes / 1024)
+    }
 }
 
 fn too_large(message: String) -> ApiError {

@@ -7,9 +7,13 @@
 //! ValidationException wording), the operation ([`ops`]), and an answer with epoch-second timestamps;
 //! errors are `{"__type", "message"}` with the model's HTTP status ([`error`]).
 //!
+//! Beside the API, [`approval`] serves the approval pages review links open, and [`webhook`] receives
+//! webhook deliveries.
+//!
 //! Where the API is its own EventBridge ([`Service::eventbridge`], `sluice serve`), `X-Amz-Target:
 //! AWSEvents.<Op>` requests, signed for `events`, are EventBridge's rule operations ([`events`]).
 
+pub mod approval;
 pub mod body;
 pub mod cbor;
 pub mod error;

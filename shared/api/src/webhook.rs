@@ -71,12 +71,12 @@ fn answer(status: StatusCode, message: &str) -> Response {
 
 /// The address the delivery came from: the connection's peer, unless the host puts it elsewhere (the
 /// Lambda function: API Gateway's `sourceIp`, passed as `x-sluice-source-ip` by the function itself).
-fn source_of(
-    headers: &BTreeMap<String, String>,
+pub(crate) fn source_of(
+    source_ip_header: Option<&str>,
     peer: Option<SocketAddr>,
 ) -> Option<std::net::IpAddr> {
     peer.map(|p| p.ip())
-        .or_else(|| headers.get(SOURCE_IP_HEADER).and_then(|ip| ip.parse().ok()))
+        .or_else(|| source_ip_header.and_then(|ip| ip.parse().ok()))
 }
 
 /// The header the webhook function sets from API Gateway's request context (and strips from what the
@@ -131,7 +131,7 @@ async fn handle<P: Ports + 'static>(
         endpoint: endpoint.clone(),
         headers: &headers,
         body: &body,
-        source: source_of(&headers, peer),
+        source: source_of(headers.get(SOURCE_IP_HEADER).map(String::as_str), peer),
     };
     let what = match &endpoint {
         Endpoint::Provider(provider) => format!("{provider} delivery"),

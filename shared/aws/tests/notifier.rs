@@ -7,7 +7,6 @@ mod queue;
 use queue::TestQueue;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -15,9 +14,10 @@ use serde_json::{Value, json};
 use common::Moto;
 use sluice_aws::provider::{WorkerKind, providers_with};
 use sluice_aws::sns::SnsNotifier;
+use sluice_core::approval::link::{PublicUrl, ReviewLinks};
 use sluice_core::approval::{ApprovalNotices, ManualApproval};
 use sluice_core::contract::{Delivered, Inbox, notifier_contract};
-use sluice_core::port::{Clock, Job, JobOutcome, Message, Notifier, NotifyError, StopSignal};
+use sluice_core::port::{Job, JobOutcome, Message, Notifier, NotifyError, StopSignal};
 use sluice_core::time::Timestamp;
 
 /// An SQS queue subscribed to an SNS topic: what SNS delivered, read from the queue's envelopes
@@ -109,14 +109,6 @@ async fn a_topic_that_does_not_exist_or_is_not_an_sns_arn_is_refused() {
     }
 }
 
-struct FixedClock(Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
-
 #[tokio::test]
 async fn the_invoke_workers_manual_approval_publishes_codepipelines_message_to_the_topic() {
     let moto = Moto::start();
@@ -125,9 +117,7 @@ async fn the_invoke_workers_manual_approval_publishes_codepipelines_message_to_t
     let approval = ManualApproval::with_notifier(ApprovalNotices {
         notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&config.sdk)),
         region: "us-east-1".to_string(),
-        review_link_base: "https://approvals.example.com".to_string(),
-        // 2026-03-01T12:34:56Z
-        clock: Arc::new(FixedClock(Timestamp::from_epoch_millis(1_772_368_496_000))),
+        links: ReviewLinks::unsigned(PublicUrl::parse("https://approvals.example.com").unwrap()),
     });
     let providers = providers_with(WorkerKind::Invoke, config.s3(), "key", approval);
     let action: sluice_core::pipeline::declaration::ActionDeclaration =
@@ -150,6 +140,8 @@ async fn the_invoke_workers_manual_approval_publishes_codepipelines_message_to_t
         output_artifacts: Vec::new(),
         source_revision: None,
         timeout: Duration::from_secs(60 * 60),
+        // 2026-03-01T12:34:56Z
+        started: Timestamp::from_epoch_millis(1_772_368_496_000),
         variables: BTreeMap::new(),
         stop: StopSignal::never(),
     };

@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::action::catalog::default_timeout_minutes;
+use crate::action::catalog::timeout_minutes;
 use crate::pipeline::declaration::{ActionCategory, PipelineDeclaration, StageDeclaration};
 
 use crate::protocol::{DUPLICATE_START_ERROR, PayloadKind, TRANSIENT_ERROR, worker_of};
@@ -273,12 +273,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
                 .map(|action| {
                     // "Action …" keeps an action named like a stage step ("Enter") apart from it.
                     let task_name = state_name(index, name, &format!("Action {}", action.name));
-                    let timeout_minutes = action
-                        .timeout_in_minutes
-                        .map(|m| u64::try_from(m).unwrap_or(0))
-                        .unwrap_or_else(|| {
-                            u64::from(default_timeout_minutes(&action.action_type_id))
-                        });
+                    let minutes = timeout_minutes(action);
                     // The run (the machine's execution name) tells the worker which attempt of the
                     // action this is: its step is idempotent on it.
                     let mut action_payload =
@@ -290,7 +285,7 @@ pub fn compile(pipeline: &PipelineDeclaration, options: &CompileOptions) -> Valu
                         action_payload,
                         true,
                     );
-                    task["TimeoutSeconds"] = json!(timeout_minutes * 60);
+                    task["TimeoutSeconds"] = json!(minutes * 60);
                     task["End"] = json!(true);
                     json!({ "StartAt": task_name, "States": { task_name.clone(): task } })
                 })

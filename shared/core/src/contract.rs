@@ -100,6 +100,7 @@ fn action(pipeline: &str, execution: &str, id: &str) -> ActionExecution {
         log: None,
         error_details: None,
         token: format!("token-{id}"),
+        last_updated_by: None,
     }
 }
 

@@ -228,6 +228,11 @@ pub struct ActionExecution {
     pub error_details: Option<ErrorDetails>,
     /// The task token the action's state waits on; approvals are decided with it.
     pub token: String,
+    /// Who decided the attempt from outside: the reviewer of an approval who named themselves on the
+    /// approval page, with the address they wrote from (GetPipelineState's `lastUpdatedBy`,
+    /// ListActionExecutions' `updatedBy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated_by: Option<String>,
 }
 
 impl ActionExecution {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::action::ActionTypes;
-use crate::action::catalog::default_timeout_minutes;
+use crate::action::catalog::timeout_minutes;
 use crate::builders::execution::artifact_location;
 use crate::pipeline::declaration::{
     ActionCategory, ActionDeclaration, ActionOwner, Configuration, PipelineDeclaration,
@@ -299,6 +299,7 @@ async fn claim<P: Ports>(
         log: None,
         error_details: None,
         token: event.token.clone(),
+        last_updated_by: None,
     };
 
     let mut job = match prepare(
@@ -323,6 +324,7 @@ async fn claim<P: Ports>(
         job.output_artifacts.clone_from(&earlier.output_artifacts);
     }
     job.action_execution_id = record.action_execution_id.clone();
+    job.started = record.start_time;
     job.stop = stop.clone();
     record.resolved_configuration = shown(&job.configuration);
     record.input_artifacts = job.input_artifacts.clone();
@@ -546,10 +548,6 @@ fn prepare<P: Ports>(
             revision: None,
         })
         .collect();
-    let timeout_minutes = action
-        .timeout_in_minutes
-        .and_then(|m| u64::try_from(m).ok())
-        .unwrap_or_else(|| u64::from(default_timeout_minutes(&action.action_type_id)));
     Ok(Job {
         pipeline: event.pipeline.clone(),
         pipeline_execution_id: event.execution_id.clone(),
@@ -565,7 +563,8 @@ fn prepare<P: Ports>(
             .iter()
             .find(|r| r.action_name == action.name)
             .cloned(),
-        timeout: Duration::from_secs(timeout_minutes * 60),
+        timeout: Duration::from_secs(timeout_minutes(action) * 60),
+        started: ports.clock().now(),
         variables: execution.variables.clone(),
         stop: StopSignal::never(),
     })

@@ -9,18 +9,22 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use sluice_core::approval::link::{ApprovalKey, LinkError, PublicUrl, ReviewLinks, verify};
+use sluice_core::approval::page::{
+    self, ApprovalPage, PageError, PageForm, PageRequest, PageState, Submitted,
+};
 use sluice_core::approval::{
-    ApprovalError, ApprovalNotices, ApprovalStatus, ManualApproval, put_approval_result,
-    waiting_approvals,
+    ApprovalError, ApprovalNotices, ApprovalStatus, DECISION_KIND, ManualApproval,
+    RecordedDecision, Reviewer, attempt_review_link, put_approval_result, waiting_approvals,
 };
 use sluice_core::compile::CompileOptions;
 use sluice_core::contract::{FaultRates, FaultyStore};
 use sluice_core::dispatcher;
-use sluice_core::memory::{ManualClock, MemoryNotifier, MemoryPorts, MemoryStore, TaskAnswer};
+use sluice_core::memory::{MemoryNotifier, MemoryPorts, MemoryStore, TaskAnswer};
 use sluice_core::pipeline::declaration::{ActionCategory, PipelineDeclaration};
 use sluice_core::port::{
     ActionExecutionStore, ActionProvider, ExecutionStore, Job, JobOutcome, JobSuccess,
-    Orchestrator, Providers, RunStatus, StageStore,
+    Orchestrator, PipelineStore, Providers, ResourceStore, RunStatus, StageStore,
 };
 use sluice_core::protocol::{
     ACTION_FAILED_ERROR, DISPATCH_FAILED_ERROR, DUPLICATE_START_ERROR, PayloadKind,
@@ -125,7 +129,6 @@ impl Machine {
     /// Registers the Manual approval with an in-memory notifier, whose messages it returns.
     fn with_approvals(mut self) -> (Machine, Arc<MemoryNotifier>) {
         let notifier = Arc::new(MemoryNotifier::default());
-        let clock = Arc::new(ManualClock::default());
         self.providers.register(
             ActionCategory::Approval,
             "AWS",
@@ -133,8 +136,7 @@ impl Machine {
             Arc::new(ManualApproval::with_notifier(ApprovalNotices {
                 notifier: NotifierRef(notifier.clone()),
                 region: "us-east-1".to_string(),
-                review_link_base: "http://127.0.0.1:4570".to_string(),
-                clock,
+                links: review_links(),
             })),
         );
         (self, notifier)
@@ -255,6 +257,18 @@ impl Machine {
             .find(|s| s.stage_name == stage)
             .map(|s| s.status)
     }
+}
+
+/// The key the approvals' links are signed with.
+fn link_key() -> ApprovalKey {
+    ApprovalKey::new(b"the approval links' key, 32 bytes and more".to_vec()).unwrap()
+}
+
+fn review_links() -> ReviewLinks {
+    ReviewLinks::signed(
+        PublicUrl::parse("https://ci.example.com/sluice").unwrap(),
+        link_key(),
+    )
 }
 
 /// The notifier behind an `Arc`, so the test keeps a handle on what was sent.
@@ -1116,4 +1130,415 @@ mod rules {
             "only pipeline A's"
         );
     }
+}
+
+// ------------------------------------------------------------------------------- the approval page
+
+/// The link token of the notification's approvalReviewLink (its last path segment).
+fn notified_link(notifier: &MemoryNotifier) -> (String, String) {
+    let sent = notifier.sent();
+    let body: Value = serde_json::from_str(&sent.last().unwrap().1.body).unwrap();
+    let review = body["approval"]["approvalReviewLink"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = review.rsplit('/').next().unwrap().to_string();
+    (review, link)
+}
+
+fn page_request(link: &str) -> PageRequest<'_> {
+    PageRequest {
+        pipeline: "ap",
+        stage: "Approve",
+        action: "Gate",
+        link,
+    }
+}
+
+/// The form a reviewer sends from `page`: the page's own hidden fields, with `decision` and a name.
+fn filled<'a>(page: &'a ApprovalPage, decision: &'a str) -> PageForm<'a> {
+    let PageState::Waiting { form } = &page.state else {
+        panic!("the page offers no form: {:?}", page.state);
+    };
+    PageForm {
+        decision: Some(decision),
+        summary: Some("checked staging"),
+        name: Some("Ada Lovelace"),
+        nonce: Some(&form.nonce),
+        form_token: Some(&form.token),
+    }
+}
+
+async fn attempt_of(machine: &Machine, waiting: &ActionExecution) -> ActionExecution {
+    machine
+        .ports
+        .store
+        .action_executions("ap", Some(&waiting.pipeline_execution_id))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.action_execution_id == waiting.action_execution_id)
+        .unwrap()
+}
+
+const REVIEWER: Option<std::net::IpAddr> =
+    Some(std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7)));
+
+#[tokio::test]
+async fn the_notification_and_the_state_link_to_the_same_signed_page_expiring_with_the_approval() {
+    let (machine, notifier) = Machine::new().with_approvals();
+    let (_, _, waiting) = approval_pipeline(&machine).await;
+    let (review, link) = notified_link(&notifier);
+    let stored = machine.ports.store.pipeline("ap").await.unwrap().unwrap();
+    assert_eq!(
+        attempt_review_link(&review_links(), &stored.declaration, &waiting),
+        Some(review.clone()),
+        "GetPipelineState's externalExecutionUrl is the notification's link"
+    );
+    assert!(
+        review.starts_with("https://ci.example.com/sluice/view/ap/Approve/Gate/approve/"),
+        "{review}"
+    );
+    let verified = verify(&link_key(), "ap", "Approve", "Gate", &link).unwrap();
+    assert_eq!(verified.token, waiting.action_execution_id);
+    assert_eq!(verified.execution_id, waiting.pipeline_execution_id);
+    // A Manual approval waits 7 days unless it says otherwise.
+    assert_eq!(
+        verified.expires.epoch_millis() - waiting.start_time.epoch_millis(),
+        7 * 24 * 3600 * 1000
+    );
+    assert_eq!(
+        attempt_review_link(
+            &ReviewLinks::unsigned(PublicUrl::parse("http://h").unwrap()),
+            &stored.declaration,
+            &waiting
+        ),
+        None,
+        "no key, no page to link to"
+    );
+}
+
+#[tokio::test]
+async fn viewing_the_page_changes_nothing_however_often_it_is_fetched() {
+    let (machine, notifier) = Machine::new().with_approvals();
+    let (_, token, waiting) = approval_pipeline(&machine).await;
+    let (_, link) = notified_link(&notifier);
+    let events = machine.ports.events.published().len();
+    let first = page::view(&*machine.ports, &link_key(), &page_request(&link))
+        .await
+        .unwrap();
+    let second = page::view(&*machine.ports, &link_key(), &page_request(&link))
+        .await
+        .unwrap();
+    let (PageState::Waiting { form: one }, PageState::Waiting { form: two }) =
+        (&first.state, &second.state)
+    else {
+        panic!("{:?}", first.state);
+    };
+    assert_ne!(one.nonce, two.nonce, "each page its own nonce");
+    assert_eq!(first.custom_data.as_deref(), Some("release staging?"));
+    assert_eq!(first.execution_id, waiting.pipeline_execution_id);
+    assert_eq!(first.sources[0].action, "Fetch");
+    assert_eq!(attempt_of(&machine, &waiting).await, waiting);
+    assert_eq!(machine.answer(&token), None);
+    assert_eq!(machine.ports.events.published().len(), events, "no event");
+    assert!(
+        machine
+            .ports
+            .store
+            .resource(DECISION_KIND, &waiting.action_execution_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_decision_on_the_page_resumes_the_machine_and_records_who_and_a_second_is_refused() {
+    let (machine, notifier) = Machine::new().with_approvals();
+    let (_, token, waiting) = approval_pipeline(&machine).await;
+    let (_, link) = notified_link(&notifier);
+    let request = page_request(&link);
+    let shown = page::view(&*machine.ports, &link_key(), &request)
+        .await
+        .unwrap();
+    let (after, submitted) = page::submit(
+        &*machine.ports,
+        &link_key(),
+        &request,
+        &filled(&shown, "approve"),
+        REVIEWER,
+    )
+    .await
+    .unwrap();
+    assert_eq!(submitted, Submitted::Recorded);
+    assert!(succeeded(machine.answer(&token)));
+    let decided = attempt_of(&machine, &waiting).await;
+    assert_eq!(decided.status, ActionExecutionStatus::Succeeded);
+    assert_eq!(decided.summary.as_deref(), Some("checked staging"));
+    assert_eq!(
+        decided.last_updated_by.as_deref(),
+        Some("Ada Lovelace (192.0.2.7)")
+    );
+    let PageState::Decided(decision) = &after.state else {
+        panic!("{:?}", after.state);
+    };
+    assert_eq!(decision.status, ApprovalStatus::Approved);
+    assert_eq!(decision.reviewer.as_ref().unwrap().name, "Ada Lovelace");
+
+    // The same form again (a double click, a reload), and a rejection from a page loaded before.
+    for decision in ["approve", "reject"] {
+        let (again, submitted) = page::submit(
+            &*machine.ports,
+            &link_key(),
+            &request,
+            &filled(&shown, decision),
+            REVIEWER,
+        )
+        .await
+        .unwrap();
+        assert_eq!(submitted, Submitted::AlreadyDecided, "{decision}");
+        assert_eq!(again.state, after.state);
+        assert_eq!(attempt_of(&machine, &waiting).await, decided);
+    }
+    let through_the_api = put_approval_result(
+        &*machine.ports,
+        "ap",
+        "Approve",
+        "Gate",
+        &waiting.action_execution_id,
+        ApprovalStatus::Rejected,
+        "",
+    )
+    .await;
+    assert!(
+        matches!(through_the_api, Err(ApprovalError::AlreadyCompleted { .. })),
+        "{through_the_api:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_form_without_its_token_or_with_another_pages_or_bad_fields_changes_nothing() {
+    let (machine, notifier) = Machine::new().with_approvals();
+    let (_, token, waiting) = approval_pipeline(&machine).await;
+    let (_, link) = notified_link(&notifier);
+    let request = page_request(&link);
+    let shown = page::view(&*machine.ports, &link_key(), &request)
+        .await
+        .unwrap();
+    let good = filled(&shown, "approve");
+    let cases: Vec<(PageForm<'_>, &str)> = vec![
+        (
+            PageForm {
+                nonce: None,
+                form_token: None,
+                ..good
+            },
+            "no form token",
+        ),
+        (
+            PageForm {
+                form_token: Some("00"),
+                ..good
+            },
+            "does not match",
+        ),
+        (
+            PageForm {
+                nonce: Some("another"),
+                ..good
+            },
+            "does not match",
+        ),
+        (
+            PageForm {
+                decision: Some("maybe"),
+                ..good
+            },
+            "must be approve or reject",
+        ),
+        (
+            PageForm {
+                decision: None,
+                ..good
+            },
+            "no decision",
+        ),
+        (
+            PageForm {
+                name: Some("   "),
+                ..good
+            },
+            "name (your name) is required",
+        ),
+        (
+            PageForm {
+                name: Some("Ada\u{7}"),
+                ..good
+            },
+            "without control characters",
+        ),
+    ];
+    let long_summary = "s".repeat(513);
+    let long_name = "n".repeat(101);
+    let mut cases = cases;
+    cases.push((
+        PageForm {
+            summary: Some(&long_summary),
+            ..good
+        },
+        "at most 512 characters",
+    ));
+    cases.push((
+        PageForm {
+            name: Some(&long_name),
+            ..good
+        },
+        "at most 100 characters",
+    ));
+    for (form, why) in cases {
+        let error = page::submit(&*machine.ports, &link_key(), &request, &form, REVIEWER)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains(why), "{why}: {error}");
+    }
+    assert_eq!(attempt_of(&machine, &waiting).await, waiting);
+    assert_eq!(machine.answer(&token), None);
+
+    // A link with a later expiry, or on another approval's path, is refused before anything is read.
+    let later = {
+        let mut parts: Vec<&str> = link.split('.').collect();
+        let expires = (parts[2].parse::<i64>().unwrap() + 1).to_string();
+        parts[2] = &expires;
+        parts.join(".")
+    };
+    let forged = page::view(&*machine.ports, &link_key(), &page_request(&later))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(forged, PageError::Link(LinkError::Forged)),
+        "{forged:?}"
+    );
+    let elsewhere = PageRequest {
+        action: "Other",
+        ..request
+    };
+    let moved = page::view(&*machine.ports, &link_key(), &elsewhere)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(moved, PageError::Link(LinkError::Forged)),
+        "{moved:?}"
+    );
+    let other_key = ApprovalKey::new(vec![9; 32]).unwrap();
+    let foreign = page::view(&*machine.ports, &other_key, &request)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(foreign, PageError::Link(LinkError::Forged)),
+        "{foreign:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_link_decides_nothing_and_a_timed_out_approval_says_it_failed_without_a_decision()
+ {
+    let (machine, notifier) = Machine::new().with_approvals();
+    let (execution, token, waiting) = approval_pipeline(&machine).await;
+    let (_, link) = notified_link(&notifier);
+    let request = page_request(&link);
+    let shown = page::view(&*machine.ports, &link_key(), &request)
+        .await
+        .unwrap();
+    machine
+        .ports
+        .clock
+        .advance(Duration::from_secs(7 * 24 * 3600));
+    let expired = page::view(&*machine.ports, &link_key(), &request)
+        .await
+        .unwrap();
+    assert_eq!(expired.state, PageState::Expired);
+    let (_, submitted) = page::submit(
+        &*machine.ports,
+        &link_key(),
+        &request,
+        &filled(&shown, "approve"),
+        REVIEWER,
+    )
+    .await
+    .unwrap();
+    assert_eq!(submitted, Submitted::Closed);
+    assert_eq!(attempt_of(&machine, &waiting).await, waiting);
+    assert_eq!(machine.answer(&token), None);
+
+    machine.ports.orchestrator.close_token(&token);
+    machine
+        .failed(&execution, "Approve", TIMEOUT_ERROR, "the task timed out")
+        .await;
+    let timed_out = page::view(&*machine.ports, &link_key(), &request)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&timed_out.state, PageState::Closed { message, .. } if message.contains("did not finish within its timeout")),
+        "{:?}",
+        timed_out.state
+    );
+}
+
+#[tokio::test]
+async fn a_decision_recorded_but_not_carried_out_is_carried_out_by_the_next_request() {
+    let (machine, notifier) = Machine::new().with_approvals();
+    let (_, token, waiting) = approval_pipeline(&machine).await;
+    let (_, link) = notified_link(&notifier);
+    // A server that recorded a rejection and stopped before it answered the machine.
+    let recorded = RecordedDecision {
+        pipeline: "ap".to_string(),
+        stage: "Approve".to_string(),
+        action: "Gate".to_string(),
+        status: ApprovalStatus::Rejected,
+        summary: "not today".to_string(),
+        reviewer: Some(Reviewer {
+            name: "Grace".to_string(),
+            address: None,
+        }),
+        decided: sluice_core::port::Clock::now(&machine.ports.clock),
+    };
+    machine
+        .ports
+        .store
+        .put_resource(
+            DECISION_KIND,
+            &waiting.action_execution_id,
+            &serde_json::to_value(&recorded).unwrap(),
+            0,
+        )
+        .await
+        .unwrap();
+    let shown = page::view(&*machine.ports, &link_key(), &page_request(&link))
+        .await
+        .unwrap();
+    assert_eq!(shown.state, PageState::Decided(recorded.clone()));
+    let late = put_approval_result(
+        &*machine.ports,
+        "ap",
+        "Approve",
+        "Gate",
+        &waiting.action_execution_id,
+        ApprovalStatus::Approved,
+        "",
+    )
+    .await;
+    assert!(
+        matches!(&late, Err(ApprovalError::AlreadyCompleted { status, .. }) if status == "Failed"),
+        "{late:?}"
+    );
+    let (_, cause) = failed_with(machine.answer(&token));
+    assert_eq!(cause, "Action Gate failed: Rejected: not today");
+    assert_eq!(
+        attempt_of(&machine, &waiting)
+            .await
+            .last_updated_by
+            .as_deref(),
+        Some("Grace")
+    );
 }

@@ -14,9 +14,9 @@ use sluice_api::service::Service;
 use sluice_api::{Api, Auth};
 use sluice_aws::ports::{MissingSetting, Settings};
 use sluice_aws::sns::SnsNotifier;
+use sluice_core::approval::link::{PublicUrl, PublicUrlError, ReviewLinks};
 use sluice_core::approval::{ApprovalNotices, ManualApproval};
 use sluice_core::port::{Ports, Providers};
-use sluice_core::system::SystemClock;
 use tracing::Instrument;
 
 pub mod webhook;
@@ -139,22 +139,35 @@ pub fn service(
         region: region.to_string(),
         compile: settings.compile_options(),
         base_url: base_url.to_string(),
+        // The approval function serves the pages on AWS; until it does, the state links to none.
+        approval_key: None,
         // EventBridge itself keeps the stack's rules (infra/README.md).
         eventbridge: false,
     })
 }
 
+/// Why the invoke worker cannot build its approvals' notices.
+#[derive(Debug, thiserror::Error)]
+pub enum ApprovalSettingError {
+    #[error(transparent)]
+    Missing(#[from] MissingSetting),
+    #[error("the environment variable SLUICE_APPROVAL_URL: {0}")]
+    Url(#[from] PublicUrlError),
+}
+
 /// The invoke worker's manual approvals: they notify reviewers through SNS, with links to the stack's
 /// approval URL and the function's region. The worker refuses to start without the URL rather than send
-/// links that lead nowhere.
+/// links that lead nowhere. The links carry the bare approval token until the stack serves the signed
+/// approval page (docs/decisions.md, "The approval page").
 pub fn notifying_approvals(
     config: &sluice_aws::config::AwsConfig,
     settings: &Settings,
-) -> Result<ManualApproval<SnsNotifier>, MissingSetting> {
-    let review_link_base = settings.approval_url.clone().ok_or(MissingSetting {
+) -> Result<ManualApproval<SnsNotifier>, ApprovalSettingError> {
+    let review_link_base = settings.approval_url.as_deref().ok_or(MissingSetting {
         name: "SLUICE_APPROVAL_URL",
         purpose: "where approval notifications send reviewers",
     })?;
+    let links = ReviewLinks::unsigned(PublicUrl::parse(review_link_base)?);
     Ok(ManualApproval::with_notifier(ApprovalNotices {
         notifier: SnsNotifier::from_config(config),
         region: config
@@ -162,8 +175,7 @@ pub fn notifying_approvals(
             .region()
             .map(|region| region.to_string())
             .unwrap_or_default(),
-        review_link_base,
-        clock: Arc::new(SystemClock),
+        links,
     }))
 }
 

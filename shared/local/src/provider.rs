@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::json;
 
+use sluice_core::approval::link::{PublicUrl, ReviewLinks};
 use sluice_core::approval::{ApprovalNotices, ManualApproval};
 use sluice_core::pipeline::declaration::ActionCategory;
 use sluice_core::port::{
@@ -178,16 +180,20 @@ pub struct LocalContext {
     pub processes: Processes,
     /// The shell builds run in.
     pub shell: PathBuf,
-    /// The runtime's clock (approval expiry times).
+    /// The runtime's clock.
     pub clock: Arc<dyn Clock>,
+    /// Where approvals' notifications link to, and the key their review links are signed with.
+    pub review_links: ReviewLinks,
     /// What of the server's environment builds and local functions see ([`crate::environment`]).
     pub inherited_environment: BTreeMap<OsString, OsString>,
 }
 
 /// The region local approval notifications report: `sluice serve`'s default `--region`.
 pub const LOCAL_REGION: &str = "us-east-1";
-/// Where local approval notifications link to: `sluice serve`'s default address.
-pub const LOCAL_REVIEW_LINK_BASE: &str = "http://127.0.0.1:4570";
+/// Where local approval notifications link to unless the server says otherwise: `sluice serve`'s
+/// default address.
+pub const LOCAL_SERVER_ADDRESS: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 4570));
 
 impl LocalContext {
     fn log_path(&self, job: &Job) -> PathBuf {
@@ -241,8 +247,7 @@ pub fn local_providers(context: Arc<LocalContext>) -> Providers {
                 |name| std::env::var(name).ok(),
             ),
             region: LOCAL_REGION.to_string(),
-            review_link_base: LOCAL_REVIEW_LINK_BASE.to_string(),
-            clock: context.clock.clone(),
+            links: context.review_links.clone(),
         })),
     );
     providers.register(
@@ -269,6 +274,22 @@ pub fn providers_stopping_after(
     source_overrides: BTreeMap<String, String>,
     stop_grace: std::time::Duration,
 ) -> impl FnOnce(&LocalRuntime) -> Providers {
+    providers_linking_to(
+        config,
+        source_overrides,
+        stop_grace,
+        PublicUrl::for_address(LOCAL_SERVER_ADDRESS),
+    )
+}
+
+/// [`providers_stopping_after`], with approval links starting at `public_url` (`sluice serve
+/// --public-url`) and signed with the runtime's key.
+pub fn providers_linking_to(
+    config: LocalConfig,
+    source_overrides: BTreeMap<String, String>,
+    stop_grace: std::time::Duration,
+    public_url: PublicUrl,
+) -> impl FnOnce(&LocalRuntime) -> Providers {
     move |runtime| {
         let inherited_environment =
             crate::environment::passed_from_server(&config.pass_environment);
@@ -281,6 +302,7 @@ pub fn providers_stopping_after(
             processes: runtime.processes.clone().with_stop_grace(stop_grace),
             shell: PathBuf::from("bash"),
             clock: Arc::new(runtime.ports.clock.clone()),
+            review_links: ReviewLinks::signed(public_url, runtime.approval_key.clone()),
             inherited_environment,
         }));
         // Custom action types wait for a job worker (PollForJobs through `sluice serve`).

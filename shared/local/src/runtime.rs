@@ -6,6 +6,7 @@
 //! ```text
 //! <data-dir>/sluice.db                         pipelines, executions, gates, action executions, engine state
 //! <data-dir>/sluice.key                        the key the store's records holding secrets are sealed with
+//! <data-dir>/approval.key                      the key approval links are signed with
 //! <data-dir>/events.jsonl                      state-change events, one EventBridge envelope a line
 //! <data-dir>/s3/<bucket>/<key>                 every S3 bucket, the artifact store's included
 //! <data-dir>/logs/<pipeline>/<execution>/…     one log per action attempt
@@ -15,7 +16,7 @@
 //! ```
 //!
 //! The data directory is private to the server's user: 0700, and `sluice.db` (with its `-wal` and `-shm`)
-//! and `sluice.key` 0600, created so and tightened when opened ([`crate::private`]). Opening it with the engine first
+//! and `sluice.key` and `approval.key` 0600, created so and tightened when opened ([`crate::private`]). Opening it with the engine first
 //! ends what an earlier process left running (its recorded process groups), then removes leftover workspaces, and only then carries
 //! on the open executions: an action handed over again never runs beside its previous run.
 
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+use sluice_core::approval::link::ApprovalKey;
 use sluice_core::port::{
     ArtifactError, ArtifactStore, Clock, Ids, Ports, Providers, StopSignal, StoreError,
 };
@@ -45,7 +47,7 @@ use crate::private::{private_dir, private_file, tighten};
 use crate::process::{ProcessError, Processes};
 use crate::s3_folder::{S3Folder, S3FolderError};
 use crate::scheduler::LocalScheduler;
-use crate::sealing::StoreKey;
+use crate::sealing::{StoreKey, approval_key};
 use crate::store::SqliteStore;
 
 /// The local artifact store: artifacts are zip files in the bucket folders.
@@ -222,6 +224,8 @@ pub enum RuntimeError {
     InUse { data_dir: PathBuf, pid: String },
     #[error("cannot end what an earlier Sluice process left running: {0}")]
     Leftovers(#[from] ProcessError),
+    #[error(transparent)]
+    Key(#[from] crate::sealing::SealError),
 }
 
 /// A running local Sluice.
@@ -232,6 +236,8 @@ pub struct LocalRuntime {
     pub data_dir: PathBuf,
     /// The process groups of builds and functions, recorded in `<data-dir>/processes`.
     pub processes: Processes,
+    /// The key approval links are signed with (`<data-dir>/approval.key`, [`crate::sealing::approval_key`]).
+    pub approval_key: ApprovalKey,
     /// The data directory's engine lock, held until [`LocalRuntime::shutdown`].
     lock: Arc<Mutex<Option<File>>>,
 }
@@ -256,6 +262,7 @@ impl LocalRuntime {
         processes.end_leftovers().await?;
         remove_workspaces(&data_dir.join("work")).map_err(data_dir_error)?;
         let database = private_database(data_dir).map_err(data_dir_error)?;
+        let approval_key = approval_key(data_dir)?;
         let engine_store = Arc::new(EngineStore::open(&database)?);
         let store = Arc::new(SqliteStore::on(
             engine_store.connection(),
@@ -281,6 +288,7 @@ impl LocalRuntime {
             engine: engine.clone(),
             data_dir: data_dir.to_path_buf(),
             processes,
+            approval_key,
             lock: Arc::new(Mutex::new(Some(lock))),
         };
         let providers = Arc::new(providers(&runtime));

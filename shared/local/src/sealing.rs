@@ -8,6 +8,8 @@
 //! record moved to another row does not open. Random 192-bit nonces cannot repeat in practice, which is
 //! why the extended-nonce variant is used.
 //!
+//! The same kind of key file holds the key approval links are signed with ([`approval_key`]).
+//!
 //! The key protects copies of the database — a backup, a file attached to a bug report — not the
 //! machine: whoever can read the data directory as the server's user can read the key too.
 
@@ -22,6 +24,8 @@ use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
+use sluice_core::approval::link::ApprovalKey;
+
 use crate::private::tighten;
 
 /// What a sealed record starts with; the version names the cipher and layout.
@@ -32,17 +36,23 @@ const NONCE_BYTES: usize = 24;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
-    #[error("the store key {}: {source}", path.display())]
+    #[error("the {what} {}: {source}", path.display())]
     KeyFile {
+        /// Which key: the store key, the approval link key.
+        what: &'static str,
         path: PathBuf,
         #[source]
         source: io::Error,
     },
     #[error(
-        "the store key {} holds {found} bytes; a key is {KEY_BYTES} bytes (the file is damaged, or is not a Sluice store key)",
+        "the {what} {} holds {found} bytes; a key is {KEY_BYTES} bytes (the file is damaged, or is not a Sluice {what})",
         path.display()
     )]
-    KeyLength { path: PathBuf, found: usize },
+    KeyLength {
+        what: &'static str,
+        path: PathBuf,
+        found: usize,
+    },
     #[error(
         "the store key {} is missing, and the store holds records sealed with it: restore the key file from where the database came from",
         path.display()
@@ -93,59 +103,12 @@ impl StoreKey {
 
     /// The key in `path`, made private if it was not; `None` when there is no such file.
     pub fn load(path: &Path) -> Result<Option<StoreKey>, SealError> {
-        let key_error = |source| SealError::KeyFile {
-            path: path.to_path_buf(),
-            source,
-        };
-        let file = match std::fs::File::open(path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(key_error(error)),
-        };
-        tighten(path).map_err(key_error)?;
-        let mut bytes = Vec::new();
-        file.take(KEY_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(key_error)?;
-        let key: [u8; KEY_BYTES] =
-            bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| SealError::KeyLength {
-                    path: path.to_path_buf(),
-                    found: bytes.len(),
-                })?;
-        Ok(Some(Self::from_bytes(&key)))
+        Ok(load_key(path, STORE_KEY)?.map(|bytes| Self::from_bytes(&bytes)))
     }
 
-    /// Makes a new key file (0600) at `path`, or reads the one another process made first. The key is
-    /// written whole to a temporary file and then linked into place, so a reader never sees part of one.
+    /// Makes a new key file (0600) at `path`, or reads the one another process made first.
     pub fn create(path: &Path) -> Result<StoreKey, SealError> {
-        let key_error = |source| SealError::KeyFile {
-            path: path.to_path_buf(),
-            source,
-        };
-        let bytes = random::<KEY_BYTES>()?;
-        let suffix = u64::from_le_bytes(random::<8>()?);
-        let temporary = path.with_extension(format!("key.tmp-{suffix:016x}"));
-        let written = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&temporary)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::hard_link(&temporary, path)
-        })();
-        let _ = std::fs::remove_file(&temporary);
-        match written {
-            Ok(()) => Ok(Self::from_bytes(&bytes)),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-                Self::load(path)?.ok_or_else(|| key_error(io::Error::from(io::ErrorKind::NotFound)))
-            }
-            Err(error) => Err(key_error(error)),
-        }
+        Ok(Self::from_bytes(&create_key(path, STORE_KEY)?))
     }
 
     /// `record` sealed for the row `row`.
@@ -197,6 +160,84 @@ impl StoreKey {
             )
             .map_err(|_| refuse("its tag does not match"))?;
         String::from_utf8(opened).map_err(|_| refuse("it is not text"))
+    }
+}
+
+const STORE_KEY: &str = "store key";
+const APPROVAL_KEY: &str = "approval link key";
+
+/// The key approval links and their forms are signed with (`sluice_core::approval::link`):
+/// `<data-dir>/approval.key`, 32 random bytes, 0600, made at the first use and kept, so links sent
+/// before a restart still open.
+pub fn approval_key(data_dir: &Path) -> Result<ApprovalKey, SealError> {
+    let path = data_dir.join("approval.key");
+    let bytes = match load_key(&path, APPROVAL_KEY)? {
+        Some(bytes) => bytes,
+        None => create_key(&path, APPROVAL_KEY)?,
+    };
+    ApprovalKey::new(bytes.to_vec()).map_err(|short| SealError::KeyLength {
+        what: APPROVAL_KEY,
+        path,
+        found: short.0,
+    })
+}
+
+/// The key file `path` (the `what`), made private if it was not; `None` when there is no such file.
+fn load_key(path: &Path, what: &'static str) -> Result<Option<[u8; KEY_BYTES]>, SealError> {
+    let key_error = |source| SealError::KeyFile {
+        what,
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(key_error(error)),
+    };
+    tighten(path).map_err(key_error)?;
+    let mut bytes = Vec::new();
+    file.take(KEY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(key_error)?;
+    let key: [u8; KEY_BYTES] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| SealError::KeyLength {
+            what,
+            path: path.to_path_buf(),
+            found: bytes.len(),
+        })?;
+    Ok(Some(key))
+}
+
+/// Makes a new key file (0600) at `path`, or reads the one another process made first. The key is
+/// written whole to a temporary file and then linked into place, so a reader never sees part of one.
+fn create_key(path: &Path, what: &'static str) -> Result<[u8; KEY_BYTES], SealError> {
+    let key_error = |source| SealError::KeyFile {
+        what,
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = random::<KEY_BYTES>()?;
+    let suffix = u64::from_le_bytes(random::<8>()?);
+    let temporary = path.with_extension(format!("key.tmp-{suffix:016x}"));
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        std::fs::hard_link(&temporary, path)
+    })();
+    let _ = std::fs::remove_file(&temporary);
+    match written {
+        Ok(()) => Ok(bytes),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+            load_key(path, what)?.ok_or_else(|| key_error(io::Error::from(io::ErrorKind::NotFound)))
+        }
+        Err(error) => Err(key_error(error)),
     }
 }
 
@@ -265,5 +306,41 @@ mod tests {
             StoreKey::load(&path),
             Err(SealError::KeyLength { found: 5, .. })
         ));
+    }
+
+    #[test]
+    fn the_approval_key_is_made_once_0600_and_kept() {
+        use sluice_core::approval::link::{ApprovalAttempt, sign};
+        use sluice_core::time::Timestamp;
+        let dir = tempfile::tempdir().unwrap();
+        let attempt = ApprovalAttempt {
+            pipeline: "P",
+            stage: "S",
+            action: "A",
+            execution_id: "0b5f4c2e-7d1a-4e8b-9c3d-2a1b0c9d8e7f",
+            token: "1a2b3c4d-573f-4ea7-a67e-000000000000",
+        };
+        let at = Timestamp::from_epoch_millis(1);
+        let first = sign(&approval_key(dir.path()).unwrap(), &attempt, at);
+        let path = dir.path().join("approval.key");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read(&path).unwrap().len(), KEY_BYTES);
+        // Read back (a restart): the links it signed still verify.
+        assert_eq!(
+            sign(&approval_key(dir.path()).unwrap(), &attempt, at),
+            first
+        );
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(
+            sign(&approval_key(other.path()).unwrap(), &attempt, at),
+            first
+        );
+        std::fs::write(&path, b"short").unwrap();
+        let error = approval_key(dir.path()).unwrap_err();
+        assert!(
+            error.to_string().starts_with("the approval link key "),
+            "{error}"
+        );
     }
 }

@@ -12,12 +12,13 @@ use std::time::Duration;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
+use sluice_core::approval::link::{PublicUrl, ReviewLinks};
 use sluice_core::approval::{
     ApprovalNotices, ApprovalStatus, ManualApproval, put_approval_result, waiting_approvals,
 };
 use sluice_core::compile::CompileOptions;
 use sluice_core::port::{
-    ActionProvider, Clock, ExecutionStore, Job, JobOutcome, Message, Notifier, StopSignal,
+    ActionProvider, ExecutionStore, Job, JobOutcome, Message, Notifier, StopSignal,
 };
 use sluice_core::record::PipelineExecutionStatus;
 use sluice_core::time::Timestamp;
@@ -227,21 +228,11 @@ fn recording(notifier: LocalNotifier) -> (LocalNotifier, Arc<Mutex<Vec<DeliveryF
     (notifier, failures)
 }
 
-struct FixedClock(Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
-
 fn approval(notifier: LocalNotifier) -> ManualApproval<LocalNotifier> {
     ManualApproval::with_notifier(ApprovalNotices {
         notifier,
         region: "us-east-1".to_string(),
-        review_link_base: "http://127.0.0.1:4570".to_string(),
-        // 2026-01-01T00:00:30Z
-        clock: Arc::new(FixedClock(Timestamp::from_epoch_millis(1_767_225_630_000))),
+        links: ReviewLinks::unsigned(PublicUrl::parse("http://127.0.0.1:4570").unwrap()),
     })
 }
 
@@ -272,6 +263,8 @@ fn approval_job(topic: &str) -> Job {
         output_artifacts: Vec::new(),
         source_revision: None,
         timeout: Duration::from_secs(7 * 24 * 3600),
+        // 2026-01-01T00:00:30Z
+        started: Timestamp::from_epoch_millis(1_767_225_630_000),
         variables: BTreeMap::new(),
         stop: StopSignal::never(),
     }

@@ -4,19 +4,19 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use sluice_core::approval::link::{PublicUrl, ReviewLinks};
 use sluice_core::approval::{
     ApprovalNotices, ApprovalStatus, ManualApproval, put_approval_result, waiting_approvals,
 };
 use sluice_core::compile::CompileOptions;
 use sluice_core::contract::{Delivered, Inbox, notifier_contract};
 use sluice_core::port::{
-    ActionProvider, Clock, ExecutionStore, Job, JobOutcome, Message, Notifier, NotifyError,
-    StopSignal,
+    ActionProvider, ExecutionStore, Job, JobOutcome, Message, Notifier, NotifyError, StopSignal,
 };
 use sluice_core::record::PipelineExecutionStatus;
 use sluice_core::time::Timestamp;
@@ -109,14 +109,6 @@ async fn the_notifications_file_is_private_json_lines_and_arn_topics_must_be_sns
     assert_eq!(notifier.messages().unwrap().len(), 2, "nothing was written");
 }
 
-struct FixedClock(Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
-    }
-}
-
 fn approval_job(configuration: &[(&str, &str)]) -> Job {
     let action = serde_json::from_value(json!({
         "name": "Approve",
@@ -140,6 +132,8 @@ fn approval_job(configuration: &[(&str, &str)]) -> Job {
         source_revision: None,
         // The default approval timeout: 7 days.
         timeout: Duration::from_secs(7 * 24 * 3600),
+        // 2026-01-01T00:00:30Z
+        started: Timestamp::from_epoch_millis(1_767_225_630_000),
         variables: BTreeMap::new(),
         stop: StopSignal::never(),
     }
@@ -149,9 +143,7 @@ fn notifying(data: &Path) -> ManualApproval<LogNotifier> {
     ManualApproval::with_notifier(ApprovalNotices {
         notifier: LogNotifier::new(data),
         region: "eu-west-1".to_string(),
-        review_link_base: "http://127.0.0.1:4570".to_string(),
-        // 2026-01-01T00:00:30Z
-        clock: Arc::new(FixedClock(Timestamp::from_epoch_millis(1_767_225_630_000))),
+        links: ReviewLinks::unsigned(PublicUrl::parse("http://127.0.0.1:4570").unwrap()),
     })
 }
 

@@ -1,10 +1,14 @@
 //! What ran and how it stands: ListActionExecutions and GetPipelineState.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 use sluice_core::action::ActionTypes;
-use sluice_core::port::{ActionExecutionStore, ExecutionStore, Ports, StageStore};
+use sluice_core::approval::attempt_review_link;
+use sluice_core::pipeline::declaration::ActionCategory;
+use sluice_core::port::{ActionExecutionStore, ExecutionStore, PipelineStore, Ports, StageStore};
 use sluice_core::problem::{Exception, no_execution};
-use sluice_core::record::ActionExecution;
+use sluice_core::record::{ActionExecution, ActionExecutionStatus, StoredPipeline};
 
 use super::action_types::action_types;
 use super::pipelines::pipeline;
@@ -46,7 +50,7 @@ pub(super) fn action_execution_detail(
     if let Some(namespace) = &a.namespace {
         input["namespace"] = json!(namespace);
     }
-    json!({
+    let mut detail = json!({
         "pipelineExecutionId": a.pipeline_execution_id,
         "actionExecutionId": a.action_execution_id,
         "pipelineVersion": a.pipeline_version,
@@ -61,7 +65,50 @@ pub(super) fn action_execution_detail(
             "executionResult": result,
             "outputVariables": a.output_variables,
         }
-    })
+    });
+    if let Some(by) = &a.last_updated_by {
+        detail["updatedBy"] = json!(by);
+    }
+    detail
+}
+
+/// The approval page of each waiting approval among `actions`, by approval token, as CodePipeline
+/// links an approval to its console page: signed for the attempt and the pipeline version it runs.
+async fn review_urls<P: Ports>(
+    ports: &P,
+    service: &Service,
+    stored: &StoredPipeline,
+    actions: &[ActionExecution],
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut urls = BTreeMap::new();
+    let Some(links) = service.review_links() else {
+        return Ok(urls);
+    };
+    for attempt in actions.iter().filter(|a| {
+        a.status == ActionExecutionStatus::InProgress
+            && a.action_type_id.category == ActionCategory::Approval
+    }) {
+        let other_version;
+        let declaration = if attempt.pipeline_version == stored.version() {
+            &stored.declaration
+        } else {
+            match ports
+                .store()
+                .pipeline_version(&attempt.pipeline_name, attempt.pipeline_version)
+                .await?
+            {
+                Some(version) => {
+                    other_version = version;
+                    &other_version.declaration
+                }
+                None => continue,
+            }
+        };
+        if let Some(url) = attempt_review_link(&links, declaration, attempt) {
+            urls.insert(attempt.action_execution_id.clone(), url);
+        }
+    }
+    Ok(urls)
 }
 
 pub(super) async fn list_action_executions<P: Ports>(
@@ -107,6 +154,7 @@ pub(super) async fn pipeline_state<P: Ports>(
     // Only the latest of everything: the cost does not grow with the pipeline's history.
     let actions = ports.store().latest_action_executions(name).await?;
     let latest_stages = ports.store().latest_stage_executions(name).await?;
+    let review_urls = review_urls(ports, service, &stored, &actions).await?;
     let mut stage_states = Vec::new();
     for stage in &stored.declaration.stages {
         let (gate, _) = ports.store().gate(name, &stage.name).await?;
@@ -169,12 +217,16 @@ pub(super) async fn pipeline_state<P: Ports>(
                         execution["errorDetails"] =
                             json!({"code": error.code, "message": error.message});
                     }
-                    let waiting_approval = latest.status
-                        == sluice_core::record::ActionExecutionStatus::InProgress
-                        && latest.action_type_id.category
-                            == sluice_core::pipeline::declaration::ActionCategory::Approval;
+                    let waiting_approval = latest.status == ActionExecutionStatus::InProgress
+                        && latest.action_type_id.category == ActionCategory::Approval;
                     if waiting_approval {
                         execution["token"] = json!(latest.action_execution_id);
+                        if let Some(url) = review_urls.get(&latest.action_execution_id) {
+                            execution["externalExecutionUrl"] = json!(url);
+                        }
+                    }
+                    if let Some(by) = &latest.last_updated_by {
+                        execution["lastUpdatedBy"] = json!(by);
                     }
                     action_state["latestExecution"] = execution;
                 }

@@ -750,6 +750,15 @@ fn check_invoke_pipeline(action: &ActionDeclaration) -> Vec<String> {
     problems
 }
 
+/// How long an action may run, in minutes: its `timeoutInMinutes`, else its type's default. The machine's
+/// `TimeoutSeconds` for the action's task and an approval's expiry both come from it.
+pub fn timeout_minutes(action: &ActionDeclaration) -> u64 {
+    action
+        .timeout_in_minutes
+        .and_then(|minutes| u64::try_from(minutes).ok())
+        .unwrap_or_else(|| u64::from(default_timeout_minutes(&action.action_type_id)))
+}
+
 /// The default timeout of an action, in minutes, when it declares none.
 pub fn default_timeout_minutes(id: &ActionTypeId) -> u32 {
     match builtin(id.owner, id.category, &id.provider) {

@@ -263,6 +263,7 @@ mod tests {
             log: None,
             error_details: None,
             token: "t".to_string(),
+            last_updated_by: None,
         }
     }
 

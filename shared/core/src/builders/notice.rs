@@ -20,9 +20,10 @@ pub struct ApprovalNeeded<'a> {
     pub configuration: &'a Configuration,
     /// The region reported in the message (`AWS_REGION` on AWS).
     pub region: &'a str,
-    /// Where the console and approval pages are: links are `<base>/view/<pipeline>` and
-    /// `<base>/view/<pipeline>/<stage>/<action>/approve/<token>`.
-    pub review_link_base: &'a str,
+    /// The pipeline's console page (`consoleLink`).
+    pub console_link: &'a str,
+    /// The attempt's approval page (`approvalReviewLink`), signed for it (`approval::link`).
+    pub review_link: &'a str,
 }
 
 /// The message CodePipeline publishes to the action's `NotificationArn` when a manual approval starts
@@ -42,14 +43,6 @@ pub fn approval_needed(
         return Ok(None);
     };
     check_topic_arn("NotificationArn", topic)?;
-    let base = needed.review_link_base.trim_end_matches('/');
-    let console = format!("{base}/view/{}", path_segment(needed.pipeline));
-    let review = format!(
-        "{console}/{}/{}/approve/{}",
-        path_segment(needed.stage),
-        path_segment(needed.action),
-        path_segment(needed.token)
-    );
     let optional = |key: &str| {
         needed
             .configuration
@@ -59,7 +52,7 @@ pub fn approval_needed(
     };
     let body = json!({
         "region": needed.region,
-        "consoleLink": console,
+        "consoleLink": needed.console_link,
         "approval": {
             "pipelineName": needed.pipeline,
             "stageName": needed.stage,
@@ -67,7 +60,7 @@ pub fn approval_needed(
             "token": needed.token,
             "expires": minute_utc(needed.expires),
             "externalEntityLink": optional("ExternalEntityLink"),
-            "approvalReviewLink": review,
+            "approvalReviewLink": needed.review_link,
             "customData": optional("CustomData"),
         }
     });
@@ -100,19 +93,6 @@ fn minute_utc(at: Timestamp) -> String {
     }
 }
 
-/// A name as one URL path segment: unreserved characters as they are, anything else percent-encoded
-/// (pipeline, stage and action names allow only `[A-Za-z0-9.@_-]`, so this changes only `@`).
-fn path_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,7 +116,8 @@ mod tests {
             expires: Timestamp::from_epoch_millis(1_467_922_961_500),
             configuration,
             region: "us-east-2",
-            review_link_base: "https://sluice.example.com/",
+            console_link: "https://sluice.example.com/view/MyFirstPipeline",
+            review_link: "https://sluice.example.com/view/MyFirstPipeline/MyApprovalStage/MyApprovalAction/approve/1a2b3c4d-573f-4ea7-a67e-000000000000",
         }
     }
 

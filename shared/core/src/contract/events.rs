@@ -119,6 +119,7 @@ fn action(status: ActionExecutionStatus, updated: i64) -> ActionExecution {
         log: None,
         error_details: None,
         token: "token".to_string(),
+        last_updated_by: None,
     }
 }
 

@@ -12,6 +12,7 @@ use crate::pipeline::declaration::{
     ActionCategory, ActionDeclaration, ActionTypeId, Configuration,
 };
 use crate::record::{ArtifactDetail, SourceRevisionOverride};
+use crate::time::Timestamp;
 
 /// Everything a provider needs to run one action attempt (CodePipeline's job data).
 #[derive(Debug, Clone)]
@@ -31,6 +32,9 @@ pub struct Job {
     /// The revision the execution is pinned to for this (source) action.
     pub source_revision: Option<SourceRevisionOverride>,
     pub timeout: Duration,
+    /// When the attempt started (its record's `start_time`, kept when a task is handed over again): with
+    /// `timeout`, when it times out.
+    pub started: Timestamp,
     /// Pipeline variables of the execution, for providers that pass them on.
     pub variables: BTreeMap<String, String>,
     /// Fires when the attempt's outcome is no longer wanted; a provider still working stops.
