@@ -701,7 +701,11 @@ async fn the_local_runtime_mails_the_approval_link_that_approves_the_waiting_act
         mails = server.mails();
     }
     assert_eq!(mails.len(), 1, "{mails:?}");
-    let link = format!("/view/Mailed/Gate/Approve/approve/{token}");
+    // The review link's token is signed: `<execution id>.<approval token>.<expiry>.<HMAC>`.
+    let link = format!(
+        "/view/Mailed/Gate/Approve/approve/{}.{token}.",
+        execution.pipeline_execution_id
+    );
     assert!(
         part(&mails[0], "text/plain").contains(&link),
         "{}",

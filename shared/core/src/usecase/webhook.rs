@@ -427,9 +427,15 @@ pub async fn start_delivery<P: Ports>(
     let Some((document, _)) = ports.store().resource(DELIVERY_KIND, key).await? else {
         return Ok(Vec::new());
     };
-    let record: DeliveryRecord =
+    let mut record: DeliveryRecord =
         serde_json::from_value(document).map_err(|e| WebhookError::Record(e.to_string()))?;
-    for start in record.starts.iter().filter(|s| !s.started) {
+    let pending: Vec<PlannedStart> = record
+        .starts
+        .iter()
+        .filter(|s| !s.started)
+        .cloned()
+        .collect();
+    for start in pending {
         let request = StartRequest {
             pipeline_execution_id: Some(start.execution_id.clone()),
             source_revisions: start.source_revisions.clone(),
@@ -442,25 +448,24 @@ pub async fn start_delivery<P: Ports>(
             Err(ExecutionError::Store(e)) => return Err(e.into()),
             Err(other) => Some(format!("{}: {other}", other.exception())),
         };
-        mark_started(ports, key, &start.execution_id, error).await?;
+        match mark_started(ports, key, &start.execution_id, error).await? {
+            Some(marked) => record = marked,
+            None => return Ok(Vec::new()),
+        }
     }
-    match ports.store().resource(DELIVERY_KIND, key).await? {
-        Some((document, _)) => Ok(serde_json::from_value::<DeliveryRecord>(document)
-            .map_err(|e| WebhookError::Record(e.to_string()))?
-            .starts),
-        None => Ok(Vec::new()),
-    }
+    Ok(record.starts)
 }
 
+/// Marks one start done in the delivery's record; returns the record as written (`None`: it is gone).
 async fn mark_started<P: Ports>(
     ports: &P,
     key: &str,
     execution_id: &str,
     error: Option<String>,
-) -> Result<(), WebhookError> {
+) -> Result<Option<DeliveryRecord>, WebhookError> {
     loop {
         let Some((document, version)) = ports.store().resource(DELIVERY_KIND, key).await? else {
-            return Ok(());
+            return Ok(None);
         };
         let mut record: DeliveryRecord =
             serde_json::from_value(document).map_err(|e| WebhookError::Record(e.to_string()))?;
@@ -479,7 +484,7 @@ async fn mark_started<P: Ports>(
             .put_resource(DELIVERY_KIND, key, &document, version)
             .await
         {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(Some(record)),
             Err(StoreError::Conflict { .. }) => continue,
             Err(other) => return Err(other.into()),
         }
