@@ -405,6 +405,53 @@ fn approvals_transitions_and_stops_through_the_cli() {
     );
     assert!(approved["approvedAt"].is_string() || approved["approvedAt"].is_number());
     wait_for_status(&server, "Gated", &id, "Succeeded");
+    // PutApprovalResult's other exceptions, as CodePipeline names them.
+    let decide = |pipeline: &str, stage: &str, action: &str, result: &str| {
+        vec![
+            "put-approval-result".to_string(),
+            "--pipeline-name".to_string(),
+            pipeline.to_string(),
+            "--stage-name".to_string(),
+            stage.to_string(),
+            "--action-name".to_string(),
+            action.to_string(),
+            "--result".to_string(),
+            result.to_string(),
+            "--token".to_string(),
+            token.clone(),
+        ]
+    };
+    for (exception, args) in [
+        (
+            "ApprovalAlreadyCompletedException",
+            decide(
+                "Gated",
+                "Approve",
+                "Review",
+                "summary=again,status=Rejected",
+            ),
+        ),
+        (
+            "ActionNotFoundException",
+            decide("Gated", "Approve", "Nobody", "summary=ok,status=Approved"),
+        ),
+        (
+            "StageNotFoundException",
+            decide("Gated", "Nowhere", "Review", "summary=ok,status=Approved"),
+        ),
+        (
+            "PipelineNotFoundException",
+            decide("Missing", "Approve", "Review", "summary=ok,status=Approved"),
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        server.fails(exception, &args);
+    }
+    let long_summary = format!("summary={},status=Approved", "s".repeat(513));
+    let args = decide("Gated", "Approve", "Review", &long_summary);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let refused = server.fails("ValidationException", &args);
+    assert!(refused.contains("summary"), "{refused}");
 
     // Stop and abandon a waiting approval.
     let second = server.ok(
