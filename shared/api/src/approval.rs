@@ -394,20 +394,7 @@ fn html(status: StatusCode, text: &str) -> Response {
 }
 
 /// `text` for HTML text and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+pub use sluice_core::html::escape;
 
 fn document(title: &str, body: &str) -> String {
     format!(

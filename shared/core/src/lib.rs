@@ -36,6 +36,7 @@ pub mod compile;
 pub mod condition;
 pub mod contract;
 pub mod dispatcher;
+pub mod html;
 pub mod job;
 #[cfg(feature = "test-util")]
 pub mod memory;
