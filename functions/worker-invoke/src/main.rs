@@ -7,6 +7,7 @@ use serde_json::Value;
 use sluice_aws::config::AwsConfig;
 use sluice_aws::ports::{AwsPorts, Settings};
 use sluice_aws::provider::{WorkerKind, providers_with};
+use sluice_lambda::StackLinks;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -14,7 +15,9 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let config = AwsConfig::from_env().await;
     let ports = AwsPorts::new(&config, &settings);
-    let approvals = sluice_lambda::notifying_approvals(&config, &settings)?;
+    // Approval notifications link to the stack's approval pages, signed as the approval function checks.
+    let links = StackLinks::read(&config, &settings).await?;
+    let approvals = sluice_lambda::notifying_approvals(&config, &links);
     let providers = providers_with(
         WorkerKind::Invoke,
         ports.s3.clone(),

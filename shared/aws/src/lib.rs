@@ -2,6 +2,7 @@
 //! per process and hand its clients to the adapters; the contract suites run the adapters against
 //! moto_server.
 
+pub mod approval;
 pub mod config;
 pub mod dynamo;
 mod error;

@@ -28,6 +28,9 @@ pub const EVENT_BUS_VARIABLE: &str = "SLUICE_EVENT_BUS";
 /// its own events.
 pub const DEFAULT_EVENT_BUS: &str = "default";
 
+/// `SLUICE_PUBLIC_URL`: the stack's public URL ([`Settings::public_url`]).
+pub const PUBLIC_URL_VARIABLE: &str = "SLUICE_PUBLIC_URL";
+
 /// What a function needs to know about its stack.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -45,8 +48,13 @@ pub struct Settings {
     /// `SLUICE_EVENTS_ROLE_ARN`: the role EventBridge rules start executions as (the api function only,
     /// which puts the rules).
     pub events_role: Option<String>,
-    /// `SLUICE_APPROVAL_URL`: where approval messages send reviewers (the invoke worker only).
-    pub approval_url: Option<String>,
+    /// `SLUICE_PUBLIC_URL`: where the stack is reached from outside, the HTTP API's URL. Every link a
+    /// function hands out starts with it: approval pages and notifications, PutWebhook's URLs (the
+    /// api, approval and invoke worker functions).
+    pub public_url: Option<String>,
+    /// `SLUICE_APPROVAL_KEY_ARN`: the secret approval links are signed with (the same three functions;
+    /// [`crate::approval`]).
+    pub approval_key_arn: Option<String>,
 }
 
 impl Settings {
@@ -75,7 +83,8 @@ impl Settings {
                 .filter(|bus| !bus.is_empty())
                 .unwrap_or_else(|| DEFAULT_EVENT_BUS.to_string()),
             events_role: variable("SLUICE_EVENTS_ROLE_ARN").filter(|v| !v.is_empty()),
-            approval_url: variable("SLUICE_APPROVAL_URL").filter(|v| !v.is_empty()),
+            public_url: variable(PUBLIC_URL_VARIABLE).filter(|v| !v.is_empty()),
+            approval_key_arn: variable(crate::approval::KEY_ARN_VARIABLE).filter(|v| !v.is_empty()),
         })
     }
 

@@ -3,16 +3,17 @@
 //! ≤ 30 ms, stripped size ≤ 12 MB). Also the resident memory at that moment.
 //!
 //! ```text
-//! make bench-lambda      # builds the seven release binaries and the baseline, then runs this
+//! make bench-lambda      # builds the eight release binaries and the baseline, then runs this
 //! cargo bench -p sluice-lambda --bench cold_init -- [runs]   # the binaries must be built already
 //! ```
 //!
 //! The stand-in answers nothing: it notes when `GET /2018-06-01/runtime/invocation/next` arrives, which
 //! is the moment a function is ready for its first event, and the process is killed.
 //!
-//! The webhook function reads its secret from Secrets Manager before it asks for an event, so its init
-//! includes one GetSecretValue, answered here by a stand-in on 127.0.0.1 (a loopback round trip and the
-//! request's signing; on AWS the call itself adds the service's latency).
+//! Four functions read a secret from Secrets Manager before they ask for an event: the webhook function
+//! its webhook secret, and the api, approval and invoke worker functions the approval signing key. Their
+//! init includes one GetSecretValue each, answered here by a stand-in on 127.0.0.1 (a loopback round trip
+//! and the request's signing; on AWS the call itself adds the service's latency).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -21,9 +22,10 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const BINARIES: [&str; 7] = [
+const BINARIES: [&str; 8] = [
     "sluice-api",
     "sluice-webhook",
+    "sluice-approval",
     "sluice-dispatcher",
     "sluice-worker-source",
     "sluice-worker-build",
@@ -116,8 +118,8 @@ fn main() {
     }
 }
 
-/// A Secrets Manager stand-in on a free port: every request is answered with the webhook secret, as
-/// GetSecretValue answers (awsJson1.1). Returns its URL.
+/// A Secrets Manager stand-in on a free port: GetSecretValue (awsJson1.1) answered with the secret its
+/// `SecretId` names, the approval signing key or the webhook secret. Returns its URL.
 fn secrets_manager_stand_in() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
     let url = format!("http://{}", listener.local_addr().expect("address"));
@@ -145,11 +147,26 @@ fn answer_get_secret_value(stream: std::net::TcpStream) {
     if reader.read_exact(&mut body).is_err() {
         return;
     }
+    let asked: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let (arn, name, value) = if asked["SecretId"] == APPROVAL_KEY_ARN {
+        (
+            APPROVAL_KEY_ARN,
+            "sluice-approval-key",
+            // As the template generates it: 64 letters and digits.
+            "k7Qm2Xw9Rt4Lp8Zs1Vb6Nc3Hd5Jf0Gy7Ue2Ia9Ko4Ms1Pq8Wr3Tx6Yz0Bv5Cn2Dl".to_string(),
+        )
+    } else {
+        (
+            WEBHOOK_SECRET_ARN,
+            "sluice-webhooks",
+            serde_json::json!({"github": "bench-secret"}).to_string(),
+        )
+    };
     let answer = serde_json::json!({
-        "ARN": WEBHOOK_SECRET_ARN,
-        "Name": "sluice-webhooks",
+        "ARN": arn,
+        "Name": name,
         "VersionId": "v1",
-        "SecretString": serde_json::json!({"github": "bench-secret"}).to_string(),
+        "SecretString": value,
         "CreatedDate": 1_767_225_600,
     })
     .to_string();
@@ -163,10 +180,12 @@ fn answer_get_secret_value(stream: std::net::TcpStream) {
 
 const WEBHOOK_SECRET_ARN: &str =
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:sluice-webhooks-AbCdEf";
+const APPROVAL_KEY_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:sluice-approval-key-GhIjKl";
 
 /// What Lambda gives a function's process, plus the stack's settings (infra/template.yaml) and static
-/// credentials, so building the clients reads no network (the webhook function's secret comes from the
-/// stand-in at `secrets_manager`).
+/// credentials, so building the clients reads no network (the secrets come from the stand-in at
+/// `secrets_manager`).
 fn environment(address: &str, binary: &str, secrets_manager: &str) -> Vec<(&'static str, String)> {
     vec![
         ("AWS_LAMBDA_RUNTIME_API", address.to_string()),
@@ -200,9 +219,10 @@ fn environment(address: &str, binary: &str, secrets_manager: &str) -> Vec<(&'sta
         ),
         ("SLUICE_EVENT_BUS", "default".to_string()),
         (
-            "SLUICE_APPROVAL_URL",
+            "SLUICE_PUBLIC_URL",
             "https://abc123.execute-api.us-east-1.amazonaws.com".to_string(),
         ),
+        ("SLUICE_APPROVAL_KEY_ARN", APPROVAL_KEY_ARN.to_string()),
         ("SLUICE_WEBHOOK_SECRET_ARN", WEBHOOK_SECRET_ARN.to_string()),
         (
             "AWS_ENDPOINT_URL_SECRETS_MANAGER",

@@ -1,7 +1,8 @@
 //! What every Sluice Lambda function shares. A function's `main.rs` builds its clients once and hands
 //! them to one of these entry points (docs/architecture.md, "Binaries are wiring"):
 //! [`dispatch`] for the dispatcher, [`work`] for the four workers, [`api_router`] for the API,
-//! [`webhook::WebhookFunction`] for the webhook receiver.
+//! [`webhook::WebhookFunction`] for the webhook receiver, [`approval::ApprovalFunction`] for the approval
+//! pages. [`StackLinks`] is what every function that hands out or checks links reads at init.
 //!
 //! Logs are JSON lines (CloudWatch parses them); each handler runs in a span that names the pipeline,
 //! the execution and, for workers, the stage and action, so every line of one action's work can be found.
@@ -12,13 +13,18 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use sluice_api::service::Service;
 use sluice_api::{Api, Auth};
-use sluice_aws::ports::{MissingSetting, Settings};
+use sluice_aws::approval::{ApprovalKeyError, signing_key};
+use sluice_aws::config::AwsConfig;
+use sluice_aws::ports::{MissingSetting, PUBLIC_URL_VARIABLE, Settings};
+use sluice_aws::secrets::SecretsManagerSecrets;
 use sluice_aws::sns::SnsNotifier;
-use sluice_core::approval::link::{PublicUrl, PublicUrlError, ReviewLinks};
+use sluice_core::approval::link::{ApprovalKey, PublicUrl, PublicUrlError, ReviewLinks};
 use sluice_core::approval::{ApprovalNotices, ManualApproval};
 use sluice_core::port::{Ports, Providers};
 use tracing::Instrument;
 
+pub mod approval;
+pub mod http;
 pub mod webhook;
 
 /// JSON logs at the level `RUST_LOG` asks for (info by default), on standard output.
@@ -119,11 +125,12 @@ pub async fn work<P: Ports>(
 
 /// The API as the api function serves it: the stack's account (from the state machine role's ARN, which
 /// the api function needs anyway to create machines), the function's region, pipelines compiled to the
-/// stack's functions.
+/// stack's functions, and the stack's links (PutWebhook's URLs, GetPipelineState's link to a waiting
+/// approval's page).
 pub fn service(
     settings: &Settings,
     region: &str,
-    base_url: &str,
+    links: &StackLinks,
 ) -> Result<Service, MissingSetting> {
     let account = settings
         .state_machine_role
@@ -138,45 +145,70 @@ pub fn service(
         account: account.to_string(),
         region: region.to_string(),
         compile: settings.compile_options(),
-        base_url: base_url.to_string(),
-        // The approval function serves the pages on AWS; until it does, the state links to none.
-        approval_key: None,
-        // EventBridge itself keeps the stack's rules (infra/README.md).
+        base_url: links.public_url.to_string(),
+        approval_key: Some(links.key.clone()),
+        // EventBridge itself keeps the rules (infra/README.md).
         eventbridge: false,
     })
 }
 
-/// Why the invoke worker cannot build its approvals' notices.
-#[derive(Debug, thiserror::Error)]
-pub enum ApprovalSettingError {
-    #[error(transparent)]
-    Missing(#[from] MissingSetting),
-    #[error("the environment variable SLUICE_APPROVAL_URL: {0}")]
-    Url(#[from] PublicUrlError),
+/// Where the stack's links lead and what approval links are signed with: the HTTP API's URL
+/// (`SLUICE_PUBLIC_URL`) and the key in the secret `SLUICE_APPROVAL_KEY_ARN` names. The api function,
+/// the invoke worker and the approval function read them at init, so a link one of them hands out is
+/// one the approval function takes.
+#[derive(Debug, Clone)]
+pub struct StackLinks {
+    pub public_url: PublicUrl,
+    pub key: ApprovalKey,
 }
 
-/// The invoke worker's manual approvals: they notify reviewers through SNS, with links to the stack's
-/// approval URL and the function's region. The worker refuses to start without the URL rather than send
-/// links that lead nowhere. The links carry the bare approval token until the stack serves the signed
-/// approval page (docs/decisions.md, "The approval page").
-pub fn notifying_approvals(
-    config: &sluice_aws::config::AwsConfig,
-    settings: &Settings,
-) -> Result<ManualApproval<SnsNotifier>, ApprovalSettingError> {
-    let review_link_base = settings.approval_url.as_deref().ok_or(MissingSetting {
-        name: "SLUICE_APPROVAL_URL",
-        purpose: "where approval notifications send reviewers",
-    })?;
-    let links = ReviewLinks::unsigned(PublicUrl::parse(review_link_base)?);
-    Ok(ManualApproval::with_notifier(ApprovalNotices {
+/// Why a function cannot have its [`StackLinks`]: it refuses to start rather than hand out links that
+/// lead nowhere or that the approval pages refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkSettingError {
+    #[error(transparent)]
+    Missing(#[from] MissingSetting),
+    #[error("the environment variable {PUBLIC_URL_VARIABLE}: {0}")]
+    Url(#[from] PublicUrlError),
+    #[error(transparent)]
+    Key(#[from] ApprovalKeyError),
+}
+
+impl StackLinks {
+    /// Reads the public URL from `settings` and the signing key from Secrets Manager (one
+    /// GetSecretValue).
+    pub async fn read(
+        config: &AwsConfig,
+        settings: &Settings,
+    ) -> Result<StackLinks, LinkSettingError> {
+        let public_url = settings.public_url.as_deref().ok_or(MissingSetting {
+            name: PUBLIC_URL_VARIABLE,
+            purpose: "where the stack is reached from outside (the HTTP API's URL), which every link starts with",
+        })?;
+        let public_url = PublicUrl::parse(public_url)?;
+        let secrets = SecretsManagerSecrets::new(config.secrets_manager(), &settings.kms_key);
+        let key = signing_key(&secrets, settings.approval_key_arn.as_deref()).await?;
+        Ok(StackLinks { public_url, key })
+    }
+
+    /// The links approvals hand out: signed, starting with the public URL.
+    pub fn review_links(&self) -> ReviewLinks {
+        ReviewLinks::signed(self.public_url.clone(), self.key.clone())
+    }
+}
+
+/// The invoke worker's manual approvals: they notify reviewers through SNS, with the function's region
+/// and signed links to the stack's approval pages.
+pub fn notifying_approvals(config: &AwsConfig, links: &StackLinks) -> ManualApproval<SnsNotifier> {
+    ManualApproval::with_notifier(ApprovalNotices {
         notifier: SnsNotifier::from_config(config),
         region: config
             .sdk
             .region()
             .map(|region| region.to_string())
             .unwrap_or_default(),
-        links,
-    }))
+        links: links.review_links(),
+    })
 }
 
 /// The API function's router. API Gateway has already verified the caller's SigV4 signature (the route
@@ -202,24 +234,41 @@ mod tests {
             prefix: "prod".to_string(),
             event_bus: "default".to_string(),
             events_role: None,
-            approval_url: None,
+            public_url: None,
+            approval_key_arn: None,
+        }
+    }
+
+    fn links() -> StackLinks {
+        StackLinks {
+            public_url: PublicUrl::parse("https://abc123.execute-api.eu-west-1.amazonaws.com")
+                .unwrap(),
+            key: ApprovalKey::new(vec![7; 32]).unwrap(),
         }
     }
 
     #[test]
     fn the_api_names_the_account_of_its_state_machine_role() {
         let role = "arn:aws:iam::210987654321:role/prod-state-machine";
-        let service = service(&settings(Some(role)), "eu-west-1", "").unwrap();
+        let service = service(&settings(Some(role)), "eu-west-1", &links()).unwrap();
         assert_eq!(service.account, "210987654321");
         assert_eq!(service.region, "eu-west-1");
         assert_eq!(service.compile.dispatcher, "prod-dispatcher");
+        // Its links are the stack's: GetPipelineState links waiting approvals to their signed pages.
+        let review = service
+            .review_links()
+            .expect("the api links to approval pages");
+        assert_eq!(
+            review.base().as_str(),
+            "https://abc123.execute-api.eu-west-1.amazonaws.com"
+        );
     }
 
     #[test]
     fn the_api_refuses_to_start_without_a_state_machine_role() {
-        let missing = service(&settings(None), "eu-west-1", "").unwrap_err();
+        let missing = service(&settings(None), "eu-west-1", &links()).unwrap_err();
         assert_eq!(missing.name, "SLUICE_STATE_MACHINE_ROLE_ARN");
-        let malformed = service(&settings(Some("not-an-arn")), "eu-west-1", "").unwrap_err();
+        let malformed = service(&settings(Some("not-an-arn")), "eu-west-1", &links()).unwrap_err();
         assert_eq!(malformed.name, "SLUICE_STATE_MACHINE_ROLE_ARN");
     }
 }

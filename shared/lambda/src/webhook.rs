@@ -16,18 +16,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use aws_lambda_events::encodings::Body;
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use lambda_http::IntoResponse;
-use lambda_http::http::HeaderValue;
-use lambda_http::request::LambdaRequest;
-use lambda_http::tower::ServiceExt;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use sluice_api::webhook::{AfterAnswer, Receiver, SOURCE_IP_HEADER};
+use sluice_api::webhook::{AfterAnswer, Receiver};
 use sluice_aws::webhook::{DELIVERY_RECORDED, DeliveryAnnouncer, DeliveryRecorded, WEBHOOK_SOURCE};
 use sluice_core::port::Ports;
 use sluice_core::protocol::SluiceError;
@@ -37,6 +32,7 @@ use sluice_core::usecase::webhook::{
 use sluice_core::webhook::event::GitProvider;
 
 use crate::failure;
+use crate::http::{HttpEventError, is_http_request, read_request};
 
 /// How long the answer to a delivery waits for its event to be put: senders give up after about ten
 /// seconds (GitHub), and a delivery whose event was not put is started by the recovery schedule anyway.
@@ -66,14 +62,8 @@ pub enum InvocationError {
     Unrecognised { fields: String },
     /// Named by the kind and place of the fault only: the request's headers and body are a delivery's,
     /// which may carry a token, and are never quoted.
-    #[error(
-        "the event has requestContext.http but is not an HTTP API request (payload 2.0): {category} at line {line}, column {column}"
-    )]
-    Http {
-        category: &'static str,
-        line: usize,
-        column: usize,
-    },
+    #[error(transparent)]
+    Http(#[from] HttpEventError),
     #[error("the event has detail-type but is not an EventBridge event: {0}")]
     EventBridge(String),
     #[error(
@@ -108,17 +98,8 @@ pub fn read_invocation(payload: Value) -> Result<Invocation, InvocationError> {
             }),
         };
     }
-    if payload.pointer("/requestContext/http").is_some() {
-        return serde_json::from_value::<ApiGatewayV2httpRequest>(payload)
-            .map(|request| Invocation::Http(Box::new(request)))
-            .map_err(|e| InvocationError::Http {
-                category: match e.classify() {
-                    serde_json::error::Category::Data => "a field of the wrong type or missing",
-                    _ => "malformed JSON",
-                },
-                line: e.line(),
-                column: e.column(),
-            });
+    if is_http_request(&payload) {
+        return Ok(Invocation::Http(Box::new(read_request(payload)?)));
     }
     let fields = match &payload {
         Value::Object(fields) if fields.is_empty() => "none".to_string(),
@@ -221,41 +202,16 @@ impl<P: Ports + 'static> WebhookFunction<P> {
         }
     }
 
-    async fn http(&self, mut request: ApiGatewayV2httpRequest) -> Result<Value, Diagnostic> {
-        // Only API Gateway's word for the caller's address counts, never a header the caller sent.
-        request.headers.remove(SOURCE_IP_HEADER);
-        if let Some(ip) = request
-            .request_context
-            .http
-            .source_ip
-            .as_deref()
-            .and_then(|ip| HeaderValue::from_str(ip).ok())
-        {
-            request.headers.insert(SOURCE_IP_HEADER, ip);
-        }
-        // lambda_http's own conversion (what `lambda_http::run` does for the api function): the path,
-        // query, headers and the body, base64-decoded when API Gateway encoded it.
-        let request: lambda_http::Request = LambdaRequest::ApiGatewayV2(request).into();
-        let response = match self.router.clone().oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
-        let (parts, body) = response.into_response().await.into_parts();
-        let mut answer = ApiGatewayV2httpResponse::default();
-        answer.status_code = i64::from(parts.status.as_u16());
-        answer.headers = parts.headers;
-        (answer.is_base64_encoded, answer.body) = match body {
-            Body::Text(text) => (false, Some(Body::Text(text))),
-            Body::Binary(bytes) => (true, Some(Body::Binary(bytes))),
-            _ => (false, None),
-        };
-        serde_json::to_value(answer).map_err(|error| {
-            failure(
-                "Sluice.WebhookFailed",
-                &error,
-                "the HTTP API response cannot be written",
-            )
-        })
+    async fn http(&self, request: ApiGatewayV2httpRequest) -> Result<Value, Diagnostic> {
+        crate::http::respond(&self.router, request)
+            .await
+            .map_err(|error| {
+                failure(
+                    "Sluice.WebhookFailed",
+                    &error,
+                    "the HTTP API response cannot be written",
+                )
+            })
     }
 
     async fn start(&self, key: &str) -> Result<Value, Diagnostic> {
@@ -433,7 +389,7 @@ mod tests {
         event["body"] = json!(["hunter2-body"]);
         let error = read_invocation(event).unwrap_err();
         let text = error.to_string();
-        assert!(matches!(error, InvocationError::Http { .. }), "{text}");
+        assert!(matches!(error, InvocationError::Http(_)), "{text}");
         assert!(!text.contains("hunter2"), "{text}");
     }
 }

@@ -8,122 +8,23 @@
 //! executions' histories and calls the same entry points the functions' `main.rs` call
 //! (`sluice_lambda::dispatch` and `sluice_lambda::work`).
 
+mod bridge;
 #[path = "../../aws/tests/common/mod.rs"]
 mod common;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
-use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use bridge::TestBridge;
 use sluice_aws::ports::{AwsPorts, Settings};
-use sluice_aws::provider::{WorkerKind, providers};
+use sluice_core::approval::link::{ApprovalKey, PublicUrl};
 use sluice_core::compile::Transport;
-use sluice_core::port::{ExecutionStore, Orchestrator, Providers, RunStatus};
+use sluice_core::port::{ExecutionStore, Orchestrator, RunStatus};
+use sluice_lambda::StackLinks;
 
 const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
-
-/// THE TEST BRIDGE: stands in for Lambda's invocation of the functions, which moto cannot do.
-struct TestBridge {
-    ports: AwsPorts,
-    sfn: aws_sdk_sfn::Client,
-    workers: Vec<(&'static str, Providers)>,
-    handled: HashSet<(String, i64)>,
-}
-
-impl TestBridge {
-    fn new(ports: AwsPorts, sfn: aws_sdk_sfn::Client) -> Self {
-        let kinds = [
-            ("-worker-source", WorkerKind::Source),
-            ("-worker-build", WorkerKind::Build),
-            ("-worker-deploy", WorkerKind::Deploy),
-            ("-worker-invoke", WorkerKind::Invoke),
-        ];
-        let workers = kinds
-            .into_iter()
-            .map(|(suffix, kind)| (suffix, providers(kind, ports.s3.clone(), &ports.kms_key)))
-            .collect();
-        Self {
-            ports,
-            sfn,
-            workers,
-            handled: HashSet::new(),
-        }
-    }
-
-    /// Hands every task scheduled since the last pass to its handler.
-    async fn pass(&mut self) {
-        let machines = self.sfn.list_state_machines().send().await.unwrap();
-        for machine in machines.state_machines() {
-            let running = self
-                .sfn
-                .list_executions()
-                .state_machine_arn(machine.state_machine_arn())
-                .status_filter(ExecutionStatus::Running)
-                .send()
-                .await
-                .unwrap();
-            for execution in running.executions() {
-                let arn = execution.execution_arn().to_string();
-                let history = self
-                    .sfn
-                    .get_execution_history()
-                    .execution_arn(&arn)
-                    .send()
-                    .await
-                    .unwrap();
-                for event in history.events() {
-                    if event.r#type() != &HistoryEventType::TaskScheduled
-                        || !self.handled.insert((arn.clone(), event.id()))
-                    {
-                        continue;
-                    }
-                    let parameters = event
-                        .task_scheduled_event_details()
-                        .map(|d| d.parameters())
-                        .unwrap_or_default();
-                    self.call(serde_json::from_str(parameters).unwrap()).await;
-                }
-            }
-        }
-    }
-
-    /// Calls the handler the task names, as Lambda would call the function, and answers the task when
-    /// Lambda would have: a request-response task with the result, any task with the function's error.
-    async fn call(&self, parameters: Value) {
-        let mut detail = parameters["Entries"][0]["Detail"].clone();
-        if let Value::String(text) = &detail {
-            detail = serde_json::from_str(text).unwrap();
-        }
-        let function = detail["function"].as_str().unwrap().to_string();
-        let payload = detail["payload"].clone();
-        let token = detail["taskToken"].as_str().unwrap().to_string();
-        let callback = payload.get("token").is_some();
-        let event = LambdaEvent::new(payload, Context::default());
-        let result = if function.ends_with("-dispatcher") {
-            sluice_lambda::dispatch(&self.ports, event).await
-        } else {
-            let (_, providers) = self
-                .workers
-                .iter()
-                .find(|(suffix, _)| function.ends_with(suffix))
-                .unwrap_or_else(|| panic!("no worker is named like {function}"));
-            sluice_lambda::work(&self.ports, providers, event).await
-        };
-        let orchestrator = &self.ports.orchestrator;
-        match result {
-            Ok(_) if callback => {}
-            Ok(output) => orchestrator.task_succeeded(&token, &output).await.unwrap(),
-            Err(diagnostic) => orchestrator
-                .task_failed(&token, &diagnostic.error_type, &diagnostic.error_message)
-                .await
-                .unwrap(),
-        }
-    }
-}
 
 /// The stack on moto: its table, and the api function's router over the AWS ports serving on a free
 /// port, pipelines compiled for `transport`.
@@ -148,11 +49,17 @@ impl Stack {
             prefix: "sluice".to_string(),
             event_bus: "default".to_string(),
             events_role: Some("arn:aws:iam::123456789012:role/sluice-events".to_string()),
-            approval_url: None,
+            public_url: None,
+            approval_key_arn: None,
         };
         let ports = AwsPorts::new(&config, &settings);
         ports.store.create_table().await.unwrap();
-        let mut service = sluice_lambda::service(&settings, "us-east-1", "").unwrap();
+        let links = StackLinks {
+            public_url: PublicUrl::parse("https://abc123.execute-api.us-east-1.amazonaws.com")
+                .unwrap(),
+            key: ApprovalKey::new(vec![7; 32]).unwrap(),
+        };
+        let mut service = sluice_lambda::service(&settings, "us-east-1", &links).unwrap();
         assert_eq!(service.account, "123456789012");
         service.compile.transport = transport;
         let router = sluice_lambda::api_router(ports.clone(), service);

@@ -23,9 +23,11 @@ use sluice_aws::secrets::SecretsManagerSecrets;
 use sluice_aws::webhook::{
     DELIVERY_RECORDED, DeliveryAnnouncer, WEBHOOK_SOURCE, WebhookSecretError, receiver_secrets,
 };
+use sluice_core::approval::link::{ApprovalKey, PublicUrl};
 use sluice_core::port::{ExecutionStore, PipelineStore, ResourceStore};
 use sluice_core::usecase::webhook::{DELIVERY_KIND, ReceiverSecrets};
 use sluice_core::webhook::signature::sign_sha256;
+use sluice_lambda::StackLinks;
 use sluice_lambda::webhook::{ANNOUNCE_WITHIN, WebhookFunction};
 
 const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
@@ -59,11 +61,16 @@ impl Stack {
             prefix: "sluice".to_string(),
             event_bus: BUS.to_string(),
             events_role: Some("arn:aws:iam::123456789012:role/sluice-events".to_string()),
-            approval_url: None,
+            public_url: Some(BASE_URL.to_string()),
+            approval_key_arn: None,
         };
         let ports = AwsPorts::new(&config, &settings);
         ports.store.create_table().await.unwrap();
-        let service = sluice_lambda::service(&settings, "us-east-1", BASE_URL).unwrap();
+        let links = StackLinks {
+            public_url: PublicUrl::parse(BASE_URL).unwrap(),
+            key: ApprovalKey::new(vec![7; 32]).unwrap(),
+        };
+        let service = sluice_lambda::service(&settings, "us-east-1", &links).unwrap();
         let api = sluice_lambda::api_router(ports.clone(), service);
 
         let events = aws_sdk_eventbridge::Client::new(&config.sdk);
