@@ -8,7 +8,8 @@
 //! this list, never one of its own layer or below it. `tests/layers.rs` reads this list and fails when a
 //! `crate::` path breaks the rule, so a new module goes into the list first.
 //!
-//! 1. `time`, `problem`: timestamps; validation findings with their CodePipeline exception.
+//! 1. `time`, `problem`, `html`: timestamps; validation findings with their CodePipeline exception; HTML
+//!    text escaped.
 //! 2. `model`: the botocore models of CodePipeline's API (and EventBridge's), and checking a document
 //!    against their shapes.
 //! 3. `pipeline`: a pipeline as CodePipeline declares it, and reading it from a file.
