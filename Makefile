@@ -40,7 +40,8 @@ lint: $(PY_TOOLS)
 	.venv/bin/cfn-lint target/infra/template.json
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
-# npm tools the suites run against (asl-validator, aws-local-stepfunctions), pinned by package-lock.json.
+# npm tools the suites run against (asl-validator, aws-local-stepfunctions, playwright-core for the browser
+# test, which drives Debian's /usr/bin/chromium: .ci/run installs it), pinned by package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
